@@ -1,0 +1,434 @@
+"""Read a ledger folder (CSV, Parquet, Excel) into raw text tables, with column maps.
+
+Every cell is read as text (Parquet values are cast to their canonical text form), so
+that typing and validation happen once, exactly, in :mod:`workbench.schema`. Each row
+keeps the line of the file it came from (header = line 1; Excel: the sheet row;
+Parquet: the 1-based row number) so every problem can name it.
+
+Accepted without fuss: a UTF-8 byte-order mark, CRLF line ends, extra columns (kept),
+any column order, blank lines (skipped, their line numbers still counted), headers in
+any case or with spaces (``Invoice ID`` -> ``invoice_id``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import yaml
+
+from ..schema import TABLES, Problem, RawTable
+
+__all__ = ["ColumnMap", "load_column_map", "read_ledger_folder", "LoadReport", "normalise_header"]
+
+
+@dataclass
+class LoadReport:
+    """What the loader read: files, rows, and rows a column map's filter set aside."""
+
+    files: dict[str, str] = field(default_factory=dict)        # table -> file
+    rows: dict[str, int] = field(default_factory=dict)         # table -> rows read
+    filtered_out: dict[str, int] = field(default_factory=dict)  # table -> rows excluded by map
+    blank_lines: dict[str, int] = field(default_factory=dict)
+    column_map: str | None = None
+
+
+def normalise_header(name: str) -> str:
+    """``" Invoice ID "`` -> ``invoice_id`` (the canonical snake_case)."""
+    name = str(name).replace("\ufeff", "").strip()
+    name = re.sub(r"[^0-9A-Za-z]+", "_", name).strip("_")
+    return name.lower()
+
+
+# --------------------------------------------------------------------------- column maps
+
+@dataclass
+class ColumnSpec:
+    source: str | None
+    pattern: str | None = None
+    date_format: str | None = None
+    thousands: str | None = None
+    decimal: str | None = None
+    strip: str | None = None         # characters to remove (currency symbols)
+    parentheses_negative: bool = False
+    constant: str | None = None
+    mapping: dict | None = None      # value translation, e.g. {"Net 30": "30"}
+
+
+@dataclass
+class TableMap:
+    table: str
+    file: str | None = None
+    sheet: str | None = None
+    where: dict[str, list[str]] = field(default_factory=dict)
+    columns: dict[str, ColumnSpec] = field(default_factory=dict)
+
+
+@dataclass
+class ColumnMap:
+    """How one ERP's export maps to the canonical tables (loaded from YAML)."""
+
+    name: str
+    version: str
+    tables: dict[str, TableMap]
+    path: str | None = None
+
+
+def load_column_map(path: str | Path) -> ColumnMap:
+    """Load and check a column-map YAML file (see ``workbench/io/maps/`` for an example)."""
+    path = Path(path)
+    if not path.exists():
+        from ..config import MAPS_DIR
+        candidate = MAPS_DIR / f"{path.name}" if path.suffix else MAPS_DIR / f"{path.name}.yaml"
+        if candidate.exists():
+            path = candidate
+        else:
+            raise FileNotFoundError(f"column map {path} not found")
+    doc = yaml.safe_load(path.read_text(encoding="utf-8-sig")) or {}
+    errors = []
+    if not isinstance(doc.get("tables"), dict):
+        raise ValueError(f"{path}: a column map needs a 'tables' mapping")
+    tables = {}
+    for tname, tdoc in doc["tables"].items():
+        if tname not in TABLES:
+            errors.append(f"{path}: tables.{tname}: unknown table (one of {', '.join(TABLES)})")
+            continue
+        tdoc = tdoc or {}
+        cols = {}
+        for target, spec in (tdoc.get("columns") or {}).items():
+            known = {c.name for c in TABLES[tname].columns}
+            if target not in known:
+                errors.append(f"{path}: tables.{tname}.columns.{target}: not a column of {tname}")
+                continue
+            if isinstance(spec, str):
+                cols[target] = ColumnSpec(source=spec)
+            elif isinstance(spec, dict):
+                unknown = set(spec) - {"from", "pattern", "date_format", "thousands", "decimal",
+                                       "strip", "parentheses_negative", "constant", "map"}
+                if unknown:
+                    errors.append(f"{path}: tables.{tname}.columns.{target}: unknown keys "
+                                  f"{sorted(unknown)}")
+                if "from" not in spec and "constant" not in spec:
+                    errors.append(f"{path}: tables.{tname}.columns.{target}: needs 'from' or "
+                                  f"'constant'")
+                cols[target] = ColumnSpec(
+                    source=spec.get("from"), pattern=spec.get("pattern"),
+                    date_format=spec.get("date_format"), thousands=spec.get("thousands"),
+                    decimal=spec.get("decimal"), strip=spec.get("strip"),
+                    parentheses_negative=bool(spec.get("parentheses_negative", False)),
+                    constant=None if spec.get("constant") is None else str(spec["constant"]),
+                    mapping={str(k): str(v) for k, v in (spec.get("map") or {}).items()} or None)
+            else:
+                errors.append(f"{path}: tables.{tname}.columns.{target}: expected a header "
+                              f"name or a mapping")
+        where = {k: [str(x) for x in (v if isinstance(v, list) else [v])]
+                 for k, v in (tdoc.get("where") or {}).items()}
+        tables[tname] = TableMap(tname, tdoc.get("file"), tdoc.get("sheet"), where, cols)
+    if errors:
+        raise ValueError("invalid column map:\n" + "\n".join(errors))
+    return ColumnMap(str(doc.get("name", path.stem)), str(doc.get("version", "1")), tables,
+                     str(path))
+
+
+def _apply_column_spec(values: pd.Series, spec: ColumnSpec) -> pd.Series:
+    s = values.astype(object).fillna("").astype(str)
+    if spec.mapping:
+        s = s.map(lambda v: spec.mapping.get(v.strip(), v))
+    if spec.pattern:
+        got = s.str.extract(spec.pattern, expand=False)
+        if isinstance(got, pd.DataFrame):
+            got = got.iloc[:, 0]
+        s = got.where(got.notna(), s)   # keep the original text when it does not match
+    if spec.strip:
+        for ch in spec.strip:
+            s = s.str.replace(ch, "", regex=False)
+    if spec.parentheses_negative:
+        s = s.str.strip().str.replace(r"^\((.*)\)$", r"-\1", regex=True)
+    if spec.thousands:
+        s = s.str.replace(spec.thousands, "", regex=False)
+    if spec.decimal and spec.decimal != ".":
+        s = s.str.replace(spec.decimal, ".", regex=False)
+    if spec.date_format:
+        parsed = pd.to_datetime(s.str.strip(), format=spec.date_format, errors="coerce")
+        s = pd.Series(np.where(parsed.notna(), parsed.dt.strftime("%Y-%m-%d"), s),
+                      index=s.index, dtype=object)
+    return s.str.strip()
+
+
+def _apply_table_map(raw: RawTable, tmap: TableMap, report: LoadReport,
+                     problems: list[Problem]) -> RawTable:
+    df = raw.frame
+    keep = np.ones(len(df), bool)
+    for col, allowed in tmap.where.items():
+        if col not in df.columns:
+            problems.append(Problem(raw.name, None, col, f"column map filter column '{col}' is "
+                                    f"not in {raw.file}", None, raw.file))
+            continue
+        keep &= df[col].str.strip().isin(allowed).to_numpy()
+    if not keep.all():
+        report.filtered_out[raw.name] = int((~keep).sum())
+        df = df[keep].reset_index(drop=True)
+        lines = raw.lines[keep]
+    else:
+        lines = raw.lines
+    out = {}
+    mapped_sources = set()
+    for target, spec in tmap.columns.items():
+        if spec.source is None:
+            out[target] = pd.Series([spec.constant] * len(df), dtype=object)
+            continue
+        if spec.source not in df.columns:
+            if spec.constant is not None:
+                out[target] = pd.Series([spec.constant] * len(df), dtype=object)
+                continue
+            problems.append(Problem(raw.name, None, target,
+                                    f"column map names '{spec.source}' for {target}, but "
+                                    f"{raw.file} has no such column", None, raw.file))
+            continue
+        mapped_sources.add(spec.source)
+        out[target] = _apply_column_spec(df[spec.source], spec).reset_index(drop=True)
+    frame = pd.DataFrame(out, index=pd.RangeIndex(len(df)))
+    # unmapped source columns stay as extras (normalised names), never lost
+    for col in df.columns:
+        name = normalise_header(col)
+        if col not in mapped_sources and name not in frame.columns:
+            frame[name] = df[col].to_numpy(dtype=object)
+    return RawTable(raw.name, frame.astype(object).fillna(""), lines, raw.file)
+
+
+# --------------------------------------------------------------------------- readers
+
+def _read_csv(path: Path, table: str, problems: list[Problem], report: LoadReport,
+              keep_headers: bool) -> RawTable | None:
+    data = path.read_bytes()
+    if not data.strip(b"\xef\xbb\xbf \t\r\n"):
+        problems.append(Problem(table, None, None, f"file {path.name} is empty", None, str(path)))
+        return None
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        problems.append(Problem(table, line, None, f"file {path.name} is not UTF-8 text "
+                                f"(byte {e.start})", None, str(path)))
+        return None
+    text_start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    first_line = data[text_start:].split(b"\n", 1)[0].rstrip(b"\r").decode("utf-8")
+    header = next(iter(pd.read_csv(io.StringIO(first_line), header=None, dtype=str,
+                                   keep_default_na=False).itertuples(index=False)), ())
+    header = [str(h) for h in header]
+    names = header if keep_headers else [normalise_header(h) for h in header]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    for d in dupes:
+        problems.append(Problem(table, 1, d, f"column '{d}' appears more than once in the header",
+                                None, str(path)))
+    if dupes or not names:
+        return None
+    invalid: list[tuple[int, int, int]] = []
+
+    def on_invalid(row):
+        invalid.append((row.number, row.expected_columns, row.actual_columns))
+        return "skip"
+
+    try:
+        tbl = pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(use_threads=False, column_names=names, skip_rows=1,
+                                           block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid,
+                                             ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names}, strings_can_be_null=False,
+                quoted_strings_can_be_null=False))
+    except (pa.ArrowInvalid, pa.ArrowException) as e:
+        problems.append(Problem(table, None, None, f"cannot parse {path.name}: {e}", None,
+                                str(path)))
+        return None
+    # physical line of each kept row: every line after the header, minus skipped ones
+    skipped = np.array(sorted(n for n, _, _ in invalid if n is not None), dtype=np.int64)
+    for number, expected, actual in invalid:
+        msg = (f"row has {actual} of {expected} columns (truncated line?)" if actual < expected
+               else f"row has {actual} columns, the header has {expected}")
+        problems.append(Problem(table, number, None, msg, None, str(path)))
+    n_total = tbl.num_rows + len(skipped)
+    all_lines = np.arange(2, 2 + n_total, dtype=np.int64)
+    lines = np.setdiff1d(all_lines, skipped, assume_unique=True) if len(skipped) else all_lines
+    frame = tbl.to_pandas(types_mapper=None)
+    frame = frame.astype(object)
+    # blank lines come through as rows of empty cells: skip them, keep the numbering
+    blank = (frame == "").all(axis=1).to_numpy() if len(frame.columns) else np.zeros(0, bool)
+    if blank.any():
+        report.blank_lines[table] = int(blank.sum())
+        frame = frame[~blank].reset_index(drop=True)
+        lines = lines[~blank]
+    # a last line without its closing quote or cut mid-record is caught above; a file cut
+    # mid-field without a newline is indistinguishable from a short last value.
+    return RawTable(table, frame, lines, str(path))
+
+
+def _cell_text(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, dt.datetime):
+        if v.time() == dt.time(0) and v.tzinfo is None:
+            return v.date().isoformat()
+        return v.isoformat()
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, float):
+        return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
+    return str(v)
+
+
+def _read_excel_sheet(path: Path, sheet: str, table: str, problems: list[Problem],
+                      keep_headers: bool) -> RawTable | None:
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        ws = wb[sheet]
+        rows = ws.iter_rows(values_only=True)
+        header = None
+        header_line = 0
+        for header_line, row in enumerate(rows, start=1):
+            if any(v is not None and str(v).strip() for v in row):
+                header = [_cell_text(v) for v in row]
+                break
+        if header is None:
+            problems.append(Problem(table, None, None, f"sheet '{sheet}' of {path.name} is empty",
+                                    None, str(path)))
+            return None
+        while header and not header[-1].strip():
+            header.pop()
+        names = header if keep_headers else [normalise_header(h) for h in header]
+        body, lines = [], []
+        for line, row in enumerate(rows, start=header_line + 1):
+            cells = [_cell_text(v) for v in row[: len(names)]]
+            if not any(c.strip() for c in cells):
+                continue
+            cells += [""] * (len(names) - len(cells))
+            body.append(cells)
+            lines.append(line)
+    finally:
+        wb.close()
+    frame = pd.DataFrame(body, columns=names, dtype=object) if body else pd.DataFrame(
+        {n: pd.Series(dtype=object) for n in names})
+    return RawTable(table, frame, np.asarray(lines, dtype=np.int64), f"{path}[{sheet}]")
+
+
+def _read_parquet(path: Path, table: str, problems: list[Problem],
+                  keep_headers: bool) -> RawTable | None:
+    try:
+        tbl = pq.read_table(path)
+    except (pa.ArrowException, OSError) as e:
+        problems.append(Problem(table, None, None, f"cannot read {path.name} (truncated or not "
+                                f"Parquet): {e}", None, str(path)))
+        return None
+    cols = {}
+    for name, col in zip(tbl.column_names, tbl.columns):
+        if pa.types.is_timestamp(col.type) or pa.types.is_date(col.type):
+            if pa.types.is_timestamp(col.type) and col.type.tz is None:
+                # a date stored as a timestamp at midnight
+                col = col.cast(pa.date32()) if _all_midnight(col) else col
+        text = col.cast(pa.string()).fill_null("")
+        cols[name if keep_headers else normalise_header(name)] = text.to_numpy().astype(object)
+    frame = pd.DataFrame(cols, index=pd.RangeIndex(tbl.num_rows), dtype=object)
+    return RawTable(table, frame, np.arange(1, tbl.num_rows + 1, dtype=np.int64), str(path))
+
+
+def _all_midnight(col: pa.ChunkedArray) -> bool:
+    arr = col.to_numpy()
+    arr = arr[~np.isnat(arr)]
+    return bool(len(arr) == 0 or (arr == arr.astype("datetime64[D]")).all())
+
+
+def _find_sources(folder: Path, table: str, tmap: TableMap | None) -> list[tuple[str, Path, str | None]]:
+    """Candidate sources for a table: (kind, path, sheet)."""
+    found = []
+    if tmap is not None and tmap.file:
+        for p in sorted(folder.iterdir()):
+            if fnmatch.fnmatch(p.name, tmap.file):
+                kind = {".csv": "csv", ".parquet": "parquet", ".xlsx": "xlsx"}.get(p.suffix.lower())
+                if kind == "xlsx":
+                    found.append((kind, p, tmap.sheet or table))
+                elif kind:
+                    found.append((kind, p, None))
+        return found
+    for suffix, kind in ((".csv", "csv"), (".parquet", "parquet")):
+        p = folder / f"{table}{suffix}"
+        if p.exists():
+            found.append((kind, p, None))
+    return found
+
+
+def _excel_sheets(folder: Path) -> dict[str, tuple[Path, str]]:
+    import openpyxl
+
+    sheets = {}
+    for p in sorted(folder.glob("*.xlsx")):
+        if p.name.startswith("~$"):
+            continue
+        wb = openpyxl.load_workbook(p, read_only=True)
+        try:
+            for name in wb.sheetnames:
+                sheets.setdefault(normalise_header(name), (p, name))
+        finally:
+            wb.close()
+    return sheets
+
+
+def read_ledger_folder(folder: str | Path, column_map: ColumnMap | None = None
+                       ) -> tuple[dict[str, RawTable], list[Problem], LoadReport]:
+    """Read every canonical table present in ``folder`` as raw text.
+
+    Returns the raw tables, the problems met while reading (never raised here), and a
+    :class:`LoadReport`.
+    """
+    folder = Path(folder)
+    problems: list[Problem] = []
+    report = LoadReport(column_map=column_map.path if column_map else None)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"ledger folder {folder} does not exist")
+    sheets = None
+    raws: dict[str, RawTable] = {}
+    for table in TABLES:
+        tmap = column_map.tables.get(table) if column_map else None
+        sources = _find_sources(folder, table, tmap)
+        if not sources and (tmap is None or not tmap.file):
+            if sheets is None:
+                sheets = _excel_sheets(folder)
+            if table in sheets:
+                sources = [("xlsx", sheets[table][0], sheets[table][1])]
+        if len(sources) > 1:
+            names = ", ".join(p.name for _, p, _ in sources)
+            problems.append(Problem(table, None, None, f"more than one file for table {table}: "
+                                    f"{names} (keep one)", None, str(folder)))
+            continue
+        if not sources:
+            continue
+        kind, path, sheet = sources[0]
+        keep_headers = tmap is not None
+        if kind == "csv":
+            raw = _read_csv(path, table, problems, report, keep_headers)
+        elif kind == "parquet":
+            raw = _read_parquet(path, table, problems, keep_headers)
+        else:
+            raw = _read_excel_sheet(path, sheet, table, problems, keep_headers)
+        if raw is None:
+            continue
+        if tmap is not None:
+            raw = _apply_table_map(raw, tmap, report, problems)
+        raws[table] = raw
+        report.files[table] = raw.file
+        report.rows[table] = len(raw.frame)
+    return raws, problems, report

@@ -1,0 +1,425 @@
+"""The Ledger: the validated canonical tables and their as-of views.
+
+>>> from workbench import Ledger
+>>> ledger = Ledger.load("data/demo")                       # doctest: +SKIP
+>>> ledger.open_items("2026-09-30")                         # doctest: +SKIP
+
+Money is ``int64`` minor units in ``*_minor`` columns beside a ``currency`` column.
+Every as-of view uses only rows dated on or before the as-of date.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from . import schema
+from .config import REPORT_CURRENCY
+from .io.loader import ColumnMap, LoadReport, load_column_map, read_ledger_folder
+from .money import MINOR_UNITS, format_amount
+from .schema import (CURRENCY, DATE, DECIMAL, ID, INT, MONEY, NUMBER, TABLES, TEXT, TIMESTAMP,
+                     LedgerError, Problem)
+
+__all__ = ["Ledger", "LedgerError", "Problem", "validate_folder", "to_date"]
+
+
+def to_date(value) -> pd.Timestamp:
+    """An as-of date from ``"2026-09-30"``, a date or a Timestamp (time of day dropped)."""
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"not a date: {value!r} (use YYYY-MM-DD)") from e
+    if pd.isna(ts):
+        raise ValueError(f"not a date: {value!r} (use YYYY-MM-DD)")
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert(None)
+    return ts.normalize().as_unit("ns")
+
+
+def _empty_frame(name: str) -> pd.DataFrame:
+    cols = {}
+    for c in TABLES[name].columns:
+        if not c.required and c.name != "currency":
+            continue
+        if c.kind in (ID, TEXT, CURRENCY, schema.CHOICE):
+            cols[c.frame_name] = pd.Series(dtype="str")
+        elif c.kind == DATE:
+            cols[c.frame_name] = pd.Series(dtype="datetime64[ns]")
+        elif c.kind == TIMESTAMP:
+            cols[c.frame_name] = pd.Series(dtype="datetime64[ns, UTC]")
+        elif c.kind in (MONEY, INT):
+            cols[c.frame_name] = pd.Series(dtype="int64")
+        elif c.kind == NUMBER:
+            cols[c.frame_name] = pd.Series(dtype="float64")
+        else:
+            cols[c.frame_name] = pd.Series(dtype=object)
+    return pd.DataFrame(cols)
+
+
+@dataclass
+class Ledger:
+    """Validated canonical tables (pandas frames), money in integer minor units.
+
+    Build one with :meth:`Ledger.load` (validates, raises :class:`LedgerError` listing
+    every problem) or :func:`validate_folder` (returns the problems instead).
+    """
+
+    tables: dict[str, pd.DataFrame]
+    present: frozenset[str]
+    source: str = ""
+    load_report: LoadReport = field(default_factory=LoadReport)
+    report_currency: str = REPORT_CURRENCY
+
+    # ---------------------------------------------------------------- construction
+    @classmethod
+    def load(cls, folder: str | Path, column_map: str | Path | ColumnMap | None = None,
+             report_currency: str = REPORT_CURRENCY) -> "Ledger":
+        """Load and validate a ledger folder; raise :class:`LedgerError` with every problem."""
+        ledger, problems = validate_folder(folder, column_map, report_currency)
+        if problems:
+            raise LedgerError(problems, str(folder))
+        return ledger
+
+    @classmethod
+    def from_frames(cls, frames: dict[str, pd.DataFrame], report_currency: str = REPORT_CURRENCY
+                    ) -> "Ledger":
+        """Build a Ledger from canonical frames *as in files* (text or numbers, ``amount``
+        in major units as decimal text), validated like a folder. Handy in tests."""
+        tmp = Path(tempfile.mkdtemp(prefix="wb-ledger-"))
+        try:
+            for name, df in frames.items():
+                df.to_csv(tmp / f"{name}.csv", index=False)
+            return cls.load(tmp, report_currency=report_currency)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self.tables[name]
+
+    def __getattr__(self, name: str) -> pd.DataFrame:
+        tables = self.__dict__.get("tables")
+        if tables is not None and name in tables:
+            return tables[name]
+        raise AttributeError(name)
+
+    def has(self, name: str) -> bool:
+        """True when the table was in the ledger folder (absent tables are empty)."""
+        return name in self.present
+
+    # ---------------------------------------------------------------- facts
+    @property
+    def currencies(self) -> list[str]:
+        return sorted(self.tables["invoices"]["currency"].dropna().unique().tolist())
+
+    @property
+    def first_date(self) -> pd.Timestamp | None:
+        d = self.tables["invoices"]["invoice_date"]
+        return None if d.empty else d.min()
+
+    @property
+    def last_date(self) -> pd.Timestamp | None:
+        """The latest business date in the ledger (invoices, receipts, applications, ...)."""
+        dates = []
+        for name, col in (("invoices", "invoice_date"), ("receipts", "receipt_date"),
+                          ("applications", "applied_date"), ("credit_memos", "date"),
+                          ("write_offs", "date")):
+            s = self.tables[name][col] if col in self.tables[name] else None
+            if s is not None and not s.empty:
+                dates.append(s.max())
+        return max(dates) if dates else None
+
+    def summary(self) -> dict:
+        """Row counts and money totals per table and currency (for reports and the CLI)."""
+        out = {"source": self.source, "tables": {}}
+        for name, df in self.tables.items():
+            entry = {"rows": int(len(df)), "present": name in self.present}
+            if "amount_minor" in df and "currency" in df and len(df):
+                sums = df.groupby("currency", sort=True)["amount_minor"].sum()
+                entry["amount"] = {c: format_amount(int(v), c) for c, v in sums.items()}
+            out["tables"][name] = entry
+        last = self.last_date
+        out["first_date"] = None if self.first_date is None else str(self.first_date.date())
+        out["last_date"] = None if last is None else str(last.date())
+        out["currencies"] = self.currencies
+        return out
+
+    # ---------------------------------------------------------------- as-of views
+    def _invoice_positions(self, table: str) -> np.ndarray:
+        cache = self.__dict__.setdefault("_pos_cache", {})
+        if table not in cache:
+            inv_ids = pd.Index(self.tables["invoices"]["invoice_id"].astype(object))
+            ids = self.tables[table]["invoice_id"] if "invoice_id" in self.tables[table] else None
+            if ids is None or not len(ids):
+                cache[table] = np.zeros(0, dtype=np.int64)
+            else:
+                cache[table] = inv_ids.get_indexer(ids.fillna("").astype(object))
+        return cache[table]
+
+    def _reduced_by(self, table: str, date_col: str, as_of: pd.Timestamp) -> np.ndarray:
+        """Per invoice, the exact sum of ``table``'s amounts dated on or before ``as_of``."""
+        inv = self.tables["invoices"]
+        out = np.zeros(len(inv), dtype=np.int64)
+        df = self.tables[table]
+        if not len(df):
+            return out
+        pos = self._invoice_positions(table)
+        sel = (pos >= 0) & (df[date_col].to_numpy() <= as_of.to_datetime64())
+        np.add.at(out, pos[sel], df["amount_minor"].to_numpy()[sel])
+        return out
+
+    def balances(self, as_of) -> pd.DataFrame:
+        """Every invoice dated on or before ``as_of`` with its open balance then.
+
+        Open balance = amount - applications (applied_date <= D) - credit memos applied
+        to it (date <= D) - write-offs net of recoveries (date <= D), as DATA_MODEL.md
+        defines it. Validation guarantees it is never negative.
+        """
+        D = to_date(as_of)
+        inv = self.tables["invoices"]
+        applied = self._reduced_by("applications", "applied_date", D)
+        credited = self._reduced_by("credit_memos", "date", D)
+        written = self._reduced_by("write_offs", "date", D)
+        dated = (inv["invoice_date"] <= D).to_numpy()
+        out = inv.loc[dated, ["invoice_id", "customer_id", "currency", "invoice_date", "due_date",
+                              "amount_minor"]].copy()
+        out["applied_minor"] = applied[dated]
+        out["credited_minor"] = credited[dated]
+        out["written_off_minor"] = written[dated]
+        out["open_minor"] = (out["amount_minor"] - out["applied_minor"] - out["credited_minor"]
+                             - out["written_off_minor"]).astype(np.int64)
+        out["days_past_due"] = ((D - out["due_date"]).dt.days).astype(np.int64)
+        return out
+
+    def open_items(self, as_of, *, customer_columns=("name", "segment", "collector")
+                   ) -> pd.DataFrame:
+        """Open invoices as of a date: open balance > 0, with days past due.
+
+        Parameters
+        ----------
+        as_of : str or date
+            Only what is dated on or before it counts (point-in-time).
+        customer_columns : tuple of str
+            Customer attributes joined on (those present in ``customers``).
+
+        Returns
+        -------
+        DataFrame
+            ``invoice_id, customer_id, currency, invoice_date, due_date, amount_minor,
+            applied_minor, credited_minor, written_off_minor, open_minor, days_past_due,
+            in_dispute`` and the customer columns; sorted by customer, due date, invoice.
+        """
+        D = to_date(as_of)
+        bal = self.balances(D)
+        out = bal[bal["open_minor"] > 0].copy()
+        out["in_dispute"] = out["invoice_id"].isin(self.open_disputes(D)["invoice_id"])
+        cust = self.tables["customers"]
+        cols = [c for c in customer_columns if c in cust.columns]
+        if cols:
+            out = out.merge(cust[["customer_id", *cols]].rename(
+                columns={"name": "customer_name"}), on="customer_id", how="left")
+        return out.sort_values(["customer_id", "due_date", "invoice_id"], kind="stable"
+                               ).reset_index(drop=True)
+
+    def ar_balance(self, as_of) -> dict[str, int]:
+        """Total AR (sum of open balances) per currency as of a date, in minor units."""
+        items = self.balances(as_of)
+        sums = items.groupby("currency", sort=True)["open_minor"].sum()
+        return {c: int(v) for c, v in sums.items()}
+
+    def open_disputes(self, as_of) -> pd.DataFrame:
+        """Disputes opened on or before ``as_of`` and not closed by then."""
+        D = to_date(as_of)
+        d = self.tables["disputes"]
+        if not len(d):
+            return d
+        opened = d["opened_date"] <= D
+        if "closed_date" in d:
+            opened &= ~(d["closed_date"] <= D)
+        return d[opened]
+
+    def unapplied_cash(self, as_of) -> pd.DataFrame:
+        """Receipts received by ``as_of`` with what of them was not applied by then.
+
+        Reported beside AR, never netted into it. Columns: ``receipt_id, receipt_date,
+        currency, customer_id, payer_name, amount_minor, applied_minor, unapplied_minor,
+        days_unapplied``.
+        """
+        D = to_date(as_of)
+        rec = self.tables["receipts"]
+        if not len(rec):
+            return pd.DataFrame(columns=["receipt_id", "receipt_date", "currency", "amount_minor",
+                                         "applied_minor", "unapplied_minor", "days_unapplied"])
+        rec = rec[rec["receipt_date"] <= D]
+        apps = self.tables["applications"]
+        apps = apps[apps["applied_date"] <= D]
+        applied = apps.groupby("receipt_id", sort=False)["amount_minor"].sum()
+        cols = [c for c in ("receipt_id", "receipt_date", "currency", "customer_id", "payer_name",
+                            "reference", "amount_minor") if c in rec.columns]
+        out = rec[cols].copy()
+        out["applied_minor"] = out["receipt_id"].map(applied).fillna(0).astype(np.int64)
+        out["unapplied_minor"] = out["amount_minor"] - out["applied_minor"]
+        out["days_unapplied"] = (D - out["receipt_date"]).dt.days.astype(np.int64)
+        return out[out["unapplied_minor"] > 0].reset_index(drop=True)
+
+    def fx_rate(self, currency: str, as_of, report_currency: str | None = None):
+        """Units of the report currency per unit of ``currency``: the latest rate on or
+        before ``as_of`` (Decimal). The report currency itself is 1."""
+        from decimal import Decimal
+
+        report_currency = report_currency or self.report_currency
+        if currency == report_currency:
+            return Decimal(1)
+        D = to_date(as_of)
+        fx = self.tables["fx_rates"]
+        rows = fx[(fx["currency"] == currency) & (fx["date"] <= D)] if len(fx) else fx
+        if not len(rows):
+            raise ValueError(f"no fx_rates row for {currency} on or before {D.date()} "
+                             f"(needed to report in {report_currency})")
+        return rows.sort_values("date").iloc[-1]["rate_to_report"]
+
+    # ---------------------------------------------------------------- persistence
+    def content_hash(self) -> str:
+        """SHA-256 of the canonical tables' content (order of rows as loaded)."""
+        h = hashlib.sha256()
+        for name in sorted(self.tables):
+            df = self.tables[name]
+            h.update(name.encode())
+            h.update(",".join(map(str, df.columns)).encode())
+            h.update(pd.util.hash_pandas_object(df.astype(str), index=False).to_numpy().tobytes())
+        return h.hexdigest()
+
+    def to_parquet(self, folder: str | Path) -> Path:
+        """Write the ledger as canonical Parquet files (amounts as exact decimals), atomically:
+        a temporary folder renamed into place. Loading it back gives the same ledger."""
+        folder = Path(folder)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+        try:
+            for name in sorted(self.present):
+                write_canonical_parquet(self.tables[name], name, tmp / f"{name}.parquet")
+            _replace_dir(tmp, folder)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return folder
+
+
+def _replace_dir(tmp: Path, target: Path) -> None:
+    """Swap ``tmp`` into ``target``; the old folder is removed only after the swap."""
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        os.replace(target, old)
+    os.replace(tmp, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def to_file_frame(df: pd.DataFrame, name: str) -> pd.DataFrame:
+    """A canonical frame back to its file form: ``amount_minor`` -> ``amount`` as exact
+    decimal text, dates ISO. Extra columns are kept."""
+    spec = TABLES[name]
+    out = pd.DataFrame(index=df.index)
+    cur = df["currency"].to_numpy(dtype=object) if "currency" in df else None
+    for c in spec.columns:
+        if c.frame_name not in df:
+            continue
+        s = df[c.frame_name]
+        if c.kind == MONEY:
+            vals = s.to_numpy(dtype=object)
+            out[c.name] = [("" if v is None or pd.isna(v) else format_amount(int(v), k))
+                           for v, k in zip(vals, cur)]
+        elif c.kind == DATE:
+            out[c.name] = s.dt.strftime("%Y-%m-%d").fillna("")
+        elif c.kind == TIMESTAMP:
+            out[c.name] = s.map(lambda t: "" if pd.isna(t) else t.isoformat())
+        elif c.kind == DECIMAL:
+            out[c.name] = s.map(str)
+        else:
+            out[c.name] = s
+    known = {c.frame_name for c in spec.columns}
+    for extra in df.columns:
+        if extra not in known:
+            out[extra] = df[extra]
+    return out
+
+
+def write_canonical_parquet(df: pd.DataFrame, name: str, path: Path) -> None:
+    """Write one canonical table as Parquet: money as decimal128 text-exact, dates as date32."""
+    spec = TABLES[name]
+    arrays, names = [], []
+    cur = df["currency"].to_numpy(dtype=object) if "currency" in df else None
+    scale = max((MINOR_UNITS.get(c, 2) for c in set(cur)), default=2) if cur is not None else 2
+    for c in spec.columns:
+        if c.frame_name not in df:
+            continue
+        s = df[c.frame_name]
+        if c.kind == MONEY:
+            from decimal import Decimal
+            vals = s.to_numpy(dtype=object)
+            dec = [None if v is None or pd.isna(v) else Decimal(int(v)).scaleb(-MINOR_UNITS[k])
+                   for v, k in zip(vals, cur)]
+            arrays.append(pa.array(dec, type=pa.decimal128(38, scale)))
+        elif c.kind == DATE:
+            arrays.append(pa.array(s.dt.date.where(s.notna(), None), type=pa.date32()))
+        elif c.kind == DECIMAL:
+            arrays.append(pa.array(s.map(str).to_numpy(dtype=object), type=pa.string()))
+        else:
+            arrays.append(pa.Array.from_pandas(s))
+        names.append(c.name)
+    known = {c.frame_name for c in spec.columns}
+    for extra in df.columns:
+        if extra not in known:
+            arrays.append(pa.array(df[extra].astype(str).to_numpy(dtype=object), type=pa.string()))
+            names.append(extra)
+    pq.write_table(pa.table(arrays, names=names), path)
+
+
+def validate_folder(folder: str | Path, column_map: str | Path | ColumnMap | None = None,
+                    report_currency: str = REPORT_CURRENCY) -> tuple[Ledger | None, list[Problem]]:
+    """Read, type and validate a ledger folder; return (ledger or None, every problem)."""
+    if column_map is not None and not isinstance(column_map, ColumnMap):
+        column_map = load_column_map(column_map)
+    raws, problems, report = read_ledger_folder(folder, column_map)
+    for name in schema.REQUIRED_TABLES:
+        if name not in raws and not any(p.table == name for p in problems):
+            problems.append(Problem(name, None, None, f"required table {name} is missing "
+                                    f"({name}.csv, {name}.parquet or an Excel sheet '{name}')",
+                                    None, str(folder)))
+    typed: dict[str, schema.TypedTable] = {}
+    currencies: dict[str, pd.Series] = {}
+    for name in schema.TABLE_ORDER:
+        raw = raws.get(name)
+        if raw is None:
+            continue
+        t = schema.type_table(raw, currencies, report_currency, problems)
+        if t is None:
+            continue
+        typed[name] = t
+        if name == "customers":
+            currencies["customer"] = _lookup(t.frame, "customer_id")
+        elif name == "invoices":
+            currencies["invoice"] = _lookup(t.frame, "invoice_id")
+        schema.model_checks(t, raw, problems)
+    schema.cross_checks(typed, raws, problems)
+    problems = sorted(set(problems), key=schema._problem_sort_key)
+    if problems:
+        return None, problems
+    tables = {name: (typed[name].frame if name in typed else _empty_frame(name))
+              for name in TABLES}
+    return Ledger(tables, frozenset(typed), str(folder), report, report_currency), []
+
+
+def _lookup(frame: pd.DataFrame, key: str) -> pd.Series:
+    f = frame[[key, "currency"]].dropna()
+    f = f.drop_duplicates(key)
+    return pd.Series(f["currency"].to_numpy(dtype=object), index=f[key].to_numpy(dtype=object))

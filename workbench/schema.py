@@ -1,0 +1,869 @@
+"""The canonical tables of DATA_MODEL.md: column specs, typing, pandera models, cross-table checks.
+
+Validation never stops at the first problem: every problem found is collected as a
+:class:`Problem` naming the table, the line of the source file, the row id, the
+column and what is wrong, the way beancount's validators report.
+
+Three passes, each vectorised:
+
+1. **typing** (:func:`type_table`): text -> exact typed columns (dates, integer minor
+   units, ISO 4217 codes); a cell that does not parse is a problem, never a NaN.
+2. **row rules** (pandera ``DataFrameModel`` per table): ids present and unique,
+   amounts positive, choices, ranges, due date on or after invoice date, the
+   reserve roll-forward.
+3. **cross-table rules** (:func:`cross_checks`): unknown customers, invoices and
+   receipts; currencies that disagree; receipts and invoices applied beyond their
+   amount (the row that tips the balance is named); applications before their
+   receipt; write-offs above the open balance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+import pyarrow as pa_arrow
+import pyarrow.compute as pc
+from pandera.typing import Series
+
+from .money import MINOR_UNITS, format_amount, parse_amount_array
+
+# --------------------------------------------------------------------------- specs
+
+ID, TEXT, DATE, TIMESTAMP, MONEY, INT, NUMBER, DECIMAL, CURRENCY, CHOICE = (
+    "id", "text", "date", "timestamp", "money", "int", "number", "decimal", "currency", "choice")
+
+
+@dataclass(frozen=True)
+class Col:
+    """One column of a canonical table."""
+
+    name: str
+    kind: str
+    required: bool = True
+    choices: tuple[str, ...] = ()
+    nullable: bool = False  # may a present column hold empty cells?
+
+    @property
+    def frame_name(self) -> str:
+        """Name inside the Ledger frames: money columns carry ``_minor``."""
+        return f"{self.name}_minor" if self.kind == MONEY else self.name
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    columns: tuple[Col, ...]
+    key: tuple[str, ...]          # the row id shown in messages
+    unique_key: bool = True       # is ``key`` a primary key?
+    money_currency_from: str | None = None  # where money inherits currency when absent
+
+    def col(self, name: str) -> Col:
+        return next(c for c in self.columns if c.name == name)
+
+    @property
+    def required(self) -> list[str]:
+        return [c.name for c in self.columns if c.required]
+
+    @property
+    def money(self) -> list[Col]:
+        return [c for c in self.columns if c.kind == MONEY]
+
+
+def _c(name, kind, required=True, choices=(), nullable=None):
+    if nullable is None:
+        nullable = not required or kind == TEXT
+    return Col(name, kind, required, tuple(choices), nullable)
+
+
+ACTIVITY_KINDS = ("call", "email", "letter", "promise_to_pay", "dispute", "escalation",
+                  "note", "suspension")
+CUSTOMER_STATUS = ("active", "suspended", "closed")
+DISPUTE_RESOLUTIONS = ("credit_memo", "paid", "withdrawn", "written_off")
+LANGUAGES = ("en", "es", "pt")
+
+TABLES: dict[str, TableSpec] = {t.name: t for t in [
+    TableSpec("customers", (
+        _c("customer_id", ID), _c("name", TEXT, nullable=False), _c("currency", CURRENCY),
+        _c("payment_terms_days", INT),
+        _c("country", TEXT, False), _c("segment", TEXT, False), _c("collector", TEXT, False),
+        _c("sales_rep", TEXT, False), _c("credit_limit", MONEY, False),
+        _c("parent_id", ID, False, nullable=True),
+        _c("status", CHOICE, False, CUSTOMER_STATUS, nullable=True),
+        _c("language", CHOICE, False, LANGUAGES, nullable=True),
+    ), key=("customer_id",)),
+    TableSpec("invoices", (
+        _c("invoice_id", ID), _c("customer_id", ID), _c("invoice_date", DATE),
+        _c("due_date", DATE), _c("amount", MONEY), _c("currency", CURRENCY, False),
+        _c("po_number", TEXT, False), _c("description", TEXT, False),
+    ), key=("invoice_id",), money_currency_from="customer"),
+    TableSpec("credit_memos", (
+        _c("credit_memo_id", ID), _c("customer_id", ID), _c("date", DATE), _c("amount", MONEY),
+        _c("currency", CURRENCY, False), _c("invoice_id", ID, False, nullable=True),
+        _c("reason", TEXT, False),
+    ), key=("credit_memo_id",), money_currency_from="customer"),
+    TableSpec("receipts", (
+        _c("receipt_id", ID), _c("receipt_date", DATE), _c("amount", MONEY),
+        _c("payer_name", TEXT), _c("reference", TEXT),
+        _c("customer_id", ID, False, nullable=True), _c("currency", CURRENCY, False),
+        _c("bank_account", TEXT, False), _c("value_date", DATE, False, nullable=True),
+    ), key=("receipt_id",), money_currency_from="customer"),
+    TableSpec("applications", (
+        _c("receipt_id", ID), _c("invoice_id", ID), _c("amount", MONEY),
+        _c("applied_date", DATE), _c("currency", CURRENCY, False),
+    ), key=("receipt_id", "invoice_id"), unique_key=False, money_currency_from="invoice"),
+    TableSpec("disputes", (
+        _c("dispute_id", ID), _c("invoice_id", ID), _c("opened_date", DATE),
+        _c("reason_code", TEXT, nullable=False), _c("amount", MONEY),
+        _c("currency", CURRENCY, False), _c("closed_date", DATE, False, nullable=True),
+        _c("resolution", CHOICE, False, DISPUTE_RESOLUTIONS, nullable=True),
+    ), key=("dispute_id",), money_currency_from="invoice"),
+    TableSpec("write_offs", (
+        _c("invoice_id", ID), _c("date", DATE), _c("amount", MONEY), _c("reason", TEXT),
+        _c("currency", CURRENCY, False), _c("approved_by", TEXT, False),
+    ), key=("invoice_id", "date"), unique_key=False, money_currency_from="invoice"),
+    TableSpec("activities", (
+        _c("activity_id", ID), _c("customer_id", ID), _c("timestamp", TIMESTAMP),
+        _c("kind", CHOICE, choices=ACTIVITY_KINDS), _c("collector", TEXT),
+        _c("invoice_id", ID, False, nullable=True), _c("note", TEXT, False),
+        _c("promise_date", DATE, False, nullable=True),
+        _c("promise_amount", MONEY, False, nullable=True), _c("currency", CURRENCY, False),
+    ), key=("activity_id",), money_currency_from="customer"),
+    TableSpec("financials", (
+        _c("customer_id", ID), _c("period_end", DATE),
+        *(_c(n, MONEY) for n in ("current_assets", "current_liabilities", "total_assets",
+                                  "total_liabilities", "revenue", "net_income")),
+        *(_c(n, MONEY, False, nullable=True) for n in (
+            "cash", "inventory", "receivables", "intangibles", "ebit", "interest_expense",
+            "operating_cash_flow")),
+        _c("currency", CURRENCY, False),
+    ), key=("customer_id", "period_end"), money_currency_from="customer"),
+    TableSpec("bureau", (
+        _c("customer_id", ID), _c("report_date", DATE),
+        _c("paydex", NUMBER, False, nullable=True),
+        _c("failure_score", NUMBER, False, nullable=True),
+        _c("delinquency_score", NUMBER, False, nullable=True),
+        _c("recommended_limit", MONEY, False, nullable=True),
+        _c("years_in_business", NUMBER, False, nullable=True),
+        _c("derogatory_count", INT, False, nullable=True),
+        _c("currency", CURRENCY, False),
+    ), key=("customer_id", "report_date"), money_currency_from="customer"),
+    TableSpec("trade_references", (
+        _c("customer_id", ID), _c("reference_name", TEXT, nullable=False),
+        _c("report_date", DATE), _c("high_credit", MONEY), _c("balance_owing", MONEY),
+        _c("days_beyond_terms", INT), _c("terms_days", INT, False, nullable=True),
+        _c("currency", CURRENCY, False),
+    ), key=("customer_id", "reference_name", "report_date"), money_currency_from="customer"),
+    TableSpec("fx_rates", (
+        _c("date", DATE), _c("currency", CURRENCY), _c("rate_to_report", DECIMAL),
+    ), key=("date", "currency")),
+    TableSpec("reserve_gl", (
+        _c("period_end", DATE),
+        *(_c(n, MONEY) for n in ("beginning_balance", "provision", "write_offs", "recoveries",
+                                  "ending_balance")),
+        _c("currency", CURRENCY, False),
+    ), key=("period_end",), money_currency_from="report"),
+]}
+
+#: Load order: a table's currency may come from the tables before it.
+TABLE_ORDER = list(TABLES)
+REQUIRED_TABLES = ("customers", "invoices")
+
+
+# --------------------------------------------------------------------------- problems
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with the input, located as precisely as the input allows."""
+
+    table: str
+    line: int | None
+    column: str | None
+    message: str
+    row_id: str | None = None
+    file: str | None = field(default=None, compare=False)
+
+    def __str__(self) -> str:
+        line = "" if self.line is None else str(self.line)
+        column = self.column or ""
+        rid = f" [{self.row_id}]" if self.row_id else ""
+        return f"{self.table}:{line}:{column}: {self.message}{rid}"
+
+
+class LedgerError(ValueError):
+    """A ledger that does not validate; ``problems`` holds every problem found."""
+
+    def __init__(self, problems: list[Problem], source: str = ""):
+        self.problems = sorted(problems, key=_problem_sort_key)
+        head = f"{len(self.problems)} problem(s) in ledger {source}".rstrip()
+        shown = "\n".join(str(p) for p in self.problems[:50])
+        more = f"\n... and {len(self.problems) - 50} more" if len(self.problems) > 50 else ""
+        super().__init__(f"{head}:\n{shown}{more}")
+
+
+def _problem_sort_key(p: Problem):
+    order = TABLE_ORDER.index(p.table) if p.table in TABLE_ORDER else len(TABLE_ORDER)
+    return (order, p.table, -1 if p.line is None else p.line, p.column or "", p.message)
+
+
+# --------------------------------------------------------------------------- raw tables
+
+@dataclass
+class RawTable:
+    """A table as read from its file: every cell text, plus where each row came from."""
+
+    name: str
+    frame: pd.DataFrame       # all columns str (empty string for an empty cell)
+    lines: np.ndarray         # source line (CSV/Excel, header = line 1) or row number (Parquet)
+    file: str
+
+
+@dataclass
+class TypedTable:
+    name: str
+    frame: pd.DataFrame
+    lines: np.ndarray
+    file: str
+
+
+def _row_ids(spec: TableSpec, raw: pd.DataFrame, idx: np.ndarray) -> list[str]:
+    keys = [k for k in spec.key if k in raw.columns]
+    if not keys:
+        return [None] * len(idx)
+    parts = [raw[k].to_numpy(dtype=object)[idx] for k in keys]
+    if len(keys) == 1:
+        return [f"{keys[0]}={v}" for v in parts[0]]
+    return [", ".join(f"{k}={v}" for k, v in zip(keys, vals)) for vals in zip(*parts)]
+
+
+class _Collector:
+    """Gathers problems for one table, locating rows by position."""
+
+    def __init__(self, spec: TableSpec, raw: pd.DataFrame, lines: np.ndarray, file: str,
+                 problems: list[Problem]):
+        self.spec, self.raw, self.lines, self.file, self.problems = spec, raw, lines, file, problems
+
+    def add(self, mask_or_idx, column: str | None, message) -> None:
+        idx = np.asarray(mask_or_idx)
+        if idx.dtype == bool:
+            idx = np.flatnonzero(idx)
+        if len(idx) == 0:
+            return
+        ids = _row_ids(self.spec, self.raw, idx)
+        for k, (i, rid) in enumerate(zip(idx, ids)):
+            msg = message(int(i)) if callable(message) else message
+            self.problems.append(Problem(self.spec.name, int(self.lines[i]), column, msg, rid,
+                                         self.file))
+
+
+def _text(raw: pd.DataFrame, name: str) -> pa_arrow.Array:
+    return pa_arrow.array(raw[name].to_numpy(dtype=object), type=pa_arrow.string())
+
+
+def _strip(values: pa_arrow.Array) -> pa_arrow.Array:
+    return pc.utf8_trim_whitespace(values)
+
+
+def parse_dates(values: pa_arrow.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """ISO ``YYYY-MM-DD`` text -> datetime64[ns]; returns (dates, empty mask, bad mask)."""
+    values = _strip(values)
+    empty = pc.equal(values, "").to_numpy(zero_copy_only=False)
+    shape_ok = pc.match_substring_regex(values, r"^\d{4}-\d{2}-\d{2}$")
+    parsed = pc.strptime(pc.if_else(shape_ok, values, pa_arrow.scalar("1970-01-01")),
+                         format="%Y-%m-%d", unit="s", error_is_null=True)
+    ok = pc.and_(shape_ok, pc.is_valid(parsed)).to_numpy(zero_copy_only=False)
+    dates = parsed.to_numpy(zero_copy_only=False).astype("datetime64[ns]")
+    bad = ~ok & ~empty
+    dates[~ok] = np.datetime64("NaT")
+    return dates, empty, bad
+
+
+def type_table(raw: RawTable, currencies: dict[str, pd.Series], report_currency: str,
+               problems: list[Problem]) -> TypedTable | None:
+    """Type one raw table; every cell that does not parse becomes a :class:`Problem`.
+
+    ``currencies`` maps ``"customer"`` / ``"invoice"`` to a Series (id -> currency) used
+    when the table has no ``currency`` column of its own.
+    """
+    spec = TABLES[raw.name]
+    df = raw.frame
+    coll = _Collector(spec, df, raw.lines, raw.file, problems)
+    missing = [c for c in spec.required if c not in df.columns]
+    for c in missing:
+        problems.append(Problem(spec.name, None, c,
+                                f"required column '{c}' is missing from {raw.file}", None,
+                                raw.file))
+    if missing:
+        return None
+    n = len(df)
+    out: dict[str, object] = {}
+    # currency first: amounts need it
+    currency = None
+    if "currency" in df.columns:
+        cur = _strip(_text(df, "currency"))
+        cur_np = cur.to_numpy(zero_copy_only=False).astype(object)
+        inherited = None
+        if spec.money_currency_from and spec.money_currency_from != "report":
+            inherited = _inherit_currency(spec, df, currencies)
+        if inherited is not None:
+            empty_cur = cur_np == ""
+            cur_np = np.where(empty_cur, inherited, cur_np)
+        currency = cur_np
+    elif spec.money_currency_from == "report":
+        currency = np.full(n, report_currency, dtype=object)
+    elif spec.money_currency_from:
+        currency = _inherit_currency(spec, df, currencies)
+    if currency is not None:
+        known = np.array([c in MINOR_UNITS for c in currency], dtype=bool) if n else np.zeros(0, bool)
+        if n and not known.all():
+            bad = np.flatnonzero(~known)
+            coll.add(bad, "currency", lambda i: (
+                "currency is empty and cannot be inherited" if currency[i] in ("", None)
+                else f"'{currency[i]}' is not an ISO 4217 currency code"))
+        out["currency"] = pd.array(np.where(known, currency, None), dtype="str")
+        digits = np.array([MINOR_UNITS.get(c, 2) if isinstance(c, str) else 2 for c in currency],
+                          dtype=np.int64)
+    else:
+        digits = np.full(n, 2, dtype=np.int64)
+    cur_ok = None if currency is None else np.array([c in MINOR_UNITS for c in currency], bool)
+
+    for col in spec.columns:
+        if col.name == "currency" or col.name not in df.columns:
+            continue
+        values = _text(df, col.name)
+        stripped = _strip(values)
+        empty = pc.equal(stripped, "").to_numpy(zero_copy_only=False)
+        if not col.nullable and empty.any():
+            coll.add(empty, col.name, f"{col.name} is empty")
+        if col.kind in (ID, TEXT):
+            arr = stripped.to_numpy(zero_copy_only=False).astype(object)
+            if col.nullable:
+                arr = np.where(empty, None, arr)
+            out[col.frame_name] = pd.array(arr, dtype="str")
+        elif col.kind == CHOICE:
+            arr = stripped.to_numpy(zero_copy_only=False).astype(object)
+            allowed = set(col.choices)
+            bad = np.array([(v not in allowed) for v in arr], bool) & ~empty
+            coll.add(bad, col.name, lambda i, arr=arr, c=col: (
+                f"'{arr[i]}' is not one of {', '.join(c.choices)}"))
+            out[col.name] = pd.array(np.where(empty | bad, None, arr), dtype="str")
+        elif col.kind == DATE:
+            dates, _, bad = parse_dates(values)
+            coll.add(bad, col.name, lambda i, v=values, c=col: (
+                f"{c.name} '{v[i].as_py()}' is not a date (YYYY-MM-DD)"))
+            out[col.name] = dates
+        elif col.kind == TIMESTAMP:
+            s = pd.Series(stripped.to_numpy(zero_copy_only=False), dtype=object)
+            has_offset = s.str.match(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$")
+            ts = pd.to_datetime(s.where(has_offset.astype(bool)), utc=True, format="ISO8601",
+                                errors="coerce")
+            bad = ts.isna().to_numpy() & ~empty
+            coll.add(bad, col.name, lambda i, v=s, c=col: (
+                f"{c.name} '{v[i]}' is not an ISO 8601 timestamp with offset"))
+            out[col.name] = ts.dt.as_unit("ns")
+        elif col.kind == MONEY:
+            minor, bad_fmt, too_many = parse_amount_array(stripped, digits)
+            bad_fmt = bad_fmt & ~empty
+            if cur_ok is not None:
+                too_many = too_many & cur_ok
+            coll.add(bad_fmt, col.name, lambda i, v=stripped, c=col: (
+                f"{c.name} '{v[i].as_py()}' is not a decimal amount"))
+            coll.add(too_many, col.name, lambda i, v=stripped, c=col: (
+                f"{c.name} '{v[i].as_py()}' has more decimals than {currency[i]} allows "
+                f"({MINOR_UNITS[currency[i]]})"))
+            if col.nullable:
+                out[col.frame_name] = pd.array(
+                    np.where(empty, None, minor).astype(object), dtype="Int64")
+            else:
+                out[col.frame_name] = minor.astype(np.int64)
+        elif col.kind in (INT, NUMBER):
+            pattern = r"^[+-]?\d+$" if col.kind == INT else r"^[+-]?(\d+(\.\d*)?|\.\d+)$"
+            ok = pc.match_substring_regex(stripped, pattern).to_numpy(zero_copy_only=False)
+            bad = ~ok & ~empty
+            coll.add(bad, col.name, lambda i, v=stripped, c=col: (
+                f"{c.name} '{v[i].as_py()}' is not {'a whole number' if c.kind == INT else 'a number'}"))
+            safe = pc.if_else(pa_arrow.array(ok), stripped, pa_arrow.scalar("0"))
+            if col.kind == INT:
+                vals = pc.cast(safe, pa_arrow.int64()).to_numpy(zero_copy_only=False)
+                out[col.name] = (pd.array(np.where(ok, vals, None).astype(object), dtype="Int64")
+                                 if col.nullable else vals.astype(np.int64))
+            else:
+                vals = pc.cast(safe, pa_arrow.float64()).to_numpy(zero_copy_only=False)
+                out[col.name] = np.where(ok, vals, np.nan)
+        elif col.kind == DECIMAL:
+            from decimal import Decimal, InvalidOperation
+            arr = stripped.to_numpy(zero_copy_only=False)
+            parsed = []
+            for i, v in enumerate(arr):
+                try:
+                    d = Decimal(v)
+                    if not d.is_finite() or d <= 0:
+                        raise InvalidOperation
+                    parsed.append(d)
+                except (InvalidOperation, ValueError):
+                    parsed.append(None)
+                    if v != "":
+                        coll.add([i], col.name, f"{col.name} '{v}' is not a positive number")
+            out[col.name] = pd.Series(parsed, dtype=object)
+    frame = pd.DataFrame(out, index=pd.RangeIndex(n))
+    # keep extra columns (text, as read) after the canonical ones
+    known = {c.name for c in spec.columns}
+    for extra in df.columns:
+        if extra not in known and extra not in frame.columns:
+            frame[extra] = df[extra].to_numpy(dtype=object)
+    return TypedTable(spec.name, frame, raw.lines, raw.file)
+
+
+def _inherit_currency(spec: TableSpec, df: pd.DataFrame, currencies: dict[str, pd.Series]):
+    source = spec.money_currency_from
+    key = "customer_id" if source == "customer" else "invoice_id"
+    lookup = currencies.get(source)
+    if key not in df.columns or lookup is None:
+        return np.full(len(df), "", dtype=object)
+    ids = df[key].str.strip()
+    got = ids.map(lookup)
+    return got.fillna("").to_numpy(dtype=object)
+
+
+# --------------------------------------------------------------------------- pandera models
+
+class _Base(pa.DataFrameModel):
+    class Config:
+        strict = False   # extra columns are kept
+        coerce = False   # typing already happened, exactly
+
+
+class CustomerModel(_Base):
+    customer_id: Series[str] = pa.Field(unique=True)
+    name: Series[str]
+    currency: Series[str] = pa.Field(nullable=True)
+    payment_terms_days: Series["int64"] = pa.Field(ge=0, le=3650)
+    credit_limit_minor: Optional[Series["Int64"]] = pa.Field(ge=0, nullable=True)
+
+
+class InvoiceModel(_Base):
+    invoice_id: Series[str] = pa.Field(unique=True)
+    customer_id: Series[str]
+    invoice_date: Series["datetime64[ns]"] = pa.Field(nullable=True)
+    due_date: Series["datetime64[ns]"] = pa.Field(nullable=True)
+    amount_minor: Series["int64"] = pa.Field(gt=0)
+
+    @pa.dataframe_check
+    def due_date_on_or_after_invoice_date(cls, df: pd.DataFrame) -> Series[bool]:
+        return ~(df["due_date"] < df["invoice_date"])
+
+
+class CreditMemoModel(_Base):
+    credit_memo_id: Series[str] = pa.Field(unique=True)
+    customer_id: Series[str]
+    amount_minor: Series["int64"] = pa.Field(gt=0)
+
+
+class ReceiptModel(_Base):
+    receipt_id: Series[str] = pa.Field(unique=True)
+    amount_minor: Series["int64"] = pa.Field(gt=0)
+
+
+class ApplicationModel(_Base):
+    receipt_id: Series[str]
+    invoice_id: Series[str]
+    amount_minor: Series["int64"] = pa.Field(gt=0)
+
+
+class DisputeModel(_Base):
+    dispute_id: Series[str] = pa.Field(unique=True)
+    invoice_id: Series[str]
+    amount_minor: Series["int64"] = pa.Field(gt=0)
+
+    @pa.dataframe_check
+    def closed_on_or_after_opened(cls, df: pd.DataFrame) -> Series[bool]:
+        if "closed_date" not in df:
+            return pd.Series(True, index=df.index)
+        return ~(df["closed_date"] < df["opened_date"])
+
+
+class WriteOffModel(_Base):
+    invoice_id: Series[str]
+    amount_minor: Series["int64"] = pa.Field(ne=0)
+
+    @pa.dataframe_check
+    def negative_only_for_recovery(cls, df: pd.DataFrame) -> Series[bool]:
+        # A recovery reinstates a written-off receivable (negative write-off) so that the
+        # recovered cash can be applied to the invoice: the usual ERP treatment.
+        reason = df["reason"].fillna("").str.lower()
+        return ~((df["amount_minor"] < 0) & (reason != "recovery"))
+
+
+class ActivityModel(_Base):
+    activity_id: Series[str] = pa.Field(unique=True)
+    customer_id: Series[str]
+
+    @pa.dataframe_check
+    def promise_has_date_and_amount(cls, df: pd.DataFrame) -> Series[bool]:
+        is_promise = df["kind"] == "promise_to_pay"
+        has_date = df["promise_date"].notna() if "promise_date" in df else False
+        has_amount = df["promise_amount_minor"].notna() if "promise_amount_minor" in df else False
+        return ~(is_promise & ~(has_date & has_amount))
+
+
+class FinancialsModel(_Base):
+    customer_id: Series[str]
+    current_assets_minor: Series["int64"] = pa.Field(ge=0)
+    current_liabilities_minor: Series["int64"] = pa.Field(ge=0)
+    total_assets_minor: Series["int64"] = pa.Field(ge=0)
+    total_liabilities_minor: Series["int64"] = pa.Field(ge=0)
+
+
+class BureauModel(_Base):
+    customer_id: Series[str]
+    paydex: Optional[Series[float]] = pa.Field(ge=0, le=100, nullable=True)
+    failure_score: Optional[Series[float]] = pa.Field(ge=1, le=100, nullable=True)
+    delinquency_score: Optional[Series[float]] = pa.Field(ge=1, le=100, nullable=True)
+    recommended_limit_minor: Optional[Series["Int64"]] = pa.Field(ge=0, nullable=True)
+    derogatory_count: Optional[Series["Int64"]] = pa.Field(ge=0, nullable=True)
+
+
+class TradeReferenceModel(_Base):
+    customer_id: Series[str]
+    high_credit_minor: Series["int64"] = pa.Field(ge=0)
+    balance_owing_minor: Series["int64"] = pa.Field(ge=0)
+
+
+class ReserveGLModel(_Base):
+    period_end: Series["datetime64[ns]"] = pa.Field(unique=True, nullable=True)
+
+    @pa.dataframe_check
+    def rolls_forward(cls, df: pd.DataFrame) -> Series[bool]:
+        return (df["beginning_balance_minor"] + df["provision_minor"] - df["write_offs_minor"]
+                + df["recoveries_minor"]) == df["ending_balance_minor"]
+
+
+MODELS: dict[str, type[_Base]] = {
+    "customers": CustomerModel, "invoices": InvoiceModel, "credit_memos": CreditMemoModel,
+    "receipts": ReceiptModel, "applications": ApplicationModel, "disputes": DisputeModel,
+    "write_offs": WriteOffModel, "activities": ActivityModel, "financials": FinancialsModel,
+    "bureau": BureauModel, "trade_references": TradeReferenceModel, "reserve_gl": ReserveGLModel,
+}
+
+# dataframe-level checks: the column a failure is reported under, and the message
+_FRAME_CHECKS = {
+    "due_date_on_or_after_invoice_date": ("due_date", "due date is before the invoice date"),
+    "closed_on_or_after_opened": ("closed_date", "closed date is before the opened date"),
+    "negative_only_for_recovery": ("amount", "a negative write-off must have reason 'recovery'"),
+    "promise_has_date_and_amount": ("promise_date",
+                                    "a promise_to_pay needs promise_date and promise_amount"),
+    "rolls_forward": ("ending_balance",
+                      "does not roll forward: beginning + provision - write_offs + recoveries "
+                      "!= ending"),
+}
+
+
+def _check_message(check: str, value) -> str:
+    if check == "field_uniqueness":
+        return f"duplicate id '{value}'"
+    if check == "not_nullable":
+        return "is empty"
+    for op, words in (("greater_than_or_equal_to", "at least"), ("less_than_or_equal_to",
+                      "at most"), ("greater_than", "greater than"), ("less_than", "less than"),
+                      ("not_equal_to", "different from"), ("in_range", "in range")):
+        if check.startswith(op + "("):
+            bound = check[len(op) + 1:-1]
+            return f"must be {words} {bound}; got {value}"
+    return f"fails check {check} (value {value})"
+
+
+def _unminor(column: str | None) -> str | None:
+    if column and column.endswith("_minor"):
+        return column[: -len("_minor")]
+    return column
+
+
+def model_checks(table: TypedTable, raw: RawTable, problems: list[Problem]) -> None:
+    """Run the table's pandera model (lazily: all failures) and record each as a Problem."""
+    model = MODELS.get(table.name)
+    if model is None or table.frame.empty:
+        return
+    spec = TABLES[table.name]
+    coll = _Collector(spec, raw.frame, raw.lines, raw.file, problems)
+    # cells that failed typing hold placeholders: their rules are not checked again
+    typed_bad = {(p.line, p.column) for p in problems if p.table == table.name}
+    bad_lines = {p.line for p in problems if p.table == table.name}
+    try:
+        model.validate(table.frame, lazy=True)
+    except pa.errors.SchemaErrors as err:
+        fc = err.failure_cases
+        fc = fc[fc["index"].notna()]
+        seen: set[tuple] = set()
+        for row in fc.itertuples(index=False):
+            i = int(row.index)
+            if row.check in _FRAME_CHECKS:
+                column, message = _FRAME_CHECKS[row.check]
+            else:
+                column = _unminor(row.column)
+                if row.check == "not_nullable":
+                    continue  # already reported while typing (empty or unparseable cell)
+                value = row.failure_case
+                if column and column != row.column and value is not None:
+                    cur = table.frame["currency"].iloc[i] if "currency" in table.frame else None
+                    try:
+                        value = format_amount(int(value), cur) if cur in MINOR_UNITS else value
+                    except (TypeError, ValueError):
+                        pass
+                message = _check_message(row.check, value)
+            line = int(raw.lines[i])
+            if (i, column, message) in seen or (line, column) in typed_bad:
+                continue
+            if (line, "currency") in typed_bad and row.column and str(row.column).endswith("_minor"):
+                continue  # an amount in an unknown currency cannot be judged
+            if row.check in _FRAME_CHECKS and int(raw.lines[i]) in bad_lines:
+                continue
+            seen.add((i, column, message))
+            coll.add([i], column, message)
+
+
+# --------------------------------------------------------------------------- cross-table
+
+class IdIndex:
+    """Row positions by id; with duplicate ids (reported elsewhere) the first row wins."""
+
+    def __init__(self, ids: pd.Series):
+        idx = pd.Index(ids.astype(object))
+        first = ~idx.duplicated(keep="first")
+        self._uniq = idx[first]
+        self._rows = np.flatnonzero(first)
+
+    def __len__(self) -> int:
+        return len(self._uniq)
+
+    def __getitem__(self, pos: int):
+        return self._uniq[np.searchsorted(self._rows, pos)]
+
+    def get_indexer(self, ids) -> np.ndarray:
+        got = self._uniq.get_indexer(ids)
+        return np.where(got >= 0, self._rows[np.maximum(got, 0)] if len(self._rows) else -1, -1)
+
+
+def _positions(ids: pd.Series, index: IdIndex) -> np.ndarray:
+    return index.get_indexer(ids.astype(object)) if len(ids) else np.zeros(0, np.int64)
+
+
+def cross_checks(tables: dict[str, TypedTable], raws: dict[str, RawTable],
+                 problems: list[Problem]) -> None:
+    """Rules that look across tables. Each problem names the row that breaks the rule."""
+    customers = tables.get("customers")
+    invoices = tables.get("invoices")
+    cust_index = IdIndex(customers.frame["customer_id"] if customers else pd.Series([], dtype=object))
+    inv_index = IdIndex(invoices.frame["invoice_id"] if invoices else pd.Series([], dtype=object))
+
+    def coll(name):
+        return _Collector(TABLES[name], raws[name].frame, raws[name].lines, raws[name].file, problems)
+
+    # unknown customers ------------------------------------------------------
+    for name in ("invoices", "credit_memos", "receipts", "activities", "financials", "bureau",
+                 "trade_references", "customers"):
+        t = tables.get(name)
+        if t is None or customers is None:
+            continue
+        col = "parent_id" if name == "customers" else "customer_id"
+        if col not in t.frame:
+            continue
+        ids = t.frame[col]
+        present = ids.notna().to_numpy() & (ids.fillna("") != "").to_numpy()
+        pos = _positions(ids.fillna(""), cust_index)
+        bad = present & (pos < 0)
+        coll(name).add(bad, col, lambda i, ids=ids: f"unknown customer '{ids.iloc[i]}'")
+
+    # unknown invoices -------------------------------------------------------
+    for name in ("credit_memos", "applications", "disputes", "write_offs", "activities"):
+        t = tables.get(name)
+        if t is None or invoices is None or "invoice_id" not in t.frame:
+            continue
+        ids = t.frame["invoice_id"]
+        present = ids.notna().to_numpy() & (ids.fillna("") != "").to_numpy()
+        pos = _positions(ids.fillna(""), inv_index)
+        bad = present & (pos < 0)
+        coll(name).add(bad, "invoice_id", lambda i, ids=ids: f"unknown invoice '{ids.iloc[i]}'")
+
+    # customer of a credit memo matches the invoice's customer
+    cms = tables.get("credit_memos")
+    if cms is not None and invoices is not None and "invoice_id" in cms.frame:
+        pos = _positions(cms.frame["invoice_id"].fillna(""), inv_index)
+        has = pos >= 0
+        inv_cust = np.where(has, invoices.frame["customer_id"].to_numpy(dtype=object)[np.maximum(pos, 0)], None)
+        bad = has & (inv_cust != cms.frame["customer_id"].to_numpy(dtype=object))
+        coll("credit_memos").add(bad, "customer_id", lambda i: (
+            f"credit memo customer '{cms.frame['customer_id'].iloc[i]}' differs from invoice "
+            f"customer '{inv_cust[i]}'"))
+
+    # applications: receipts known, currencies agree, dates, over-application of receipts
+    apps = tables.get("applications")
+    receipts = tables.get("receipts")
+    if apps is not None:
+        if receipts is None:
+            coll("applications").add(np.ones(len(apps.frame), bool), "receipt_id", lambda i: (
+                f"unknown receipt '{apps.frame['receipt_id'].iloc[i]}' (no receipts table)"))
+        else:
+            rec_index = IdIndex(receipts.frame["receipt_id"])
+            rpos = _positions(apps.frame["receipt_id"], rec_index)
+            coll("applications").add(rpos < 0, "receipt_id", lambda i: (
+                f"unknown receipt '{apps.frame['receipt_id'].iloc[i]}'"))
+            ok = rpos >= 0
+            r_date = receipts.frame["receipt_date"].to_numpy()[np.maximum(rpos, 0)]
+            a_date = apps.frame["applied_date"].to_numpy()
+            before = ok & (a_date < r_date)
+            coll("applications").add(before, "applied_date", lambda i: (
+                f"applied {_d(a_date[i])}, before its receipt dated {_d(r_date[i])}"))
+            r_cur = receipts.frame["currency"].to_numpy(dtype=object)[np.maximum(rpos, 0)]
+            a_cur = apps.frame["currency"].to_numpy(dtype=object)
+            badcur = ok & (r_cur != a_cur) & pd.notna(r_cur) & pd.notna(a_cur)
+            coll("applications").add(badcur, "currency", lambda i: (
+                f"applies a {r_cur[i]} receipt to a {a_cur[i]} invoice"))
+            # a receipt applied beyond its amount: the application that tips it over
+            _over_applied(
+                key=rpos, date=a_date, amount=apps.frame["amount_minor"].to_numpy(),
+                cap=receipts.frame["amount_minor"].to_numpy(),
+                valid=ok, on_fail=lambda rows, reach: coll("applications").add(rows, "amount", lambda i: (
+                    f"over-applies receipt '{apps.frame['receipt_id'].iloc[i]}': applications "
+                    f"reach {_money(reach[i], apps.frame['currency'].iloc[i])} of its "
+                    f"{_money(receipts.frame['amount_minor'].iloc[rpos[i]], apps.frame['currency'].iloc[i])}")))
+
+    # invoice balances: applications, credit memos and write-offs over time -------------
+    if invoices is not None:
+        _invoice_balance_checks(tables, inv_index, coll)
+
+    # disputes above the invoice amount
+    disputes = tables.get("disputes")
+    if disputes is not None and invoices is not None:
+        pos = _positions(disputes.frame["invoice_id"], inv_index)
+        ok = pos >= 0
+        inv_amt = invoices.frame["amount_minor"].to_numpy()[np.maximum(pos, 0)]
+        bad = ok & (disputes.frame["amount_minor"].to_numpy() > inv_amt)
+        coll("disputes").add(bad, "amount", "disputed amount is above the invoice amount")
+
+    # reserve_gl: each period begins where the previous one ended
+    gl = tables.get("reserve_gl")
+    if gl is not None and len(gl.frame) > 1:
+        order = np.argsort(gl.frame["period_end"].to_numpy(), kind="stable")
+        beg = gl.frame["beginning_balance_minor"].to_numpy()[order]
+        end = gl.frame["ending_balance_minor"].to_numpy()[order]
+        cur = gl.frame["currency"].to_numpy(dtype=object)[order]
+        brk = np.flatnonzero(beg[1:] != end[:-1]) + 1
+        coll("reserve_gl").add(order[brk], "beginning_balance", lambda i: (
+            "beginning balance does not equal the previous period's ending balance"))
+
+
+def _d(x) -> str:
+    return str(np.datetime64(x, "D"))
+
+
+def _money(minor, currency) -> str:
+    return format_amount(int(minor), currency) if currency in MINOR_UNITS else str(minor)
+
+
+def _amt(frame: pd.DataFrame, i: int, col: str = "amount_minor") -> str:
+    cur = frame["currency"].iloc[i]
+    v = frame[col].iloc[i]
+    return format_amount(int(v), cur) if cur in MINOR_UNITS else str(v)
+
+
+def _over_applied(key, date, amount, cap, valid, on_fail) -> None:
+    """Flag rows at which the running total per key (in date order) exceeds ``cap[key]``."""
+    idx = np.flatnonzero(valid)
+    if len(idx) == 0:
+        return
+    order = idx[np.lexsort((idx, date[idx], key[idx]))]
+    k = key[order]
+    running = _grouped_cumsum(k, amount[order])
+    over = running > cap[k]
+    rows = order[over]
+    reach = np.zeros(len(key), dtype=np.int64)
+    reach[order] = running
+    on_fail(rows, reach)
+
+
+def _grouped_cumsum(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Cumulative sum restarting at each new key (keys sorted), exact int64."""
+    total = np.cumsum(values, dtype=np.int64)
+    if len(keys) == 0:
+        return total
+    starts = np.r_[True, keys[1:] != keys[:-1]]
+    group_start = np.maximum.accumulate(np.where(starts, np.arange(len(keys)), 0))
+    base = (total - values)[group_start]
+    return total - base
+
+
+def _invoice_balance_checks(tables, inv_index, coll) -> None:
+    """Walk each invoice's reducing events in date order; flag the event that takes the
+    open balance below zero (over-application, credit above balance, write-off above the
+    open balance) and a recovery above what was written off.
+
+    Same-day order: reinstatements (recoveries) first, then cash, credit memos, then
+    write-offs, so that a same-day write-off of the remainder is accepted.
+    """
+    invoices = tables["invoices"]
+    inv_amount = invoices.frame["amount_minor"].to_numpy()
+    inv_cur = invoices.frame["currency"].to_numpy(dtype=object)
+    parts = []
+    sources = (("write_offs", "date", 0, True), ("applications", "applied_date", 1, False),
+               ("credit_memos", "date", 2, False), ("write_offs", "date", 3, False))
+    for name, date_col, rank, recoveries in sources:
+        t = tables.get(name)
+        if t is None or "invoice_id" not in t.frame:
+            continue
+        pos = _positions(t.frame["invoice_id"].fillna(""), inv_index)
+        amount = t.frame["amount_minor"].to_numpy()
+        sel = pos >= 0
+        if name == "write_offs":
+            sel &= (amount < 0) if recoveries else (amount > 0)
+        rows = np.flatnonzero(sel)
+        if not len(rows):
+            continue
+        parts.append(pd.DataFrame({
+            "inv": pos[rows], "date": t.frame[date_col].to_numpy()[rows], "rank": rank,
+            "amount": amount[rows], "table": name, "row": rows,
+            "currency": t.frame["currency"].to_numpy(dtype=object)[rows]}))
+    if not parts:
+        return
+    ev = pd.concat(parts, ignore_index=True)
+    # currencies must agree with the invoice's (applications, credit memos, write-offs)
+    badcur = ev["currency"].to_numpy(dtype=object) != inv_cur[ev["inv"].to_numpy()]
+    for name, grp in ev[badcur & (ev["table"] != "applications").to_numpy()].groupby("table"):
+        rows = grp["row"].to_numpy()
+        ccy = inv_cur[grp["inv"].to_numpy()]
+        coll(name).add(rows, "currency", lambda i, m=dict(zip(rows, ccy)): (
+            f"currency differs from its invoice's ({m[i]})"))
+    ev = ev.sort_values(["inv", "date", "rank", "row"], kind="stable").reset_index(drop=True)
+    inv = ev["inv"].to_numpy()
+    amt = ev["amount"].to_numpy()
+    running = _grouped_cumsum(inv, amt)
+    balance_after = inv_amount[inv] - running
+    over = balance_after < 0
+    # cumulative written off must stay >= 0 (a recovery cannot exceed the write-offs)
+    is_wo = ev["table"].to_numpy() == "write_offs"
+    wo_running = _grouped_cumsum(inv, np.where(is_wo, amt, 0))
+    over_recovered = is_wo & (amt < 0) & (wo_running < 0)
+    balance_before = balance_after + amt
+    labels = {"applications": "over-applies invoice", "credit_memos": "credits invoice",
+              "write_offs": "writes off invoice"}
+    bad = ev[over | over_recovered]
+    for name, grp in bad.groupby("table"):
+        rows = grp["row"].to_numpy()
+        info = dict(zip(rows, zip(grp.index.to_numpy(), grp["inv"].to_numpy())))
+
+        def msg(i, info=info, name=name):
+            k, p = info[i]
+            cur = inv_cur[p]
+            if over_recovered[k]:
+                return (f"recovery of {format_amount(-int(amt[k]), cur)} exceeds what was "
+                        f"written off on invoice '{inv_index[p]}'")
+            if balance_before[k] < 0:
+                return (f"{labels[name]} '{inv_index[p]}' by {format_amount(int(amt[k]), cur)}, "
+                        f"which is already over-applied on {_d(ev['date'].iloc[k])}")
+            return (f"{labels[name]} '{inv_index[p]}' beyond its open balance: "
+                    f"{format_amount(int(amt[k]), cur)} against "
+                    f"{format_amount(int(balance_before[k]), cur)} open on "
+                    f"{_d(ev['date'].iloc[k])}")
+        coll(name).add(rows, "amount", msg)
