@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 from . import schema
 from .config import REPORT_CURRENCY
 from .io.loader import ColumnMap, LoadReport, load_column_map, read_ledger_folder
+from .io.writer import write_table
 from .money import MINOR_UNITS, format_amount
 from .schema import (CURRENCY, DATE, DECIMAL, ID, INT, MONEY, NUMBER, TABLES, TEXT, TIMESTAMP,
                      LedgerError, Problem)
@@ -97,7 +98,7 @@ class Ledger:
         tmp = Path(tempfile.mkdtemp(prefix="wb-ledger-"))
         try:
             for name, df in frames.items():
-                df.to_csv(tmp / f"{name}.csv", index=False)
+                df.to_csv(tmp / f"{name}.csv", index=False, lineterminator="\n")
             return cls.load(tmp, report_currency=report_currency)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -305,7 +306,7 @@ class Ledger:
         tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
         try:
             for name in sorted(self.present):
-                write_canonical_parquet(self.tables[name], name, tmp / f"{name}.parquet")
+                write_table(self.tables[name], name, tmp, "parquet")
             _replace_dir(tmp, folder)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -322,66 +323,6 @@ def _replace_dir(tmp: Path, target: Path) -> None:
     os.replace(tmp, target)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
-
-
-def to_file_frame(df: pd.DataFrame, name: str) -> pd.DataFrame:
-    """A canonical frame back to its file form: ``amount_minor`` -> ``amount`` as exact
-    decimal text, dates ISO. Extra columns are kept."""
-    spec = TABLES[name]
-    out = pd.DataFrame(index=df.index)
-    cur = df["currency"].to_numpy(dtype=object) if "currency" in df else None
-    for c in spec.columns:
-        if c.frame_name not in df:
-            continue
-        s = df[c.frame_name]
-        if c.kind == MONEY:
-            vals = s.to_numpy(dtype=object)
-            out[c.name] = [("" if v is None or pd.isna(v) else format_amount(int(v), k))
-                           for v, k in zip(vals, cur)]
-        elif c.kind == DATE:
-            out[c.name] = s.dt.strftime("%Y-%m-%d").fillna("")
-        elif c.kind == TIMESTAMP:
-            out[c.name] = s.map(lambda t: "" if pd.isna(t) else t.isoformat())
-        elif c.kind == DECIMAL:
-            out[c.name] = s.map(str)
-        else:
-            out[c.name] = s
-    known = {c.frame_name for c in spec.columns}
-    for extra in df.columns:
-        if extra not in known:
-            out[extra] = df[extra]
-    return out
-
-
-def write_canonical_parquet(df: pd.DataFrame, name: str, path: Path) -> None:
-    """Write one canonical table as Parquet: money as decimal128 text-exact, dates as date32."""
-    spec = TABLES[name]
-    arrays, names = [], []
-    cur = df["currency"].to_numpy(dtype=object) if "currency" in df else None
-    scale = max((MINOR_UNITS.get(c, 2) for c in set(cur)), default=2) if cur is not None else 2
-    for c in spec.columns:
-        if c.frame_name not in df:
-            continue
-        s = df[c.frame_name]
-        if c.kind == MONEY:
-            from decimal import Decimal
-            vals = s.to_numpy(dtype=object)
-            dec = [None if v is None or pd.isna(v) else Decimal(int(v)).scaleb(-MINOR_UNITS[k])
-                   for v, k in zip(vals, cur)]
-            arrays.append(pa.array(dec, type=pa.decimal128(38, scale)))
-        elif c.kind == DATE:
-            arrays.append(pa.array(s.dt.date.where(s.notna(), None), type=pa.date32()))
-        elif c.kind == DECIMAL:
-            arrays.append(pa.array(s.map(str).to_numpy(dtype=object), type=pa.string()))
-        else:
-            arrays.append(pa.Array.from_pandas(s))
-        names.append(c.name)
-    known = {c.frame_name for c in spec.columns}
-    for extra in df.columns:
-        if extra not in known:
-            arrays.append(pa.array(df[extra].astype(str).to_numpy(dtype=object), type=pa.string()))
-            names.append(extra)
-    pq.write_table(pa.table(arrays, names=names), path)
 
 
 def validate_folder(folder: str | Path, column_map: str | Path | ColumnMap | None = None,

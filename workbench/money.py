@@ -16,6 +16,7 @@ import re
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -31,6 +32,7 @@ __all__ = [
     "round_to_minor",
     "convert",
     "parse_amount_array",
+    "format_amount_array",
 ]
 
 #: Rounding used for every conversion in the workbench (one rule, one place).
@@ -224,3 +226,23 @@ def parse_amount_array(values: pa.Array | pa.ChunkedArray, digits: np.ndarray | 
     minor = raw * (10 ** scale)
     minor = np.where(bad_format | too_many, 0, minor).astype(np.int64)
     return minor, bad_format, too_many
+
+
+def format_amount_array(minor: np.ndarray, digits: np.ndarray | int) -> np.ndarray:
+    """Vectorised :func:`format_amount`: int64 minor units -> plain decimal text (object array)."""
+    minor = np.asarray(minor, dtype=np.int64)
+    n = len(minor)
+    digits = np.broadcast_to(np.asarray(digits, dtype=np.int64), (n,))
+    out = np.empty(n, dtype=object)
+    sign = np.where(minor < 0, "-", "")
+    absval = np.abs(minor)
+    for d in np.unique(digits):
+        sel = digits == d
+        scale = 10 ** int(d)
+        whole = pd.Series(absval[sel] // scale).astype(str).to_numpy(dtype=object)
+        if d == 0:
+            out[sel] = sign[sel].astype(object) + whole
+        else:
+            frac = pd.Series(absval[sel] % scale).astype(str).str.zfill(int(d)).to_numpy(dtype=object)
+            out[sel] = sign[sel].astype(object) + whole + "." + frac
+    return out

@@ -1,0 +1,895 @@
+"""A seeded synthetic AR ledger with ground truth, from tiny (tests) to millions of invoices.
+
+The generator draws each customer's payment habit (prompt, slow, chronically late,
+deteriorating, defaulting to write-off), then each invoice's fate (disputes and credit
+memos, returns, partial and short payments, write-offs and recoveries), groups the
+payments a customer makes on one day into one receipt (so one receipt often pays
+several invoices), and writes what a bank and an ERP would show: payer names that
+differ from the customer master, invoice numbers in messy forms or none, unknown
+payers, overpayments, and the last days' cash not yet applied.
+
+``truth/`` keeps what really happened: the true receipt -> invoice applications, each
+invoice's true pay date (even after the ledger's end), which customers defaulted and
+when, which promises were kept. Everything is vectorised with numpy; the same seed
+gives the same ledger, byte for byte.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .io.writer import write_frame, write_table
+from .money import MINOR_UNITS, convert, format_amount_array, round_to_minor
+
+__all__ = ["DemoConfig", "generate", "write_demo", "BEHAVIOURS"]
+
+BEHAVIOURS = ("prompt", "slow", "chronic", "deteriorating", "defaulting")
+_BEHAVIOUR_P = np.array([0.36, 0.30, 0.14, 0.12, 0.08])
+SEGMENTS = ("Enterprise", "Mid-Market", "Small Business", "Public Sector")
+COLLECTORS = ("Avery Chen", "Blake Okafor", "Carmen Ruiz", "Dana Kowalski", "Eli Haddad",
+              "Farah Nasser")
+SALES_REPS = ("J. Morgan", "K. Patel", "L. Svensson", "M. Rossi", "N. Tanaka")
+DISPUTE_REASONS = ("pricing", "damaged_goods", "not_received", "duplicate_billing",
+                   "quantity_short", "returned_goods")
+# (currency, country, language, weight, amount scale vs USD, timezone offset)
+_MARKETS = (("USD", "US", "en", 0.55, 1.0, "-05:00"), ("USD", "MX", "es", 0.10, 1.0, "-06:00"),
+            ("EUR", "DE", "en", 0.10, 0.9, "+01:00"), ("EUR", "ES", "es", 0.08, 0.9, "+01:00"),
+            ("EUR", "PT", "pt", 0.07, 0.9, "+00:00"), ("JPY", "JP", "en", 0.10, 150.0, "+09:00"))
+_BANK_ACCOUNT = {"USD": "US-OPER-0001", "EUR": "EU-OPER-0002", "JPY": "JP-OPER-0003"}
+_WORDS_A = ("Acme", "Apex", "Atlas", "Beacon", "Blue", "Bright", "Cedar", "Coastal", "Crown",
+            "Delta", "Eagle", "Evergreen", "First", "Global", "Golden", "Granite", "Harbor",
+            "Horizon", "Iron", "Keystone", "Lakeside", "Liberty", "Maple", "Meridian", "Metro",
+            "Northern", "Oak", "Pacific", "Peak", "Pioneer", "Prime", "Red", "Ridge", "River",
+            "Silver", "Summit", "Sun", "Tri-State", "United", "Valley", "Vista", "West")
+_WORDS_B = ("Analytics", "Builders", "Chemicals", "Components", "Construction", "Dairy",
+            "Distribution", "Electric", "Engineering", "Fabrication", "Farms", "Foods",
+            "Freight", "Hardware", "Health", "Hospitality", "Industries", "Logistics",
+            "Machining", "Manufacturing", "Marine", "Medical", "Metals", "Motors", "Packaging",
+            "Paper", "Plastics", "Power", "Printing", "Retail", "Robotics", "Services",
+            "Software", "Supply", "Systems", "Textiles", "Tools", "Trading", "Transport",
+            "Wholesale")
+_SUFFIX = {"en": ("Inc.", "LLC", "Corporation", "Ltd", "Co.", "Group"),
+           "es": ("S.A. de C.V.", "S.L.", "S.A."), "pt": ("Ltda.", "S.A.", "Lda.")}
+_SUFFIX_DE = ("GmbH", "AG", "KG")
+_SUFFIX_JP = ("K.K.", "Co., Ltd.")
+_ABBREV = {"Corporation": "CORP", "Incorporated": "INC", "Inc.": "INC", "Limited": "LTD",
+           "Ltd": "LTD", "Co.": "CO", "Company": "CO", "Group": "GRP", "Ltda.": "LTDA",
+           "Co., Ltd.": "CO LTD", "S.A. de C.V.": "SA DE CV", "S.A.": "SA", "S.L.": "SL",
+           "Lda.": "LDA", "GmbH": "GMBH", "LLC": "LLC", "AG": "AG", "KG": "KG", "K.K.": "KK"}
+_UNKNOWN_PAYERS = ("ZENITH HOLDINGS LTD", "QUICKPAY SERVICES", "J SMITH", "NORTHWIND TRADERS",
+                   "CONTOSO PAYMENTS", "FABRIKAM AG", "LITWARE INC", "TAILSPIN TOYS")
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    """Size and shape of a demo ledger.
+
+    Parameters
+    ----------
+    invoices : int
+        Approximate number of invoices (the exact count is within a few percent).
+    seed : int
+        Every random draw comes from ``numpy.random.default_rng(seed)``.
+    end : str
+        The ledger's last business date (ISO). Data covers ``months`` months up to it.
+    months : int
+        Length of the history.
+    backlog_days : int
+        Receipts of the last business days that are not yet applied (the cash-app queue).
+    """
+
+    invoices: int = 20_000
+    seed: int = 7
+    end: str = "2026-10-30"
+    months: int = 24
+    backlog_days: int = 3
+
+    def __post_init__(self):
+        if self.invoices < 50:
+            raise ValueError(f"invoices must be at least 50; got {self.invoices}.")
+        if self.months < 6:
+            raise ValueError(f"months must be at least 6; got {self.months}.")
+
+
+def _days(d) -> int:
+    return int(np.datetime64(d, "D").astype(np.int64))
+
+
+def _dt(days: np.ndarray) -> np.ndarray:
+    return np.asarray(days, dtype="int64").astype("datetime64[D]").astype("datetime64[ns]")
+
+
+def _busday(days: np.ndarray) -> np.ndarray:
+    """Roll day numbers forward to the next weekday."""
+    d = np.asarray(days, dtype="int64").astype("datetime64[D]")
+    return np.busday_offset(d, 0, roll="forward").astype(np.int64)
+
+
+def _round_minor(x: np.ndarray) -> np.ndarray:
+    return np.maximum(np.rint(x), 1).astype(np.int64)
+
+
+# --------------------------------------------------------------------------- customers
+
+def _customer_names(rng, n, language, country):
+    a = rng.integers(0, len(_WORDS_A), n)
+    b = rng.integers(0, len(_WORDS_B), n)
+    names, suffixes, seen = [], [], set()
+    for i in range(n):
+        if country[i] == "DE":
+            pool = _SUFFIX_DE
+        elif country[i] == "JP":
+            pool = _SUFFIX_JP
+        else:
+            pool = _SUFFIX[language[i]]
+        suffix = pool[int(rng.integers(0, len(pool)))]
+        base = f"{_WORDS_A[a[i]]} {_WORDS_B[b[i]]}"
+        k = 2
+        while base in seen:
+            base = f"{_WORDS_A[a[i]]} {_WORDS_B[b[i]]} {k}"
+            k += 1
+        seen.add(base)
+        names.append(f"{base} {suffix}")
+        suffixes.append(suffix)
+    return names, suffixes
+
+
+def _payer_variants(rng, names, suffixes, parent_names):
+    """Six spellings a bank statement may show for each customer."""
+    out = []
+    for name, suffix, parent in zip(names, suffixes, parent_names):
+        base = name[: -len(suffix)].strip()
+        upper = name.upper()
+        abbrev = f"{base.upper().replace('-', ' ')} {_ABBREV.get(suffix, suffix.upper())}"
+        letters = list(base)
+        j = int(rng.integers(1, max(2, len(letters) - 2)))
+        if letters[j].isalpha() and letters[j + 1].isalpha():
+            letters[j], letters[j + 1] = letters[j + 1], letters[j]
+        else:
+            letters.insert(j, letters[j])
+        typo = "".join(letters).upper()
+        payment_from = f"PAYMENT FROM {upper}"
+        other = (parent.upper() if parent else upper[:16].rstrip())
+        out.append((name, upper, abbrev, typo, payment_from, other))
+    return np.array(out, dtype=object)
+
+
+# --------------------------------------------------------------------------- generator
+
+def generate(config: DemoConfig = DemoConfig()) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+    """Generate a demo ledger.
+
+    Returns
+    -------
+    (tables, truth)
+        Canonical frames (money in ``*_minor`` int64, dates datetime64) for every table
+        of DATA_MODEL.md, and the ground-truth frames.
+    """
+    rng = np.random.default_rng(config.seed)
+    end = _days(config.end)
+    start = _days(np.datetime64(config.end, "M") - np.timedelta64(config.months, "M"))
+
+    # ---- customers --------------------------------------------------------------------
+    n_cust = int(np.clip(config.invoices // 120, 12, 50_000))
+    behaviour = rng.choice(len(BEHAVIOURS), size=n_cust, p=_BEHAVIOUR_P)
+    behaviour[: len(BEHAVIOURS)] = np.arange(len(BEHAVIOURS))  # every habit, even when tiny
+    market = rng.choice(len(_MARKETS), size=n_cust, p=[m[3] for m in _MARKETS])
+    market[:3] = [0, 2, 5]                                      # all three currencies
+    currency = np.array([_MARKETS[m][0] for m in market], dtype=object)
+    country = np.array([_MARKETS[m][1] for m in market], dtype=object)
+    language = np.array([_MARKETS[m][2] for m in market], dtype=object)
+    fx_scale = np.array([_MARKETS[m][4] for m in market])
+    tz = np.array([_MARKETS[m][5] for m in market], dtype=object)
+    digits = np.array([MINOR_UNITS[c] for c in currency])
+    names, suffixes = _customer_names(rng, n_cust, language, country)
+    seg_p = np.array([[0.30, 0.35, 0.20, 0.15], [0.25, 0.40, 0.25, 0.10],
+                      [0.10, 0.35, 0.50, 0.05], [0.15, 0.40, 0.40, 0.05],
+                      [0.05, 0.30, 0.65, 0.00]])
+    segment = np.array([SEGMENTS[rng.choice(4, p=seg_p[b])] for b in behaviour], dtype=object)
+    terms = rng.choice([30, 30, 30, 45, 60, 15], size=n_cust)
+    terms[segment == "Public Sector"] = 60
+    size = rng.lognormal(0.0, 1.0, n_cust)                     # share of invoices
+    ticket = rng.lognormal(np.log(2500), 0.8, n_cust)          # typical invoice, USD
+    collector = np.array(COLLECTORS, dtype=object)[rng.integers(0, len(COLLECTORS), n_cust)]
+    sales_rep = np.array(SALES_REPS, dtype=object)[rng.integers(0, len(SALES_REPS), n_cust)]
+    cust_ids = np.array([f"C{i + 1:05d}" for i in range(n_cust)], dtype=object)
+    parent = np.full(n_cust, None, dtype=object)
+    has_parent = (rng.random(n_cust) < 0.05) & (np.arange(n_cust) > 10)
+    for i in np.flatnonzero(has_parent):
+        same = np.flatnonzero((currency[:i] == currency[i]))
+        if len(same):
+            parent[i] = cust_ids[same[int(rng.integers(0, len(same)))]]
+    parent_names = [names[int(p[1:]) - 1] if p else None for p in parent]
+    # defaulting customers go under between 35% and 85% of the way through the history
+    default_day = np.full(n_cust, np.iinfo(np.int64).max, dtype=np.int64)
+    is_def = behaviour == 4
+    default_day[is_def] = start + (rng.uniform(0.35, 0.85, is_def.sum()) * (end - start)).astype(int)
+    default_day[4] = start + int(0.5 * (end - start))           # the guaranteed one: mid-way
+    deter_start = start + (rng.uniform(0.2, 0.7, n_cust) * (end - start)).astype(int)
+
+    # ---- invoices ---------------------------------------------------------------------
+    weights = size / size.sum()
+    n_inv = int(config.invoices)
+    inv_cust = rng.choice(n_cust, size=n_inv, p=weights)
+    inv_day = _busday(rng.integers(start, end + 1, n_inv))
+    # no new invoices to a customer 30 days after it defaulted: move them to others
+    late_sale = inv_day > default_day[inv_cust] + 30
+    healthy = np.flatnonzero(~is_def)
+    inv_cust[late_sale] = healthy[rng.integers(0, len(healthy), late_sale.sum())]
+    keep = inv_day <= end
+    inv_cust, inv_day = inv_cust[keep], inv_day[keep]
+    order = np.lexsort((inv_cust, inv_day))
+    inv_cust, inv_day = inv_cust[order], inv_day[order]
+    n_inv = len(inv_day)
+    inv_cur = currency[inv_cust]
+    inv_digits = digits[inv_cust]
+    major = ticket[inv_cust] * rng.lognormal(0.0, 0.6, n_inv) * fx_scale[inv_cust]
+    major = np.maximum(major, 50.0 * fx_scale[inv_cust])
+    amount = _round_minor(major * 10.0 ** inv_digits)
+    due_day = inv_day + terms[inv_cust]
+    year = inv_day.astype("datetime64[D]").astype("datetime64[Y]").astype(int) + 1970
+    year_start = np.r_[True, year[1:] != year[:-1]]
+    seq = np.arange(n_inv) - np.maximum.accumulate(np.where(year_start, np.arange(n_inv), 0)) + 1
+    inv_ids = (pd.Series(year).astype(str) + "-" + pd.Series(seq).astype(str).str.zfill(6)
+               ).radd("INV-").to_numpy(dtype=object)
+    inv_seq_text = pd.Series(seq).astype(str).str.zfill(6).to_numpy(dtype=object)
+
+    # ---- how each invoice gets paid (truth) ------------------------------------------
+    b = behaviour[inv_cust]
+    late = np.empty(n_inv)
+    late[b == 0] = rng.normal(-2, 3, (b == 0).sum())
+    late[b == 1] = rng.gamma(2.0, 7.0, (b == 1).sum())
+    late[b == 2] = rng.normal(42, 20, (b == 2).sum())
+    progress = np.clip((inv_day - deter_start[inv_cust]) / 240.0, 0, 1)
+    m3 = b == 3
+    late[m3] = rng.normal(2 + 60 * progress[m3], 6 + 15 * progress[m3])
+    m4 = b == 4
+    late[m4] = rng.gamma(2.0, 9.0, m4.sum())
+    late = np.clip(np.rint(late), -20, 240).astype(np.int64)
+    pay_day = _busday(np.maximum(due_day + late, inv_day + 1))
+
+    credited = np.zeros(n_inv, np.int64)
+    cm_day = np.zeros(n_inv, np.int64)
+    cm_reason = np.full(n_inv, "", dtype=object)
+    wo_amount = np.zeros(n_inv, np.int64)
+    wo_day = np.zeros(n_inv, np.int64)
+    wo_reason = np.full(n_inv, "", dtype=object)
+    never_paid = np.zeros(n_inv, bool)
+
+    # disputes
+    disputed = rng.random(n_inv) < 0.03
+    d_idx = np.flatnonzero(disputed)
+    d_open = _busday(inv_day[d_idx] + rng.integers(3, 30, len(d_idx)))
+    d_close = _busday(d_open + rng.integers(10, 90, len(d_idx)))
+    d_res = rng.choice(4, size=len(d_idx), p=[0.40, 0.30, 0.20, 0.10])
+    d_reason = np.array(DISPUTE_REASONS, dtype=object)[rng.integers(0, 6, len(d_idx))]
+    d_amount = np.maximum((amount[d_idx] * rng.uniform(0.1, 1.0, len(d_idx))).astype(np.int64), 1)
+    resolved = d_close <= end
+    # credit memo resolutions credit the disputed amount on the close date
+    cm_sel = resolved & (d_res == 0)
+    credited[d_idx[cm_sel]] = d_amount[cm_sel]
+    cm_day[d_idx[cm_sel]] = d_close[cm_sel]
+    cm_reason[d_idx[cm_sel]] = d_reason[cm_sel]
+    wo_sel = resolved & (d_res == 3)
+    wo_amount[d_idx[wo_sel]] = amount[d_idx[wo_sel]]
+    wo_day[d_idx[wo_sel]] = d_close[wo_sel]
+    wo_reason[d_idx[wo_sel]] = "dispute"
+    never_paid[d_idx[d_res == 3]] = True
+    pay_day[d_idx] = np.maximum(pay_day[d_idx], _busday(d_close + rng.integers(2, 15, len(d_idx))))
+
+    # returns: a credit memo for part of an undisputed invoice, soon after it
+    returned = ~disputed & (rng.random(n_inv) < 0.01)
+    r_idx = np.flatnonzero(returned)
+    credited[r_idx] = np.maximum((amount[r_idx] * rng.uniform(0.1, 0.5, len(r_idx))).astype(np.int64), 1)
+    cm_day[r_idx] = _busday(inv_day[r_idx] + rng.integers(5, 20, len(r_idx)))
+    cm_reason[r_idx] = "returned_goods"
+    pay_day[r_idx] = np.maximum(pay_day[r_idx], cm_day[r_idx])
+
+    # defaults: what was not paid before the default is never paid, then written off
+    c_def_wo = _busday(np.where(is_def, default_day + rng.integers(120, 200, n_cust), 0))
+    dflt = m4 & (pay_day > default_day[inv_cust])
+    never_paid |= dflt
+    remaining_after_cm = amount - credited
+    wo_due = dflt & (c_def_wo[inv_cust] <= end) & (wo_amount == 0)
+    wo_amount[wo_due] = remaining_after_cm[wo_due]
+    wo_day[wo_due] = c_def_wo[inv_cust[wo_due]]
+    wo_reason[wo_due] = "bankruptcy"
+    # credit memos dated after a default write-off are not issued
+    late_cm = wo_due & (cm_day > wo_day) & (credited > 0)
+    wo_amount[late_cm] += credited[late_cm]
+    credited[late_cm] = 0
+    cm_day[late_cm] = 0
+    # recoveries: a quarter of the defaulted customers pay part back later
+    recovering = is_def & (rng.random(n_cust) < 0.25)
+    recovering[4] = True
+    rec_day_c = _busday(c_def_wo + rng.integers(60, 200, n_cust))
+    rec_sel = wo_due & (wo_reason == "bankruptcy") & recovering[inv_cust] & (rec_day_c[inv_cust] <= end)
+    rec_amount = np.zeros(n_inv, np.int64)
+    rec_amount[rec_sel] = np.maximum((wo_amount[rec_sel] * rng.uniform(0.1, 0.4, rec_sel.sum())
+                                      ).astype(np.int64), 1)
+    rec_day = np.where(rec_sel, rec_day_c[inv_cust], 0)
+
+    # payments: partial (two instalments), short pays, the rest in full
+    to_pay = np.where(never_paid, 0, amount - credited)
+    paying = to_pay > 0
+    partial = paying & (rng.random(n_inv) < 0.05) & (to_pay > 100)
+    short = paying & ~partial & (rng.random(n_inv) < 0.03) & (to_pay > 10 * 10.0 ** inv_digits)
+    fee_major = np.where(rng.random(n_inv) < 0.6, rng.integers(5, 26, n_inv),
+                         np.maximum(np.rint(to_pay / 10.0 ** inv_digits * 0.005), 1))
+    short_amt = np.where(short, np.minimum((fee_major * fx_scale[inv_cust] * 10.0 ** inv_digits
+                                            ).astype(np.int64), to_pay // 10), 0)
+    p1 = np.where(partial, (to_pay * rng.uniform(0.3, 0.7, n_inv)).astype(np.int64), 0)
+    p1_day = np.where(partial, _busday(np.maximum(pay_day - rng.integers(10, 40, n_inv), inv_day + 1)), 0)
+    p2 = np.where(paying, to_pay - p1 - short_amt, 0)
+    # small short-paid balances are written off after 60-120 days (policy: at most 25.00)
+    small = short & (short_amt <= 25 * fx_scale[inv_cust] * 10.0 ** inv_digits)
+    sb_day = _busday(pay_day + rng.integers(60, 120, n_inv))
+    sb_sel = small & (sb_day <= end) & (wo_amount == 0)
+    wo_amount[sb_sel] = short_amt[sb_sel]
+    wo_day[sb_sel] = sb_day[sb_sel]
+    wo_reason[sb_sel] = "small_balance"
+
+    # ---- payment events -> receipts -----------------------------------------------------
+    ev = pd.DataFrame({
+        "inv": np.r_[np.flatnonzero(p1 > 0), np.flatnonzero(p2 > 0), np.flatnonzero(rec_amount > 0)],
+        "day": np.r_[p1_day[p1 > 0], pay_day[p2 > 0], rec_day[rec_amount > 0]],
+        "amount": np.r_[p1[p1 > 0], p2[p2 > 0], rec_amount[rec_amount > 0]],
+        "kind": np.r_[np.full((p1 > 0).sum(), 1), np.full((p2 > 0).sum(), 2),
+                      np.full((rec_amount > 0).sum(), 3)],
+    })
+    ev["cust"] = inv_cust[ev["inv"].to_numpy()]
+    ev = ev[ev["day"] <= end].sort_values(["day", "cust", "inv", "kind"], kind="stable")
+    ev = ev.reset_index(drop=True)
+    rkey = ev["day"].to_numpy() * (n_cust + 1) + ev["cust"].to_numpy()
+    rstart = np.r_[True, rkey[1:] != rkey[:-1]]
+    ev["receipt"] = np.cumsum(rstart) - 1
+    n_rec = int(rstart.sum())
+    rec_first = np.flatnonzero(rstart)
+    r_cust = ev["cust"].to_numpy()[rec_first]
+    r_day = ev["day"].to_numpy()[rec_first]
+    r_amount = np.add.reduceat(ev["amount"].to_numpy(), rec_first) if n_rec else np.zeros(0, np.int64)
+    r_count = np.diff(np.r_[rec_first, len(ev)])
+    overpay = rng.random(n_rec) < 0.005
+    extra = np.where(overpay, _round_minor(rng.uniform(20, 500, n_rec) * fx_scale[r_cust]
+                                           * 10.0 ** digits[r_cust]), 0)
+    r_amount = r_amount + extra
+    # unknown payers: misdirected cash nobody can apply
+    n_unknown = max(2, int(n_rec * 0.003))
+    u_day = _busday(rng.integers(start + 30, end + 1, n_unknown))
+    u_day = np.where(u_day > end, end, u_day)
+    u_cur = np.array(["USD", "EUR", "JPY"], dtype=object)[rng.choice(3, n_unknown, p=[0.7, 0.2, 0.1])]
+    u_scale = np.where(u_cur == "JPY", 150.0, np.where(u_cur == "EUR", 0.9, 1.0))
+    u_amount = _round_minor(rng.uniform(100, 5000, n_unknown) * u_scale
+                            * np.where(u_cur == "JPY", 1, 100))
+    all_day = np.r_[r_day, u_day]
+    all_order = np.argsort(all_day, kind="stable")
+    # receipt ids: the bank's reference, in date order
+    rid_of = np.empty(n_rec + n_unknown, dtype=object)
+    day_text = pd.Series(all_day[all_order].astype("datetime64[D]")).dt.strftime("%y%m%d")
+    rid_of[all_order] = ("BK" + day_text + pd.Series(np.arange(1, n_rec + n_unknown + 1))
+                         .astype(str).str.zfill(8)).to_numpy(dtype=object)
+    receipt_ids = rid_of[:n_rec]
+    unknown_ids = rid_of[n_rec:]
+
+    # payer names and references ------------------------------------------------------
+    variants = _payer_variants(rng, names, suffixes, parent_names)
+    v_choice = rng.choice(6, size=n_rec, p=[0.45, 0.20, 0.10, 0.10, 0.10, 0.05])
+    payer = variants[r_cust, v_choice]
+    first_inv = ev["inv"].to_numpy()[rec_first]
+    second_inv = np.where(r_count > 1, ev["inv"].to_numpy()[np.minimum(rec_first + 1, len(ev) - 1)], -1)
+    f_id = inv_ids[first_inv]
+    f_seq = inv_seq_text[first_inv]
+    f_short = pd.Series(f_seq).str.lstrip("0").to_numpy(dtype=object)
+    f_year = pd.Series(f_id).str.slice(4, 8).to_numpy(dtype=object)
+    s_id = np.where(second_inv >= 0, inv_ids[np.maximum(second_inv, 0)], "")
+    s_short = pd.Series(inv_seq_text[np.maximum(second_inv, 0)]).str.lstrip("0").to_numpy(dtype=object)
+    form = rng.choice(7, size=n_rec, p=[0.30, 0.15, 0.12, 0.10, 0.13, 0.12, 0.08])
+    form[(r_count > 1) & (form == 4)] = 4
+    form[(r_count == 1) & (form == 4)] = 0
+    is_recovery = ev["kind"].to_numpy()[rec_first] == 3
+    refs = np.select(
+        [form == 0, form == 1, form == 2, form == 3, form == 4, form == 5],
+        [f_id, "inv " + f_short, "#" + f_seq, "PMT" + "INV" + f_year + f_seq + " THANK YOU",
+         f_id + ", " + s_id, "INV " + f_short + " " + s_short],
+        default="")
+    blank_ref = form == 6
+    refs = np.where(blank_ref & (rng.random(n_rec) < 0.5), "REMITTANCE ADVICE TO FOLLOW", refs)
+    refs = np.where(is_recovery, "SETTLEMENT PER AGREEMENT", refs)
+    # lockbox receipts come with the customer id; wires mostly do not
+    with_cust = rng.random(n_rec) < 0.35
+    receipts = pd.DataFrame({
+        "receipt_id": np.r_[receipt_ids, unknown_ids],
+        "receipt_date": _dt(np.r_[r_day, u_day]),
+        "amount_minor": np.r_[r_amount, u_amount].astype(np.int64),
+        "payer_name": np.r_[payer, np.array(_UNKNOWN_PAYERS, dtype=object)[
+            rng.integers(0, len(_UNKNOWN_PAYERS), n_unknown)]],
+        "reference": np.r_[refs, np.full(n_unknown, "", dtype=object)],
+        "customer_id": np.r_[np.where(with_cust, cust_ids[r_cust], None),
+                             np.full(n_unknown, None, dtype=object)],
+        "currency": np.r_[currency[r_cust], u_cur],
+        "bank_account": np.r_[[_BANK_ACCOUNT[c] for c in currency[r_cust]],
+                              [_BANK_ACCOUNT[c] for c in u_cur]],
+        "value_date": _dt(np.r_[r_day, u_day]),
+    })
+    receipts = receipts.iloc[np.argsort(receipts["receipt_id"].to_numpy(dtype=str), kind="stable")
+                             ].reset_index(drop=True)
+
+    # applications: posted for all but the last business days (and a few hard cases) ----
+    backlog_from = int(np.busday_offset(np.datetime64(int(end), "D"), -(config.backlog_days - 1),
+                                        roll="backward").astype(np.int64))
+    hard = rng.random(n_rec) < 0.005
+    ev_rec = ev["receipt"].to_numpy()
+    ev_day = ev["day"].to_numpy()
+    posted = (ev_day < backlog_from) & ~hard[ev_rec]
+    lag = rng.choice([0, 0, 1, 1, 2], size=len(ev))
+    applied_day = np.minimum(_busday(np.busday_offset(ev_day.astype("datetime64[D]"), lag,
+                                                      roll="forward").astype(np.int64)), end)
+    true_apps = pd.DataFrame({
+        "receipt_id": receipt_ids[ev_rec], "invoice_id": inv_ids[ev["inv"].to_numpy()],
+        "amount_minor": ev["amount"].to_numpy(), "currency": inv_cur[ev["inv"].to_numpy()],
+        "receipt_date": _dt(ev_day), "applied_date": _dt(applied_day), "posted": posted,
+        "kind": np.array(["partial", "payment", "recovery"], dtype=object)[ev["kind"].to_numpy() - 1],
+    })
+    applications = true_apps.loc[posted, ["receipt_id", "invoice_id", "amount_minor", "applied_date",
+                                          "currency"]].reset_index(drop=True)
+
+    # ---- invoices, credit memos, disputes, write-offs ----------------------------------
+    invoices = pd.DataFrame({
+        "invoice_id": inv_ids, "customer_id": cust_ids[inv_cust], "invoice_date": _dt(inv_day),
+        "due_date": _dt(due_day), "amount_minor": amount, "currency": inv_cur,
+        "po_number": pd.Series(rng.integers(10000, 99999, n_inv)).astype(str).radd("PO-").to_numpy(dtype=object),
+    })
+    cm_idx = np.flatnonzero((credited > 0) & (cm_day <= end))
+    credit_memos = pd.DataFrame({
+        "credit_memo_id": [f"CM-{i + 1:07d}" for i in range(len(cm_idx))],
+        "customer_id": cust_ids[inv_cust[cm_idx]], "date": _dt(cm_day[cm_idx]),
+        "amount_minor": credited[cm_idx], "currency": inv_cur[cm_idx],
+        "invoice_id": inv_ids[cm_idx], "reason": cm_reason[cm_idx],
+    })
+    credit_memos = credit_memos.sort_values(["date", "credit_memo_id"], kind="stable").reset_index(drop=True)
+    credit_memos["credit_memo_id"] = [f"CM-{i + 1:07d}" for i in range(len(credit_memos))]
+    disputes = pd.DataFrame({
+        "dispute_id": [f"D-{i + 1:06d}" for i in range(len(d_idx))],
+        "invoice_id": inv_ids[d_idx], "opened_date": _dt(d_open), "reason_code": d_reason,
+        "amount_minor": np.where(d_res == 3, amount[d_idx], d_amount), "currency": inv_cur[d_idx],
+        "closed_date": np.where(resolved, _dt(d_close), np.datetime64("NaT")).astype("datetime64[ns]"),
+        "resolution": np.where(resolved, np.array(["credit_memo", "paid", "withdrawn", "written_off"],
+                                                  dtype=object)[d_res], None),
+    })
+    open_d = disputes["opened_date"].to_numpy() <= _dt(np.array([end]))[0]
+    disputes = disputes[open_d].reset_index(drop=True)
+    wo_idx = np.flatnonzero((wo_amount > 0) & (wo_day <= end))
+    rec_idx = np.flatnonzero(rec_amount > 0)
+    approvers = np.where(wo_reason[wo_idx] == "small_balance", "collections.manager", "controller")
+    write_offs = pd.DataFrame({
+        "invoice_id": np.r_[inv_ids[wo_idx], inv_ids[rec_idx]],
+        "date": _dt(np.r_[wo_day[wo_idx], rec_day[rec_idx]]),
+        "amount_minor": np.r_[wo_amount[wo_idx], -rec_amount[rec_idx]],
+        "reason": np.r_[wo_reason[wo_idx], np.full(len(rec_idx), "recovery", dtype=object)],
+        "currency": np.r_[inv_cur[wo_idx], inv_cur[rec_idx]],
+        "approved_by": np.r_[approvers, np.full(len(rec_idx), "controller", dtype=object)],
+    }).sort_values(["date", "invoice_id"], kind="stable").reset_index(drop=True)
+
+    # ---- activities --------------------------------------------------------------------
+    activities, promises = _activities(rng, config, inv_ids, inv_cust, cust_ids, collector, tz,
+                                       due_day, pay_day, never_paid, amount - credited, inv_cur,
+                                       b, d_idx, d_open, default_day, is_def, end)
+
+    # ---- customers table (status as at the end) --------------------------------------
+    status = np.where(is_def & (default_day <= end), "suspended", "active").astype(object)
+    status[is_def & (c_def_wo <= end)] = "closed"
+    monthly_sales = pd.Series(amount).groupby(inv_cust).sum().reindex(range(n_cust), fill_value=0
+                                                                       ).to_numpy() / config.months
+    limit_major = np.maximum(np.ceil(monthly_sales * 2.5 / 10.0 ** digits / (1000 * fx_scale))
+                             * 1000 * fx_scale, 1000 * fx_scale)
+    customers = pd.DataFrame({
+        "customer_id": cust_ids, "name": names, "currency": currency,
+        "payment_terms_days": terms.astype(np.int64), "country": country, "segment": segment,
+        "collector": collector, "sales_rep": sales_rep,
+        "credit_limit_minor": (limit_major * 10.0 ** digits).astype(np.int64),
+        "parent_id": parent, "status": status, "language": language,
+    })
+
+    fx_rates = _fx_rates(rng, start, end)
+    financials = _financials(rng, cust_ids, behaviour, monthly_sales * 12 / 10.0 ** digits,
+                             fx_scale, digits, currency, start, end)
+    bureau = _bureau(rng, cust_ids, behaviour, default_day, deter_start, monthly_sales, digits,
+                     currency, start, end)
+    trade_refs = _trade_references(rng, cust_ids, behaviour, monthly_sales, digits, currency, end)
+    reserve_gl = _reserve_gl(invoices, applications, credit_memos, write_offs, fx_rates, start, end)
+
+    tables = {
+        "customers": customers, "invoices": invoices, "credit_memos": credit_memos,
+        "receipts": receipts, "applications": applications, "disputes": disputes,
+        "write_offs": write_offs, "activities": activities, "financials": financials,
+        "bureau": bureau, "trade_references": trade_refs, "fx_rates": fx_rates,
+        "reserve_gl": reserve_gl,
+    }
+    final_day = np.where(never_paid, np.iinfo(np.int64).min, pay_day)
+    truth_invoices = pd.DataFrame({
+        "invoice_id": inv_ids, "customer_id": cust_ids[inv_cust], "currency": inv_cur,
+        "behaviour": np.array(BEHAVIOURS, dtype=object)[b],
+        "true_pay_date": np.where(never_paid, np.datetime64("NaT"), _dt(pay_day)).astype("datetime64[ns]"),
+        "days_late": np.where(never_paid, np.nan, pay_day - due_day),
+        "paid_by_end": ~never_paid & (final_day <= end),
+        "never_paid": never_paid, "disputed": disputed, "partial": partial, "short_paid": short,
+        "short_amount_minor": short_amt,
+    })
+    truth_customers = pd.DataFrame({
+        "customer_id": cust_ids, "behaviour": np.array(BEHAVIOURS, dtype=object)[behaviour],
+        "defaulted": is_def & (default_day <= end),
+        "default_date": np.where(is_def, _dt(np.where(is_def, default_day, 0)), np.datetime64("NaT")
+                                 ).astype("datetime64[ns]"),
+        "write_off_date": np.where(is_def & (c_def_wo <= end), _dt(np.where(is_def, c_def_wo, 0)),
+                                   np.datetime64("NaT")).astype("datetime64[ns]"),
+        "recovering": recovering,
+    })
+    truth_receipts = pd.DataFrame({
+        "receipt_id": np.r_[receipt_ids, unknown_ids],
+        "customer_id": np.r_[cust_ids[r_cust], np.full(n_unknown, None, dtype=object)],
+        "payer_variant": np.r_[np.array(["exact", "upper", "abbreviation", "typo", "payment_from",
+                                         "parent_or_truncated"], dtype=object)[v_choice],
+                               np.full(n_unknown, "unknown", dtype=object)],
+        "reference_form": np.r_[np.array(["invoice_id", "inv_short", "hash_seq", "run_together",
+                                          "two_ids", "two_short", "none"], dtype=object)[form],
+                                np.full(n_unknown, "none", dtype=object)],
+        "overpayment_minor": np.r_[extra, np.zeros(n_unknown, np.int64)],
+        "invoices_paid": np.r_[r_count, np.zeros(n_unknown, np.int64)],
+    }).sort_values("receipt_id", kind="stable").reset_index(drop=True)
+    truth = {"applications": true_apps.drop(columns=["kind"]).assign(kind=true_apps["kind"]),
+             "invoices": truth_invoices, "customers": truth_customers,
+             "receipts": truth_receipts, "promises": promises}
+    return tables, truth
+
+
+def _activities(rng, config, inv_ids, inv_cust, cust_ids, collector, tz, due_day, pay_day,
+                never_paid, to_collect, inv_cur, b, d_idx, d_open, default_day, is_def, end):
+    settle = np.where(never_paid, np.iinfo(np.int64).max // 4, pay_day)
+    rows = []
+
+    def add(sel, day, kind, note=None, promise_day=None, promise_amt=None):
+        idx = np.flatnonzero(sel)
+        if not len(idx):
+            return
+        rows.append(pd.DataFrame({
+            "inv": idx, "day": day[idx] if np.ndim(day) else np.full(len(idx), day),
+            "kind": kind, "note": note if note is not None else "",
+            "promise_day": promise_day[idx] if promise_day is not None else -1,
+            "promise_amt": promise_amt[idx] if promise_amt is not None else -1,
+        }))
+
+    reminder = _busday(due_day + 5)
+    add((settle > reminder) & (reminder <= end), reminder, "email", "past-due reminder")
+    call = _busday(due_day + 20)
+    called = (settle > call) & (call <= end)
+    add(called, call, "call", "collection call")
+    # promises made on the call; kept when the money arrives by the promised date
+    promising = called & (rng.random(len(due_day)) < 0.6)
+    keeps = rng.random(len(due_day)) < np.where(b <= 1, 0.75, np.where(b == 4, 0.15, 0.45))
+    promise_day = np.where(keeps & ~never_paid, np.maximum(settle, call + 1),
+                           call + rng.integers(5, 15, len(due_day)))
+    promise_day = _busday(np.minimum(promise_day, call + 30))
+    add(promising, call, "promise_to_pay", "promised on call", promise_day, to_collect)
+    letter = _busday(due_day + 45)
+    add((settle > letter) & (letter <= end), letter, "letter", "final demand letter")
+    esc = _busday(due_day + 75)
+    add((settle > esc) & (esc <= end) & (b >= 2), esc, "escalation", "escalated to sales")
+    if len(d_idx):
+        dsel = np.zeros(len(due_day), bool)
+        dday = np.zeros(len(due_day), np.int64)
+        dsel[d_idx] = d_open <= end
+        dday[d_idx] = d_open
+        add(dsel, dday, "dispute", "customer disputed the invoice")
+    act = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
+        columns=["inv", "day", "kind", "note", "promise_day", "promise_amt"])
+    # one suspension per defaulted customer
+    susp_c = np.flatnonzero(is_def & (default_day + 30 <= end))
+    act = act.sort_values(["day", "inv", "kind"], kind="stable").reset_index(drop=True)
+    cust = inv_cust[act["inv"].to_numpy()]
+    hours = rng.integers(9, 17, len(act) + len(susp_c))
+    mins = rng.integers(0, 60, len(act) + len(susp_c))
+    day_all = np.r_[act["day"].to_numpy(), _busday(default_day[susp_c] + 30)]
+    cust_all = np.r_[cust, susp_c]
+    stamp = (pd.Series(day_all.astype("datetime64[D]")).dt.strftime("%Y-%m-%d") + "T"
+             + pd.Series(hours).astype(str).str.zfill(2) + ":" + pd.Series(mins).astype(str).str.zfill(2)
+             + ":00" + pd.Series(tz[cust_all]))
+    n = len(day_all)
+    promise_day_all = np.r_[act["promise_day"].to_numpy(), np.full(len(susp_c), -1)]
+    promise_amt_all = np.r_[act["promise_amt"].to_numpy(), np.full(len(susp_c), -1)]
+    inv_all = np.r_[act["inv"].to_numpy(), np.full(len(susp_c), -1)]
+    out = pd.DataFrame({
+        "activity_id": [f"A-{i + 1:08d}" for i in range(n)],
+        "customer_id": cust_ids[cust_all],
+        "timestamp": pd.to_datetime(stamp, format="ISO8601", utc=True).dt.as_unit("ns"),
+        "kind": np.r_[act["kind"].to_numpy(dtype=object), np.full(len(susp_c), "suspension", dtype=object)],
+        "collector": collector[cust_all],
+        "invoice_id": np.where(inv_all >= 0, inv_ids[np.maximum(inv_all, 0)], None),
+        "note": np.r_[act["note"].to_numpy(dtype=object),
+                      np.full(len(susp_c), "account suspended: unpaid after default", dtype=object)],
+        "promise_date": np.where(promise_day_all >= 0, _dt(np.maximum(promise_day_all, 0)),
+                                 np.datetime64("NaT")).astype("datetime64[ns]"),
+        "promise_amount_minor": pd.array(np.where(promise_amt_all >= 0, promise_amt_all, None),
+                                         dtype="Int64"),
+        "currency": np.r_[inv_cur[act["inv"].to_numpy()], np.full(len(susp_c), None, dtype=object)],
+    })
+    # suspension rows carry the customer's currency
+    out.loc[out["currency"].isna(), "currency"] = None
+    order = np.lexsort((np.arange(n), day_all))
+    out = out.iloc[order].reset_index(drop=True)
+    out["activity_id"] = [f"A-{i + 1:08d}" for i in range(n)]
+    sus_cur = out["currency"].isna()
+    if sus_cur.any():
+        inv_cur_by_cust = pd.Series(inv_cur, index=cust_ids[inv_cust]).groupby(level=0).first()
+        out.loc[sus_cur, "currency"] = out.loc[sus_cur, "customer_id"].map(inv_cur_by_cust).to_numpy()
+    is_p = out["kind"].to_numpy() == "promise_to_pay"
+    inv_pos = pd.Index(inv_ids).get_indexer(out.loc[is_p, "invoice_id"].to_numpy(dtype=object))
+    promise_days = out.loc[is_p, "promise_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    kept = (settle[inv_pos] <= promise_days)
+    promises = pd.DataFrame({"activity_id": out.loc[is_p, "activity_id"].to_numpy(),
+                             "invoice_id": out.loc[is_p, "invoice_id"].to_numpy(),
+                             "promise_date": out.loc[is_p, "promise_date"].to_numpy(),
+                             "kept": kept, "settled_date": np.where(
+                                 settle[inv_pos] < np.iinfo(np.int64).max // 4,
+                                 _dt(np.minimum(settle[inv_pos], 10**6)), np.datetime64("NaT")
+                             ).astype("datetime64[ns]")})
+    return out, promises.reset_index(drop=True)
+
+
+def _fx_rates(rng, start, end) -> pd.DataFrame:
+    days = np.arange(start - 10, end + 1)
+    days = days[np.is_busday(days.astype("datetime64[D]"))]
+    frames = []
+    for cur, level, vol, places in (("EUR", 1.08, 0.004, 4), ("JPY", 0.0067, 0.005, 6)):
+        walk = level * np.exp(np.cumsum(rng.normal(0, vol, len(days))))
+        text = [f"{x:.{places}f}" for x in walk]
+        frames.append(pd.DataFrame({"date": _dt(days), "currency": cur,
+                                    "rate_to_report": [Decimal(t) for t in text]}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _financials(rng, cust_ids, behaviour, annual_sales, fx_scale, digits, currency, start, end):
+    has = rng.random(len(cust_ids)) < 0.7
+    has[: len(BEHAVIOURS)] = True
+    years = np.arange(np.datetime64(int(start), "D").astype("datetime64[Y]").astype(int) + 1970 - 1,
+                      np.datetime64(int(end - 90), "D").astype("datetime64[Y]").astype(int) + 1970)
+    rows = []
+    cr = np.array([2.1, 1.6, 1.15, 1.5, 0.95])       # current ratio by behaviour
+    dr = np.array([0.40, 0.55, 0.70, 0.55, 0.85])     # debt ratio
+    margin = np.array([0.08, 0.05, 0.02, 0.04, -0.03])
+    for i in np.flatnonzero(has):
+        bh = behaviour[i]
+        revenue = max(annual_sales[i], 1000 * fx_scale[i]) * rng.uniform(15, 80)
+        for k, y in enumerate(years):
+            drift = 1.0 - (0.12 * k if bh in (3, 4) else 0.0)
+            ta = revenue * rng.uniform(0.5, 1.1)
+            ca = ta * rng.uniform(0.35, 0.6)
+            cl = ca / max(cr[bh] * drift * rng.uniform(0.85, 1.15), 0.3)
+            tl = max(ta * min(dr[bh] / max(drift, 0.5) * rng.uniform(0.9, 1.1), 1.3), cl)
+            ni = revenue * (margin[bh] - (0.03 * k if bh in (3, 4) else 0)) * rng.uniform(0.7, 1.3)
+            ebit = ni * 1.35 + revenue * 0.01
+            rows.append((cust_ids[i], f"{y}-12-31", ca, cl, ta, tl, revenue, ni, ca * 0.2,
+                         ca * 0.3, ca * 0.4, ta * 0.05, ebit, revenue * 0.01 * (1 + dr[bh]),
+                         ni * 1.2 + ta * 0.03, currency[i], digits[i]))
+    cols = ["customer_id", "period_end", "current_assets", "current_liabilities", "total_assets",
+            "total_liabilities", "revenue", "net_income", "cash", "inventory", "receivables",
+            "intangibles", "ebit", "interest_expense", "operating_cash_flow", "currency", "digits"]
+    df = pd.DataFrame(rows, columns=cols)
+    out = pd.DataFrame({"customer_id": df["customer_id"].astype(object),
+                        "period_end": pd.to_datetime(df["period_end"]).astype("datetime64[ns]")})
+    for c in cols[2:15]:
+        out[f"{c}_minor"] = (np.rint(df[c].to_numpy()) * 10 ** df["digits"].to_numpy()).astype(np.int64)
+    out["currency"] = df["currency"].astype(object)
+    return out
+
+
+def _bureau(rng, cust_ids, behaviour, default_day, deter_start, monthly_sales, digits, currency,
+            start, end):
+    has = rng.random(len(cust_ids)) < 0.8
+    has[: len(BEHAVIOURS)] = True
+    q_ends = pd.date_range(pd.Timestamp(np.datetime64(int(start), "D")), pd.Timestamp(np.datetime64(int(end), "D")),
+                           freq="QE")
+    base_paydex = np.array([80, 72, 55, 78, 70], dtype=float)
+    rows = []
+    for i in np.flatnonzero(has):
+        bh = behaviour[i]
+        yib = float(rng.integers(2, 60))
+        for q in q_ends:
+            day = _days(q.date()) + 15
+            if day > end:
+                continue
+            p = base_paydex[bh]
+            if bh == 3 and day > deter_start[i]:
+                p -= min((day - deter_start[i]) / 10.0, 30)
+            if bh == 4 and day > default_day[i] - 180:
+                p -= min((day - (default_day[i] - 180)) / 6.0, 45)
+            paydex = float(np.clip(np.rint(p + rng.normal(0, 3)), 0, 100))
+            fail = float(np.clip(np.rint(paydex * 0.9 + rng.normal(5, 8)), 1, 100))
+            delinq = float(np.clip(np.rint(paydex * 0.95 + rng.normal(0, 8)), 1, 100))
+            limit = max(monthly_sales[i] * (paydex / 50.0), 0)
+            rows.append((cust_ids[i], str(np.datetime64(int(day), "D")), paydex, fail, delinq,
+                         int(np.rint(limit / 10 ** digits[i] / 100) * 100 * 10 ** digits[i]),
+                         yib + (day - start) / 365.25, int(rng.poisson(0.2 if bh < 2 else 1.5)),
+                         currency[i]))
+    df = pd.DataFrame(rows, columns=["customer_id", "report_date", "paydex", "failure_score",
+                                     "delinquency_score", "recommended_limit_minor",
+                                     "years_in_business", "derogatory_count", "currency"])
+    df["report_date"] = pd.to_datetime(df["report_date"]).astype("datetime64[ns]")
+    df["years_in_business"] = df["years_in_business"].round(1)
+    df["customer_id"] = df["customer_id"].astype(object)
+    df["recommended_limit_minor"] = df["recommended_limit_minor"].astype("Int64")
+    df["derogatory_count"] = df["derogatory_count"].astype("Int64")
+    return df
+
+
+def _trade_references(rng, cust_ids, behaviour, monthly_sales, digits, currency, end):
+    has = rng.random(len(cust_ids)) < 0.5
+    has[: len(BEHAVIOURS)] = True
+    dbt = np.array([2, 8, 25, 12, 35])
+    rows = []
+    for i in np.flatnonzero(has):
+        for k in range(2):
+            high = max(monthly_sales[i] * rng.uniform(0.5, 2.0), 1000 * 10 ** digits[i])
+            rows.append((cust_ids[i], f"{_WORDS_A[int(rng.integers(0, len(_WORDS_A)))]} Supply "
+                         f"Partner {k + 1}", str(np.datetime64(int(end - rng.integers(30, 330)), "D")),
+                         int(high), int(high * rng.uniform(0, 0.8)),
+                         int(max(0, rng.normal(dbt[behaviour[i]], 5))), 30, currency[i]))
+    df = pd.DataFrame(rows, columns=["customer_id", "reference_name", "report_date",
+                                     "high_credit_minor", "balance_owing_minor",
+                                     "days_beyond_terms", "terms_days", "currency"])
+    df["report_date"] = pd.to_datetime(df["report_date"]).astype("datetime64[ns]")
+    df["customer_id"] = df["customer_id"].astype(object)
+    df["terms_days"] = df["terms_days"].astype("Int64")
+    return df
+
+
+def _reserve_gl(invoices, applications, credit_memos, write_offs, fx_rates, start, end):
+    """The allowance account, quarter by quarter, rolling forward exactly.
+
+    Ending balance = 1% of current AR + 5% of 1-90 days past due + 40% of over 90 days
+    (report currency, each currency converted at the quarter-end rate, half-even);
+    write-offs and recoveries are the quarter's actual ones converted at their dates;
+    the provision is what makes the account roll forward.
+    """
+    q_ends = pd.date_range(pd.Timestamp(np.datetime64(int(start), "D")) + pd.offsets.QuarterEnd(0),
+                           pd.Timestamp(np.datetime64(int(end), "D")), freq="QE")
+    q_ends = [q for q in q_ends if _days(q.date()) <= end]
+    inv_pos = pd.Index(invoices["invoice_id"]).get_indexer
+    amount = invoices["amount_minor"].to_numpy()
+    cur = invoices["currency"].to_numpy(dtype=object)
+    due = invoices["due_date"].to_numpy()
+    idate = invoices["invoice_date"].to_numpy()
+    red = [(inv_pos(t["invoice_id"].to_numpy(dtype=object)), t[dcol].to_numpy(), t["amount_minor"].to_numpy())
+           for t, dcol in ((applications, "applied_date"), (credit_memos, "date"),
+                           (write_offs, "date"))]
+
+    table = {c: (g["date"].to_numpy(), g["rate_to_report"].to_numpy(dtype=object))
+             for c, g in fx_rates.sort_values("date").groupby("currency")}
+
+    def rate(c, day):
+        if c == "USD":
+            return Decimal(1)
+        dates, rates = table[c]
+        return rates[np.searchsorted(dates, np.datetime64(day, "ns"), side="right") - 1]
+
+    rows, beginning = [], 0
+    prev = None
+    wo_cur = write_offs["currency"].to_numpy(dtype=object)
+    for q in q_ends:
+        D = np.datetime64(q.date(), "ns")
+        open_ = np.where(idate <= D, amount, 0)
+        for pos, dates, amt in red:
+            sel = (dates <= D) & (pos >= 0)
+            np.subtract.at(open_, pos[sel], amt[sel])
+        open_ = np.where(idate <= D, open_, 0)
+        dpd = (D - due).astype("timedelta64[D]").astype(np.int64)
+        target = 0
+        for c in sorted(set(cur)):
+            m = cur == c
+            pct = (Decimal("0.01") * int(open_[m & (dpd <= 0)].sum())
+                   + Decimal("0.05") * int(open_[m & (dpd > 0) & (dpd <= 90)].sum())
+                   + Decimal("0.40") * int(open_[m & (dpd > 90)].sum()))
+            # pct is in the currency's minor units; convert via major units
+            major = pct.scaleb(-MINOR_UNITS[c])
+            target += round_to_minor(major * rate(c, D), "USD")
+        in_q = (write_offs["date"].to_numpy() <= D)
+        if prev is not None:
+            in_q &= write_offs["date"].to_numpy() > prev
+        wo_usd, rec_usd = 0, 0
+        for i in np.flatnonzero(in_q):
+            a = int(write_offs["amount_minor"].iloc[i])
+            usd = convert(abs(a), wo_cur[i], rate(wo_cur[i], write_offs["date"].iloc[i]), "USD")
+            if a > 0:
+                wo_usd += usd
+            else:
+                rec_usd += usd
+        provision = target - beginning + wo_usd - rec_usd
+        rows.append((D, beginning, provision, wo_usd, rec_usd, target))
+        beginning, prev = target, D
+    df = pd.DataFrame(rows, columns=["period_end", "beginning_balance_minor", "provision_minor",
+                                     "write_offs_minor", "recoveries_minor", "ending_balance_minor"])
+    df["period_end"] = df["period_end"].astype("datetime64[ns]")
+    df["currency"] = "USD"
+    for c in df.columns[1:6]:
+        df[c] = df[c].astype(np.int64)
+    return df
+
+
+def write_demo(out: str | Path, config: DemoConfig = DemoConfig(), fmt: str = "parquet",
+               progress: bool = False) -> dict:
+    """Generate and write a demo ledger to ``out`` (tables) and ``out/truth`` (ground truth).
+
+    The folder is written to a temporary sibling and renamed into place: a crash leaves
+    no half-written ledger. Returns a summary (row counts, seconds).
+    """
+    import time
+
+    from tqdm.auto import tqdm
+
+    t0 = time.perf_counter()
+    tables, truth = generate(config)
+    t_gen = time.perf_counter() - t0
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        for name, df in tqdm(tables.items(), desc="writing demo ledger", disable=not progress):
+            write_table(df, name, tmp, fmt)
+        (tmp / "truth").mkdir()
+        for name, df in truth.items():
+            write_frame(_truth_file_frame(df), tmp / "truth" / f"{name}.{fmt}")
+        meta = {"generator": "workbench.demo", "config": config.__dict__, "format": fmt,
+                "rows": {k: int(len(v)) for k, v in tables.items()}}
+        (tmp / "truth" / "README.md").write_text(_TRUTH_README, encoding="utf-8")
+        (tmp / "demo.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+        if out.exists():
+            old = out.with_name(f".{out.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            out.rename(old)
+            tmp.rename(out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    meta["seconds_generate"] = round(t_gen, 3)
+    meta["seconds_total"] = round(time.perf_counter() - t0, 3)
+    return meta
+
+
+def _truth_file_frame(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    for c in list(out.columns):
+        if c.endswith("_minor"):
+            cur = out["currency"] if "currency" in out else None
+            if cur is not None:
+                out[c[:-6]] = format_amount_array(out[c].to_numpy(),
+                                                  np.array([MINOR_UNITS[x] for x in cur]))
+                out = out.drop(columns=c)
+        elif str(out[c].dtype).startswith("datetime64"):
+            out[c] = out[c].dt.strftime("%Y-%m-%d")
+    return out
+
+
+_TRUTH_README = """# Ground truth of this demo ledger
+
+Generated by `workbench demo`; never shown to the analyses, only to their tests.
+
+- `applications`: every true receipt -> invoice application (`posted` false for cash not
+  yet applied in the ledger: the last business days' backlog and a few hard cases).
+- `invoices`: each invoice's payment habit, true pay date (final settlement; it may lie
+  after the ledger's end; empty when never paid), days late, partial / short payment.
+- `customers`: payment habit, whether and when the customer defaulted and was written off.
+- `receipts`: the true payer of each receipt (empty for unknown payers), how the payer
+  name and reference were spelled, any overpayment left on account.
+- `promises`: each promise to pay and whether it was kept.
+"""

@@ -1,0 +1,150 @@
+"""Write canonical frames back to ledger files (CSV or Parquet), exactly and atomically.
+
+Money goes out as exact decimal text (CSV) or ``decimal128`` (Parquet), dates as ISO
+``YYYY-MM-DD`` / ``date32``. Every write goes to a temporary file in the target folder
+and is renamed into place, so a crash never leaves a half-written file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from ..money import MINOR_UNITS, format_amount_array
+from ..schema import DATE, DECIMAL, MONEY, TABLES, TIMESTAMP
+
+__all__ = ["to_file_frame", "to_arrow", "write_table", "atomic_path", "atomic_write_text"]
+
+
+@contextmanager
+def atomic_path(path: str | Path):
+    """Yield a temporary path beside ``path``; rename it onto ``path`` when the block ends
+    without an exception (the temporary file is removed otherwise)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def _digits(df: pd.DataFrame) -> np.ndarray:
+    cur = df["currency"].to_numpy(dtype=object)
+    return np.array([MINOR_UNITS.get(c, 2) for c in cur], dtype=np.int64) if len(cur) else \
+        np.zeros(0, np.int64)
+
+
+def _money_text(s: pd.Series, digits: np.ndarray) -> np.ndarray:
+    if s.dtype == object or str(s.dtype) == "Int64":
+        na = s.isna().to_numpy()
+        vals = s.fillna(0).to_numpy(dtype=np.int64)
+        out = format_amount_array(vals, digits)
+        out[na] = ""
+        return out
+    return format_amount_array(s.to_numpy(dtype=np.int64), digits)
+
+
+def to_file_frame(df: pd.DataFrame, name: str) -> pd.DataFrame:
+    """A canonical frame in its file form: ``amount_minor`` -> ``amount`` as exact decimal
+    text, dates ISO, timestamps ISO 8601 with offset. Extra columns are kept."""
+    spec = TABLES[name]
+    out = {}
+    digits = _digits(df) if "currency" in df else None
+    for c in spec.columns:
+        if c.frame_name not in df:
+            continue
+        s = df[c.frame_name]
+        if c.kind == MONEY:
+            out[c.name] = _money_text(s, digits)
+        elif c.kind == DATE:
+            out[c.name] = s.dt.strftime("%Y-%m-%d").fillna("").to_numpy(dtype=object)
+        elif c.kind == TIMESTAMP:
+            out[c.name] = s.map(lambda t: "" if pd.isna(t) else t.isoformat()).to_numpy(dtype=object)
+        elif c.kind == DECIMAL:
+            out[c.name] = s.map(str).to_numpy(dtype=object)
+        else:
+            out[c.name] = s.astype(object).where(s.notna(), "").to_numpy(dtype=object)
+    known = {c.frame_name for c in spec.columns}
+    for extra in df.columns:
+        if extra not in known:
+            out[extra] = df[extra].astype(object).where(df[extra].notna(), "").to_numpy(dtype=object)
+    return pd.DataFrame(out, index=df.index)
+
+
+def to_arrow(df: pd.DataFrame, name: str) -> pa.Table:
+    """A canonical frame as an Arrow table for Parquet: money ``decimal128(38, s)`` where s
+    is the largest minor-unit count of the table's currencies, dates ``date32``."""
+    spec = TABLES[name]
+    arrays, names = [], []
+    digits = _digits(df) if "currency" in df else None
+    scale = int(digits.max()) if digits is not None and len(digits) else 2
+    for c in spec.columns:
+        if c.frame_name not in df:
+            continue
+        s = df[c.frame_name]
+        if c.kind == MONEY:
+            text = _money_text(s, digits)
+            arr = pa.array(text, type=pa.string())
+            arr = pa.compute.if_else(pa.compute.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+            arrays.append(arr.cast(pa.decimal128(38, scale)))
+        elif c.kind == DATE:
+            arrays.append(pa.array(s.to_numpy(dtype="datetime64[D]"), type=pa.date32()))
+        elif c.kind == DECIMAL:
+            arrays.append(pa.array(s.map(str).to_numpy(dtype=object), type=pa.string()))
+        elif c.kind == TIMESTAMP:
+            arrays.append(pa.array(s.map(lambda t: "" if pd.isna(t) else t.isoformat())
+                                   .to_numpy(dtype=object), type=pa.string()))
+        else:
+            arrays.append(pa.array(s.astype(object).where(s.notna(), None).to_numpy(dtype=object)))
+        names.append(c.name)
+    known = {c.frame_name for c in spec.columns}
+    for extra in df.columns:
+        if extra not in known:
+            arrays.append(pa.array(df[extra].astype(str).to_numpy(dtype=object), type=pa.string()))
+            names.append(extra)
+    return pa.table(arrays, names=names)
+
+
+def write_table(df: pd.DataFrame, name: str, folder: str | Path, fmt: str = "parquet") -> Path:
+    """Write one canonical table to ``folder/<name>.<fmt>`` atomically."""
+    folder = Path(folder)
+    if fmt not in ("csv", "parquet"):
+        raise ValueError(f"fmt must be 'csv' or 'parquet'; got {fmt!r}")
+    path = folder / f"{name}.{fmt}"
+    with atomic_path(path) as tmp:
+        if fmt == "parquet":
+            pq.write_table(to_arrow(df, name), tmp)
+        else:
+            frame = to_file_frame(df, name)
+            tbl = pa.Table.from_pandas(frame.astype(str), preserve_index=False)
+            pacsv.write_csv(tbl, tmp, write_options=pacsv.WriteOptions(
+                quoting_style="needed"))
+    return path
+
+
+def write_frame(df: pd.DataFrame, path: str | Path) -> Path:
+    """Write a plain (non-canonical) frame by suffix, atomically: .csv or .parquet."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        if path.suffix == ".parquet":
+            pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp)
+        else:
+            df.to_csv(tmp, index=False, lineterminator="\n")
+    return path
