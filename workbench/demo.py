@@ -16,10 +16,8 @@ gives the same ledger, byte for byte.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import shutil
-import tempfile
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -27,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .io.writer import write_frame, write_table
+from .io.writer import make_temp_dir, write_frame, write_table
 from .money import MINOR_UNITS, convert, format_amount_array, round_to_minor
 
 __all__ = ["DemoConfig", "generate", "write_demo", "BEHAVIOURS"]
@@ -839,7 +837,7 @@ def write_demo(out: str | Path, config: DemoConfig = DemoConfig(), fmt: str = "p
     t_gen = time.perf_counter() - t0
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    tmp = make_temp_dir(out)
     try:
         for name, df in tqdm(tables.items(), desc="writing demo ledger", disable=not progress):
             write_table(df, name, tmp, fmt)

@@ -19,15 +19,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from . import schema
 from .config import REPORT_CURRENCY
 from .io.loader import ColumnMap, LoadReport, load_column_map, read_ledger_folder
-from .io.writer import write_table
-from .money import MINOR_UNITS, format_amount
-from .schema import (CURRENCY, DATE, DECIMAL, ID, INT, MONEY, NUMBER, TABLES, TEXT, TIMESTAMP,
+from .io.writer import make_temp_dir, write_table
+from .money import format_amount
+from .schema import (CURRENCY, DATE, ID, INT, MONEY, NUMBER, TABLES, TEXT, TIMESTAMP,
                      LedgerError, Problem)
 
 __all__ = ["Ledger", "LedgerError", "Problem", "validate_folder", "to_date"]
@@ -303,7 +301,7 @@ class Ledger:
         a temporary folder renamed into place. Loading it back gives the same ledger."""
         folder = Path(folder)
         folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+        tmp = make_temp_dir(folder)
         try:
             for name in sorted(self.present):
                 write_table(self.tables[name], name, tmp, "parquet")

@@ -13,7 +13,7 @@ rounding"), the IEEE 754 / IFRS-neutral default that does not bias sums upward.
 from __future__ import annotations
 
 import re
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal
 
 import numpy as np
 import pandas as pd

@@ -430,6 +430,10 @@ def _inherit_currency(spec: TableSpec, df: pd.DataFrame, currencies: dict[str, p
 
 # --------------------------------------------------------------------------- pandera models
 
+#: pandera dtype for the ledger's dates (naive datetime64[ns], time of day zero)
+DateTimeNs = np.datetime64
+
+
 class _Base(pa.DataFrameModel):
     class Config:
         strict = False   # extra columns are kept
@@ -440,16 +444,16 @@ class CustomerModel(_Base):
     customer_id: Series[str] = pa.Field(unique=True)
     name: Series[str]
     currency: Series[str] = pa.Field(nullable=True)
-    payment_terms_days: Series["int64"] = pa.Field(ge=0, le=3650)
-    credit_limit_minor: Optional[Series["Int64"]] = pa.Field(ge=0, nullable=True)
+    payment_terms_days: Series[np.int64] = pa.Field(ge=0, le=3650)
+    credit_limit_minor: Optional[Series[pd.Int64Dtype]] = pa.Field(ge=0, nullable=True)
 
 
 class InvoiceModel(_Base):
     invoice_id: Series[str] = pa.Field(unique=True)
     customer_id: Series[str]
-    invoice_date: Series["datetime64[ns]"] = pa.Field(nullable=True)
-    due_date: Series["datetime64[ns]"] = pa.Field(nullable=True)
-    amount_minor: Series["int64"] = pa.Field(gt=0)
+    invoice_date: Series[DateTimeNs] = pa.Field(nullable=True)
+    due_date: Series[DateTimeNs] = pa.Field(nullable=True)
+    amount_minor: Series[np.int64] = pa.Field(gt=0)
 
     @pa.dataframe_check
     def due_date_on_or_after_invoice_date(cls, df: pd.DataFrame) -> Series[bool]:
@@ -459,24 +463,24 @@ class InvoiceModel(_Base):
 class CreditMemoModel(_Base):
     credit_memo_id: Series[str] = pa.Field(unique=True)
     customer_id: Series[str]
-    amount_minor: Series["int64"] = pa.Field(gt=0)
+    amount_minor: Series[np.int64] = pa.Field(gt=0)
 
 
 class ReceiptModel(_Base):
     receipt_id: Series[str] = pa.Field(unique=True)
-    amount_minor: Series["int64"] = pa.Field(gt=0)
+    amount_minor: Series[np.int64] = pa.Field(gt=0)
 
 
 class ApplicationModel(_Base):
     receipt_id: Series[str]
     invoice_id: Series[str]
-    amount_minor: Series["int64"] = pa.Field(gt=0)
+    amount_minor: Series[np.int64] = pa.Field(gt=0)
 
 
 class DisputeModel(_Base):
     dispute_id: Series[str] = pa.Field(unique=True)
     invoice_id: Series[str]
-    amount_minor: Series["int64"] = pa.Field(gt=0)
+    amount_minor: Series[np.int64] = pa.Field(gt=0)
 
     @pa.dataframe_check
     def closed_on_or_after_opened(cls, df: pd.DataFrame) -> Series[bool]:
@@ -487,7 +491,7 @@ class DisputeModel(_Base):
 
 class WriteOffModel(_Base):
     invoice_id: Series[str]
-    amount_minor: Series["int64"] = pa.Field(ne=0)
+    amount_minor: Series[np.int64] = pa.Field(ne=0)
 
     @pa.dataframe_check
     def negative_only_for_recovery(cls, df: pd.DataFrame) -> Series[bool]:
@@ -511,10 +515,10 @@ class ActivityModel(_Base):
 
 class FinancialsModel(_Base):
     customer_id: Series[str]
-    current_assets_minor: Series["int64"] = pa.Field(ge=0)
-    current_liabilities_minor: Series["int64"] = pa.Field(ge=0)
-    total_assets_minor: Series["int64"] = pa.Field(ge=0)
-    total_liabilities_minor: Series["int64"] = pa.Field(ge=0)
+    current_assets_minor: Series[np.int64] = pa.Field(ge=0)
+    current_liabilities_minor: Series[np.int64] = pa.Field(ge=0)
+    total_assets_minor: Series[np.int64] = pa.Field(ge=0)
+    total_liabilities_minor: Series[np.int64] = pa.Field(ge=0)
 
 
 class BureauModel(_Base):
@@ -522,18 +526,18 @@ class BureauModel(_Base):
     paydex: Optional[Series[float]] = pa.Field(ge=0, le=100, nullable=True)
     failure_score: Optional[Series[float]] = pa.Field(ge=1, le=100, nullable=True)
     delinquency_score: Optional[Series[float]] = pa.Field(ge=1, le=100, nullable=True)
-    recommended_limit_minor: Optional[Series["Int64"]] = pa.Field(ge=0, nullable=True)
-    derogatory_count: Optional[Series["Int64"]] = pa.Field(ge=0, nullable=True)
+    recommended_limit_minor: Optional[Series[pd.Int64Dtype]] = pa.Field(ge=0, nullable=True)
+    derogatory_count: Optional[Series[pd.Int64Dtype]] = pa.Field(ge=0, nullable=True)
 
 
 class TradeReferenceModel(_Base):
     customer_id: Series[str]
-    high_credit_minor: Series["int64"] = pa.Field(ge=0)
-    balance_owing_minor: Series["int64"] = pa.Field(ge=0)
+    high_credit_minor: Series[np.int64] = pa.Field(ge=0)
+    balance_owing_minor: Series[np.int64] = pa.Field(ge=0)
 
 
 class ReserveGLModel(_Base):
-    period_end: Series["datetime64[ns]"] = pa.Field(unique=True, nullable=True)
+    period_end: Series[DateTimeNs] = pa.Field(unique=True, nullable=True)
 
     @pa.dataframe_check
     def rolls_forward(cls, df: pd.DataFrame) -> Series[bool]:
@@ -749,7 +753,6 @@ def cross_checks(tables: dict[str, TypedTable], raws: dict[str, RawTable],
         order = np.argsort(gl.frame["period_end"].to_numpy(), kind="stable")
         beg = gl.frame["beginning_balance_minor"].to_numpy()[order]
         end = gl.frame["ending_balance_minor"].to_numpy()[order]
-        cur = gl.frame["currency"].to_numpy(dtype=object)[order]
         brk = np.flatnonzero(beg[1:] != end[:-1]) + 1
         coll("reserve_gl").add(order[brk], "beginning_balance", lambda i: (
             "beginning balance does not equal the previous period's ending balance"))

@@ -21,7 +21,24 @@ import pyarrow.parquet as pq
 from ..money import MINOR_UNITS, format_amount_array
 from ..schema import DATE, DECIMAL, MONEY, TABLES, TIMESTAMP
 
-__all__ = ["to_file_frame", "to_arrow", "write_table", "atomic_path", "atomic_write_text"]
+__all__ = ["to_file_frame", "to_arrow", "write_table", "atomic_path", "atomic_write_text",
+           "make_temp_dir"]
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def make_temp_dir(target: Path) -> Path:
+    """A temporary folder beside ``target`` (same filesystem, so a rename is atomic), with
+    the usual permissions (mkdtemp's are owner-only)."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    os.chmod(tmp, 0o777 & ~_umask())
+    return tmp
 
 
 @contextmanager
@@ -32,6 +49,7 @@ def atomic_path(path: str | Path):
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())
     try:
         yield Path(tmp)
         os.replace(tmp, path)

@@ -1,0 +1,47 @@
+# Collections Workbench: the two set-up commands are `make report` and `make test`.
+# Each creates .venv (Python >= 3.11) when missing and installs the project into it.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO := data/demo
+DEMO_INVOICES ?= 20000
+QUARTER ?= last
+# keep Jupyter/IPython/matplotlib state inside the project, not in ~
+export JUPYTER_PLATFORM_DIRS := 1
+export MPLBACKEND := Agg
+
+.PHONY: report test lab demo bench clean-demo venv
+
+venv: $(BIN)/.installed
+
+$(BIN)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (workbench)" >/dev/null
+	@touch $@
+
+$(DEMO)/demo.json: | $(BIN)/.installed
+	$(BIN)/workbench demo --out $(DEMO) --invoices $(DEMO_INVOICES) --seed 7
+
+demo: $(DEMO)/demo.json
+
+## The main job: the quarter-end pack of the demo ledger's last closed quarter -> reports/<quarter>/
+report: $(BIN)/.installed $(DEMO)/demo.json
+	$(BIN)/workbench report --ledger $(DEMO) --quarter $(QUARTER)
+
+## The whole test suite (unit, property, CLI, state concurrency, notebooks via papermill and nbval)
+test: $(BIN)/.installed $(DEMO)/demo.json
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --nbval-lax --nbval-current-env tests notebooks
+
+## JupyterLab on the notebooks
+lab: $(BIN)/.installed $(DEMO)/demo.json
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+## Benchmarks (on demand, not in CI): 1M invoices by default
+bench: $(BIN)/.installed
+	$(BIN)/python benchmarks/bench_foundation.py --invoices 1000000
+
+clean-demo:
+	rm -rf $(DEMO)

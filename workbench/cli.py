@@ -1,0 +1,185 @@
+"""The ``workbench`` command (also ``python -m workbench``).
+
+Exit codes: 0 success; 1 the ledger (or input) is invalid, every problem printed;
+2 usage errors and other failures, with one clear message on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+__all__ = ["main", "build_parser"]
+
+
+class CLIError(Exception):
+    """A failure to report in one line and exit 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="workbench", description=__doc__.splitlines()[0])
+    from . import __version__
+    p.add_argument("--version", action="version", version=f"workbench {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    d = sub.add_parser("demo", help="generate a seeded demo ledger with ground truth")
+    d.add_argument("--out", required=True, type=Path, help="folder to write (replaced atomically)")
+    d.add_argument("--invoices", type=int, default=20_000, help="number of invoices (default 20000)")
+    d.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    d.add_argument("--end", default="2026-10-30", help="last business date (default 2026-10-30)")
+    d.add_argument("--months", type=int, default=24, help="months of history (default 24)")
+    d.add_argument("--format", choices=("parquet", "csv"), default="parquet")
+    d.add_argument("--quiet", action="store_true")
+
+    v = sub.add_parser("validate", help="validate a ledger folder; print every problem")
+    v.add_argument("ledger", type=Path, help="ledger folder")
+    v.add_argument("--column-map", type=Path, help="YAML column map for an ERP export")
+    v.add_argument("--format", choices=("text", "json"), default="text")
+
+    a = sub.add_parser("aging", help="age open receivables into days-past-due buckets")
+    a.add_argument("--ledger", required=True, type=Path)
+    a.add_argument("--as-of", required=True, help="aging date, YYYY-MM-DD")
+    a.add_argument("--by", choices=("customer", "segment", "collector", "currency"))
+    a.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    a.add_argument("--report-currency", help="convert to this currency with the fx_rates table")
+    a.add_argument("--policy", type=Path, help="aging policy YAML (default: shipped buckets)")
+    a.add_argument("--column-map", type=Path)
+
+    r = sub.add_parser("report", help="run the quarter-end pack into reports/<quarter>/")
+    r.add_argument("--ledger", required=True, type=Path)
+    r.add_argument("--quarter", default="last", help="2026Q3, or 'last' (default): the last "
+                   "quarter closed on the ledger's last date")
+    r.add_argument("--out", type=Path, help="reports folder (default: reports/)")
+    r.add_argument("--no-notebooks", action="store_true", help="tables only (no papermill run)")
+    r.add_argument("--quiet", action="store_true")
+    return p
+
+
+def _load(path: Path, column_map=None):
+    from .ledger import Ledger, LedgerError
+    if not path.is_dir():
+        raise CLIError(f"ledger folder {path} does not exist")
+    try:
+        return Ledger.load(path, column_map=column_map)
+    except LedgerError as e:
+        for problem in e.problems:
+            print(problem, file=sys.stderr)
+        print(f"{len(e.problems)} problem(s): ledger {path} is not valid", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+def cmd_demo(args) -> int:
+    from .demo import DemoConfig, write_demo
+    try:
+        cfg = DemoConfig(invoices=args.invoices, seed=args.seed, end=args.end, months=args.months)
+    except ValueError as e:
+        raise CLIError(str(e)) from None
+    meta = write_demo(args.out, cfg, fmt=args.format, progress=not args.quiet)
+    rows = meta["rows"]
+    print(f"demo ledger written to {args.out}: {rows['customers']} customers, "
+          f"{rows['invoices']} invoices, {rows['receipts']} receipts, {rows['applications']} "
+          f"applications ({meta['seconds_total']:.1f} s, seed {args.seed})")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    from .ledger import validate_folder
+    if not args.ledger.is_dir():
+        raise CLIError(f"ledger folder {args.ledger} does not exist")
+    try:
+        ledger, problems = validate_folder(args.ledger, column_map=args.column_map)
+    except (ValueError, FileNotFoundError) as e:
+        raise CLIError(str(e)) from None
+    if args.format == "json":
+        print(json.dumps({"valid": not problems, "problems": [
+            {"table": p.table, "line": p.line, "column": p.column, "row_id": p.row_id,
+             "message": p.message, "file": p.file} for p in problems],
+            "summary": ledger.summary() if ledger else None}, indent=2))
+        return 1 if problems else 0
+    if problems:
+        for p in problems:
+            print(p)
+        print(f"{len(problems)} problem(s): ledger {args.ledger} is not valid", file=sys.stderr)
+        return 1
+    s = ledger.summary()
+    counts = ", ".join(f"{e['rows']} {name}" for name, e in s["tables"].items() if e["present"])
+    print(f"valid: {args.ledger}: {counts}; {s['first_date']} to {s['last_date']}; "
+          f"currencies {', '.join(s['currencies'])}")
+    return 0
+
+
+def cmd_aging(args) -> int:
+    from .aging import aging_records, aging_table, load_aging_policy
+    from .ledger import to_date
+    from .reports import money_frame
+    try:
+        as_of = to_date(args.as_of)
+        policy = load_aging_policy(args.policy) if args.policy else load_aging_policy()
+    except ValueError as e:
+        raise CLIError(str(e)) from None
+    ledger = _load(args.ledger, args.column_map)
+    if args.report_currency and not ledger.has("fx_rates") and \
+            set(ledger.currencies) - {args.report_currency}:
+        raise CLIError(f"--report-currency {args.report_currency} needs an fx_rates table in "
+                       f"{args.ledger}")
+    try:
+        table = aging_table(ledger, as_of, by=args.by, policy=policy,
+                            report_currency=args.report_currency)
+    except ValueError as e:
+        raise CLIError(str(e)) from None
+    if args.format == "json":
+        records = aging_records(table)
+        if args.by is None and len(records) == 1:
+            print(json.dumps(records[0], indent=2))
+        else:
+            print(json.dumps(records, indent=2))
+        return 0
+    shown = money_frame(table, list(policy.labels) + ["total"])
+    if args.format == "csv":
+        sys.stdout.write(shown.to_csv(index=False, lineterminator="\n", float_format="%.4f"))
+    else:
+        print(f"AR aging as of {as_of.date()} ({table.attrs['policy']})")
+        print(shown.to_string(index=False) if len(shown) else "no open invoices")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .ledger import LedgerError
+    from .reports import run_quarter_pack
+    if not args.ledger.is_dir():
+        raise CLIError(f"ledger folder {args.ledger} does not exist")
+    try:
+        target = run_quarter_pack(args.ledger, args.quarter, args.out,
+                                  run_notebooks=not args.no_notebooks, progress=not args.quiet)
+    except LedgerError as e:
+        for problem in e.problems:
+            print(problem, file=sys.stderr)
+        print(f"{len(e.problems)} problem(s): no pack written", file=sys.stderr)
+        return 1
+    except ValueError as e:
+        raise CLIError(str(e)) from None
+    manifest = json.loads((target / "manifest.json").read_text())
+    print(f"quarter-end pack {manifest['quarter']} (as of {manifest['as_of']}) written to "
+          f"{target}: {len(manifest['files'])} files")
+    return 0
+
+
+COMMANDS = {"demo": cmd_demo, "validate": cmd_validate, "aging": cmd_aging, "report": cmd_report}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except CLIError as e:
+        print(f"workbench {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
