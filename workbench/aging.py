@@ -152,6 +152,9 @@ def aging_table(ledger: Ledger, as_of, by: str | None = None, policy: AgingPolic
         table["total"] > 0, (table["_over_minor"] / table["total"].where(table["total"] > 0, 1))
         * 100.0, 0.0).round(4)
     table = table.drop(columns="_over_minor")
+    table = table[[c for c in table.columns if c not in (*policy.labels, "total",
+                                                          "aging_over_60_pct", "invoices")]
+                  + list(policy.labels) + ["total", "aging_over_60_pct", "invoices"]]
     if by == "customer":
         names = ledger.customers.set_index("customer_id")["name"]
         table.insert(1, "customer_name", table["customer_id"].map(names))

@@ -106,6 +106,7 @@ def parse_amount(text: str | Decimal | int, currency: str) -> int:
     if isinstance(text, bool):
         raise MoneyError(f"not an amount: {text!r}")
     if isinstance(text, int):
+        _check_range(text * 10**digits, text)
         return text * 10**digits
     if isinstance(text, Decimal):
         if not text.is_finite():
@@ -115,6 +116,7 @@ def parse_amount(text: str | Decimal | int, currency: str) -> int:
             raise MoneyError(
                 f"{text} has more decimals than {currency} allows ({digits})"
             )
+        _check_range(int(scaled), text)
         return int(scaled)
     if not isinstance(text, str):
         raise MoneyError(f"not an amount: {text!r} ({type(text).__name__})")
@@ -131,7 +133,17 @@ def parse_amount(text: str | Decimal | int, currency: str) -> int:
             f"{text.strip()!r} has more decimals than {currency} allows ({digits})"
         )
     value = int(whole) * 10**digits + (int(stripped.ljust(digits, "0")) if digits else 0)
+    _check_range(value, text)
     return -value if sign == "-" else value
+
+
+#: Amounts are held in int64 minor units; 18 digits leave room for sums.
+MAX_MINOR = 10**18 - 1
+
+
+def _check_range(value: int, text) -> None:
+    if abs(value) > MAX_MINOR:
+        raise MoneyError(f"{str(text).strip()!r} is too large (more than 18 digits in minor units)")
 
 
 def to_decimal(minor: int, currency: str) -> Decimal:
@@ -218,7 +230,9 @@ def parse_amount_array(values: pa.Array | pa.ChunkedArray, digits: np.ndarray | 
     intish = pc.if_else(pc.equal(intish, "-"), pa.scalar("0"), intish)
     intish = pc.if_else(pc.equal(intish, "+"), pa.scalar("0"), intish)
     # more than 18 significant digits does not fit int64 minor units
-    overflow = pc.greater(pc.utf8_length(intish), 18).to_numpy(zero_copy_only=False)
+    magnitude = pc.utf8_ltrim(pc.utf8_ltrim(intish, characters="+-"), characters="0")
+    mag_len = pc.utf8_length(magnitude).to_numpy(zero_copy_only=False)
+    overflow = (mag_len + np.maximum(digits - frac_len, 0)) > 18
     bad_format = bad_format | overflow
     safe = pc.if_else(pa.array(bad_format | too_many), pa.scalar("0"), intish)
     raw = pc.cast(safe, pa.int64()).to_numpy(zero_copy_only=False)

@@ -319,7 +319,10 @@ def type_table(raw: RawTable, currencies: dict[str, pd.Series], report_currency:
     if currency is not None:
         known = np.array([c in MINOR_UNITS for c in currency], dtype=bool) if n else np.zeros(0, bool)
         if n and not known.all():
-            bad = np.flatnonzero(~known)
+            # an unknown customer or invoice is reported by the cross-table checks; its
+            # currency cannot be inherited and is not reported twice
+            unresolved = _unresolved_reference(spec, df, currencies)
+            bad = np.flatnonzero(~known & ~((currency == "") & unresolved))
             coll.add(bad, "currency", lambda i: (
                 "currency is empty and cannot be inherited" if currency[i] in ("", None)
                 else f"'{currency[i]}' is not an ISO 4217 currency code"))
@@ -415,6 +418,16 @@ def type_table(raw: RawTable, currencies: dict[str, pd.Series], report_currency:
         if extra not in known and extra not in frame.columns:
             frame[extra] = df[extra].to_numpy(dtype=object)
     return TypedTable(spec.name, frame, raw.lines, raw.file)
+
+
+def _unresolved_reference(spec: TableSpec, df: pd.DataFrame, currencies) -> np.ndarray:
+    source = spec.money_currency_from
+    key = "customer_id" if source == "customer" else "invoice_id"
+    lookup = currencies.get(source)
+    if source not in ("customer", "invoice") or key not in df.columns or lookup is None:
+        return np.zeros(len(df), bool)
+    ids = df[key].str.strip()
+    return ((ids != "") & ~ids.isin(lookup.index)).to_numpy()
 
 
 def _inherit_currency(spec: TableSpec, df: pd.DataFrame, currencies: dict[str, pd.Series]):
@@ -565,6 +578,17 @@ _FRAME_CHECKS = {
 }
 
 
+# the input columns of each dataframe-level check: skipped where one failed typing
+_FRAME_CHECK_INPUTS = {
+    "due_date_on_or_after_invoice_date": ("invoice_date", "due_date"),
+    "closed_on_or_after_opened": ("opened_date", "closed_date"),
+    "negative_only_for_recovery": ("amount", "currency"),
+    "promise_has_date_and_amount": ("promise_date", "promise_amount", "currency"),
+    "rolls_forward": ("beginning_balance", "provision", "write_offs", "recoveries",
+                      "ending_balance", "currency"),
+}
+
+
 def _check_message(check: str, value) -> str:
     if check == "field_uniqueness":
         return f"duplicate id '{value}'"
@@ -594,7 +618,6 @@ def model_checks(table: TypedTable, raw: RawTable, problems: list[Problem]) -> N
     coll = _Collector(spec, raw.frame, raw.lines, raw.file, problems)
     # cells that failed typing hold placeholders: their rules are not checked again
     typed_bad = {(p.line, p.column) for p in problems if p.table == table.name}
-    bad_lines = {p.line for p in problems if p.table == table.name}
     try:
         model.validate(table.frame, lazy=True)
     except pa.errors.SchemaErrors as err:
@@ -622,7 +645,8 @@ def model_checks(table: TypedTable, raw: RawTable, problems: list[Problem]) -> N
                 continue
             if (line, "currency") in typed_bad and row.column and str(row.column).endswith("_minor"):
                 continue  # an amount in an unknown currency cannot be judged
-            if row.check in _FRAME_CHECKS and int(raw.lines[i]) in bad_lines:
+            if row.check in _FRAME_CHECKS and any(
+                    (line, c) in typed_bad for c in _FRAME_CHECK_INPUTS.get(row.check, ())):
                 continue
             seen.add((i, column, message))
             coll.add([i], column, message)

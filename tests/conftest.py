@@ -1,0 +1,54 @@
+"""Shared fixtures. Jupyter, IPython and matplotlib write under a temporary home, never ~."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+_home = Path(tempfile.mkdtemp(prefix="wb-test-home-"))
+for var, sub in (("JUPYTER_RUNTIME_DIR", "runtime"), ("JUPYTER_DATA_DIR", "data"),
+                 ("JUPYTER_CONFIG_DIR", "config"), ("IPYTHONDIR", "ipython"),
+                 ("MPLCONFIGDIR", "mpl"), ("XDG_CACHE_HOME", "cache")):
+    os.environ.setdefault(var, str(_home / sub))
+os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture
+def hand_dir(tmp_path) -> Path:
+    """A copy of the hand-computed ledger (tests/fixtures/hand), safe to modify."""
+    dst = tmp_path / "hand"
+    shutil.copytree(FIXTURES / "hand", dst)
+    return dst
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory) -> Path:
+    """A small demo ledger (CSV), generated once per test session."""
+    from workbench.demo import DemoConfig, write_demo
+
+    out = tmp_path_factory.mktemp("demo") / "ledger"
+    write_demo(out, DemoConfig(invoices=3000, seed=11), fmt="csv")
+    return out
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run ``python -m workbench ARGS`` and capture its output."""
+    return subprocess.run([sys.executable, "-m", "workbench", *map(str, args)], cwd=cwd or ROOT,
+                          capture_output=True, text=True, env={**os.environ, **(env or {})},
+                          timeout=600)
+
+
+def folder_state(folder: Path) -> dict[str, bytes]:
+    """Every file under a folder with its bytes: to prove nothing was written."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file()}
