@@ -9,7 +9,6 @@ DEMO_INVOICES ?= 20000
 QUARTER ?= last
 # keep Jupyter/IPython/matplotlib state inside the project, not in ~
 export JUPYTER_PLATFORM_DIRS := 1
-export MPLBACKEND := Agg
 
 .PHONY: report test lab demo bench clean-demo venv
 

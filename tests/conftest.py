@@ -20,7 +20,6 @@ for var, sub in (("JUPYTER_RUNTIME_DIR", "runtime"), ("JUPYTER_DATA_DIR", "data"
                  ("MPLCONFIGDIR", "mpl"), ("XDG_CACHE_HOME", "cache")):
     os.environ.setdefault(var, str(_home / sub))
 os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
-os.environ.setdefault("MPLBACKEND", "Agg")
 
 
 @pytest.fixture

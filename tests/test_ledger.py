@@ -164,3 +164,15 @@ def test_parquet_round_trip(ledger, tmp_path):
         pd.testing.assert_frame_equal(a.reset_index(drop=True), b[a.columns].reset_index(drop=True),
                                       check_dtype=False, obj=name)
     assert aging_records(aging_table(again, AS_OF)) == aging_records(aging_table(ledger, AS_OF))
+
+
+def test_cross_rates_through_the_reporting_currency(hand_dir):
+    from decimal import Decimal
+    with open(hand_dir / "fx_rates.csv", "a") as f:
+        f.write("2026-03-31,GBP,1.2500\n")
+    ledger = Ledger.load(hand_dir)
+    assert ledger.fx_rate("EUR", AS_OF, "GBP") == Decimal("0.868")    # 1.0850 / 1.2500
+    assert ledger.fx_rate("USD", AS_OF, "GBP") == Decimal("0.8")
+    assert ledger.fx_rate("GBP", AS_OF) == Decimal("1.2500")
+    t = aging_table(ledger, AS_OF, report_currency="GBP").iloc[0]
+    assert t["61-90"] == 26040                                         # 300.00 EUR -> 260.40 GBP

@@ -181,7 +181,7 @@ def generate(config: DemoConfig = DemoConfig()) -> tuple[dict[str, pd.DataFrame]
     behaviour = rng.choice(len(BEHAVIOURS), size=n_cust, p=_BEHAVIOUR_P)
     behaviour[: len(BEHAVIOURS)] = np.arange(len(BEHAVIOURS))  # every habit, even when tiny
     market = rng.choice(len(_MARKETS), size=n_cust, p=[m[3] for m in _MARKETS])
-    market[:3] = [0, 2, 5]                                      # all three currencies
+    market[:6] = [0, 2, 5, 1, 4, 3]          # every currency and language, even when tiny
     currency = np.array([_MARKETS[m][0] for m in market], dtype=object)
     country = np.array([_MARKETS[m][1] for m in market], dtype=object)
     language = np.array([_MARKETS[m][2] for m in market], dtype=object)
@@ -534,6 +534,7 @@ def generate(config: DemoConfig = DemoConfig()) -> tuple[dict[str, pd.DataFrame]
     truth_receipts = pd.DataFrame({
         "receipt_id": np.r_[receipt_ids, unknown_ids],
         "customer_id": np.r_[cust_ids[r_cust], np.full(n_unknown, None, dtype=object)],
+        "currency": np.r_[currency[r_cust], u_cur],
         "payer_variant": np.r_[np.array(["exact", "upper", "abbreviation", "typo", "payment_from",
                                          "parent_or_truncated"], dtype=object)[v_choice],
                                np.full(n_unknown, "unknown", dtype=object)],

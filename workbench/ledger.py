@@ -270,20 +270,33 @@ class Ledger:
         return out[out["unapplied_minor"] > 0].reset_index(drop=True)
 
     def fx_rate(self, currency: str, as_of, report_currency: str | None = None):
-        """Units of the report currency per unit of ``currency``: the latest rate on or
-        before ``as_of`` (Decimal). The report currency itself is 1."""
+        """Units of ``report_currency`` per unit of ``currency`` as of a date (Decimal).
+
+        ``fx_rates`` holds rates into the ledger's reporting currency
+        (``self.report_currency``); the latest rate on or before ``as_of`` applies. Another
+        target currency is reached through the cross rate
+        ``rate(currency) / rate(report_currency)`` (Decimal division, 28 significant digits).
+        """
         from decimal import Decimal
 
-        report_currency = report_currency or self.report_currency
-        if currency == report_currency:
+        base = self.report_currency
+        target = report_currency or base
+        if currency == target:
             return Decimal(1)
         D = to_date(as_of)
+        rate = Decimal(1) if currency == base else self._base_rate(currency, D, target)
+        if target == base:
+            return rate
+        return rate / self._base_rate(target, D, target)
+
+    def _base_rate(self, currency: str, D: pd.Timestamp, target: str):
         fx = self.tables["fx_rates"]
         rows = fx[(fx["currency"] == currency) & (fx["date"] <= D)] if len(fx) else fx
         if not len(rows):
             raise ValueError(f"no fx_rates row for {currency} on or before {D.date()} "
-                             f"(needed to report in {report_currency})")
-        return rows.sort_values("date").iloc[-1]["rate_to_report"]
+                             f"(needed to report in {target}; fx_rates are in "
+                             f"{self.report_currency})")
+        return rows.sort_values("date", kind="stable").iloc[-1]["rate_to_report"]
 
     # ---------------------------------------------------------------- persistence
     def content_hash(self) -> str:
