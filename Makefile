@@ -32,7 +32,7 @@ report: $(BIN)/.installed $(DEMO)/demo.json
 
 ## The whole test suite (unit, property, CLI, state concurrency, notebooks via papermill and nbval)
 test: $(BIN)/.installed $(DEMO)/demo.json
-	$(BIN)/python -m pytest -n 2 --dist loadgroup --nbval-lax --nbval-current-env tests notebooks
+	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax --nbval-current-env tests notebooks
 
 ## JupyterLab on the notebooks
 lab: $(BIN)/.installed $(DEMO)/demo.json
