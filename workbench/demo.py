@@ -372,7 +372,8 @@ def generate(config: DemoConfig = DemoConfig()) -> tuple[dict[str, pd.DataFrame]
     all_order = np.argsort(all_day, kind="stable")
     # receipt ids: the bank's reference, in date order
     rid_of = np.empty(n_rec + n_unknown, dtype=object)
-    day_text = pd.Series(all_day[all_order].astype("datetime64[D]")).dt.strftime("%y%m%d")
+    day_text = pd.Series(np.datetime_as_string(all_day[all_order].astype("datetime64[D]"))
+                         ).str.replace("-", "", regex=False).str.slice(2)
     rid_of[all_order] = ("BK" + day_text + pd.Series(np.arange(1, n_rec + n_unknown + 1))
                          .astype(str).str.zfill(8)).to_numpy(dtype=object)
     receipt_ids = rid_of[:n_rec]
@@ -598,7 +599,7 @@ def _activities(rng, config, inv_ids, inv_cust, cust_ids, collector, tz, due_day
     mins = rng.integers(0, 60, len(act) + len(susp_c))
     day_all = np.r_[act["day"].to_numpy(), _busday(default_day[susp_c] + 30)]
     cust_all = np.r_[cust, susp_c]
-    stamp = (pd.Series(day_all.astype("datetime64[D]")).dt.strftime("%Y-%m-%d") + "T"
+    stamp = (pd.Series(np.datetime_as_string(day_all.astype("datetime64[D]"))) + "T"
              + pd.Series(hours).astype(str).str.zfill(2) + ":" + pd.Series(mins).astype(str).str.zfill(2)
              + ":00" + pd.Series(tz[cust_all]))
     n = len(day_all)
@@ -782,6 +783,8 @@ def _reserve_gl(invoices, applications, credit_memos, write_offs, fx_rates, star
     rows, beginning = [], 0
     prev = None
     wo_cur = write_offs["currency"].to_numpy(dtype=object)
+    wo_amount = write_offs["amount_minor"].to_numpy()
+    wo_date = write_offs["date"].to_numpy()
     for q in q_ends:
         D = np.datetime64(q.date(), "ns")
         open_ = np.where(idate <= D, amount, 0)
@@ -799,13 +802,13 @@ def _reserve_gl(invoices, applications, credit_memos, write_offs, fx_rates, star
             # pct is in the currency's minor units; convert via major units
             major = pct.scaleb(-MINOR_UNITS[c])
             target += round_to_minor(major * rate(c, D), "USD")
-        in_q = (write_offs["date"].to_numpy() <= D)
+        in_q = wo_date <= D
         if prev is not None:
-            in_q &= write_offs["date"].to_numpy() > prev
+            in_q &= wo_date > prev
         wo_usd, rec_usd = 0, 0
         for i in np.flatnonzero(in_q):
-            a = int(write_offs["amount_minor"].iloc[i])
-            usd = convert(abs(a), wo_cur[i], rate(wo_cur[i], write_offs["date"].iloc[i]), "USD")
+            a = int(wo_amount[i])
+            usd = convert(abs(a), wo_cur[i], rate(wo_cur[i], wo_date[i]), "USD")
             if a > 0:
                 wo_usd += usd
             else:
@@ -866,16 +869,19 @@ def write_demo(out: str | Path, config: DemoConfig = DemoConfig(), fmt: str = "p
 
 
 def _truth_file_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """Truth frames in file form: amounts as exact decimal text, dates ISO (empty if none)."""
     out = df.copy()
+    digits = (out["currency"].map(MINOR_UNITS).fillna(2).to_numpy(dtype=np.int64)
+              if "currency" in out else None)
     for c in list(out.columns):
-        if c.endswith("_minor"):
-            cur = out["currency"] if "currency" in out else None
-            if cur is not None:
-                out[c[:-6]] = format_amount_array(out[c].to_numpy(),
-                                                  np.array([MINOR_UNITS[x] for x in cur]))
-                out = out.drop(columns=c)
+        if c.endswith("_minor") and digits is not None:
+            out[c[:-6]] = format_amount_array(out[c].to_numpy(), digits)
+            out = out.drop(columns=c)
         elif str(out[c].dtype).startswith("datetime64"):
-            out[c] = out[c].dt.strftime("%Y-%m-%d")
+            values = out[c].to_numpy(dtype="datetime64[D]")
+            text = np.datetime_as_string(values).astype(object)
+            text[np.isnat(values)] = ""
+            out[c] = text
     return out
 
 

@@ -155,12 +155,12 @@ class Ledger:
     def _invoice_positions(self, table: str) -> np.ndarray:
         cache = self.__dict__.setdefault("_pos_cache", {})
         if table not in cache:
-            inv_ids = pd.Index(self.tables["invoices"]["invoice_id"].astype(object))
+            index = schema.IdIndex(self.tables["invoices"]["invoice_id"])
             ids = self.tables[table]["invoice_id"] if "invoice_id" in self.tables[table] else None
             if ids is None or not len(ids):
                 cache[table] = np.zeros(0, dtype=np.int64)
             else:
-                cache[table] = inv_ids.get_indexer(ids.fillna("").astype(object))
+                cache[table] = index.get_indexer(ids)
         return cache[table]
 
     def _reduced_by(self, table: str, date_col: str, as_of: pd.Timestamp) -> np.ndarray:
@@ -358,9 +358,9 @@ def validate_folder(folder: str | Path, column_map: str | Path | ColumnMap | Non
             continue
         typed[name] = t
         if name == "customers":
-            currencies["customer"] = _lookup(t.frame, "customer_id")
+            currencies["customer"] = schema.currency_lookup(t.frame, "customer_id")
         elif name == "invoices":
-            currencies["invoice"] = _lookup(t.frame, "invoice_id")
+            currencies["invoice"] = schema.currency_lookup(t.frame, "invoice_id")
         schema.model_checks(t, raw, problems)
     schema.cross_checks(typed, raws, problems)
     problems = sorted(set(problems), key=schema._problem_sort_key)
@@ -369,9 +369,3 @@ def validate_folder(folder: str | Path, column_map: str | Path | ColumnMap | Non
     tables = {name: (typed[name].frame if name in typed else _empty_frame(name))
               for name in TABLES}
     return Ledger(tables, frozenset(typed), str(folder), report, report_currency), []
-
-
-def _lookup(frame: pd.DataFrame, key: str) -> pd.Series:
-    f = frame[[key, "currency"]].dropna()
-    f = f.drop_duplicates(key)
-    return pd.Series(f["currency"].to_numpy(dtype=object), index=f[key].to_numpy(dtype=object))

@@ -260,33 +260,55 @@ class _Collector:
 
 
 def _text(raw: pd.DataFrame, name: str) -> pa_arrow.Array:
-    return pa_arrow.array(raw[name].to_numpy(dtype=object), type=pa_arrow.string())
+    """A raw column as an Arrow string array (zero-copy from pandas' Arrow-backed str)."""
+    arr = pa_arrow.array(raw[name])
+    if isinstance(arr, pa_arrow.ChunkedArray):
+        arr = arr.combine_chunks()
+    if not pa_arrow.types.is_string(arr.type):
+        arr = arr.cast(pa_arrow.string())
+    return arr.fill_null("") if arr.null_count else arr
 
 
 def _strip(values: pa_arrow.Array) -> pa_arrow.Array:
     return pc.utf8_trim_whitespace(values)
 
 
+def _np(arr) -> np.ndarray:
+    return arr.to_numpy(zero_copy_only=False)
+
+
+def _str_series(values: pa_arrow.Array, null_mask: np.ndarray | None = None) -> pd.Series:
+    """Arrow strings -> pandas ``str`` Series (Arrow-backed, no Python objects)."""
+    if null_mask is not None and null_mask.any():
+        values = pc.if_else(pa_arrow.array(null_mask), pa_arrow.scalar(None, pa_arrow.string()),
+                            values)
+    return pd.Series(values.to_pandas(), copy=False)
+
+
+_CURRENCY_CODES = pa_arrow.array(sorted(MINOR_UNITS))
+_CURRENCY_DIGITS = np.array([MINOR_UNITS[c] for c in sorted(MINOR_UNITS)], dtype=np.int64)
+
+
 def parse_dates(values: pa_arrow.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """ISO ``YYYY-MM-DD`` text -> datetime64[ns]; returns (dates, empty mask, bad mask)."""
     values = _strip(values)
-    empty = pc.equal(values, "").to_numpy(zero_copy_only=False)
+    empty = _np(pc.equal(values, ""))
     shape_ok = pc.match_substring_regex(values, r"^\d{4}-\d{2}-\d{2}$")
     parsed = pc.strptime(pc.if_else(shape_ok, values, pa_arrow.scalar("1970-01-01")),
                          format="%Y-%m-%d", unit="s", error_is_null=True)
-    ok = pc.and_(shape_ok, pc.is_valid(parsed)).to_numpy(zero_copy_only=False)
-    dates = parsed.to_numpy(zero_copy_only=False).astype("datetime64[ns]")
+    ok = _np(pc.fill_null(pc.and_(shape_ok, pc.is_valid(parsed)), False))
+    dates = _np(parsed).astype("datetime64[ns]")
     bad = ~ok & ~empty
     dates[~ok] = np.datetime64("NaT")
     return dates, empty, bad
 
 
-def type_table(raw: RawTable, currencies: dict[str, pd.Series], report_currency: str,
+def type_table(raw: RawTable, currencies: dict[str, tuple], report_currency: str,
                problems: list[Problem]) -> TypedTable | None:
     """Type one raw table; every cell that does not parse becomes a :class:`Problem`.
 
-    ``currencies`` maps ``"customer"`` / ``"invoice"`` to a Series (id -> currency) used
-    when the table has no ``currency`` column of its own.
+    ``currencies`` maps ``"customer"`` / ``"invoice"`` to (ids, currencies) Arrow arrays,
+    used when a row has no currency of its own.
     """
     spec = TABLES[raw.name]
     df = raw.frame
@@ -303,63 +325,54 @@ def type_table(raw: RawTable, currencies: dict[str, pd.Series], report_currency:
     # currency first: amounts need it
     currency = None
     if "currency" in df.columns:
-        cur = _strip(_text(df, "currency"))
-        cur_np = cur.to_numpy(zero_copy_only=False).astype(object)
-        inherited = None
+        currency = _strip(_text(df, "currency"))
         if spec.money_currency_from and spec.money_currency_from != "report":
             inherited = _inherit_currency(spec, df, currencies)
-        if inherited is not None:
-            empty_cur = cur_np == ""
-            cur_np = np.where(empty_cur, inherited, cur_np)
-        currency = cur_np
+            currency = pc.if_else(pc.equal(currency, ""), inherited, currency)
     elif spec.money_currency_from == "report":
-        currency = np.full(n, report_currency, dtype=object)
+        currency = pa_arrow.array(np.full(n, report_currency, dtype=object), pa_arrow.string())
     elif spec.money_currency_from:
         currency = _inherit_currency(spec, df, currencies)
+    cur_ok = None
+    digits = np.full(n, 2, dtype=np.int64)
     if currency is not None:
-        known = np.array([c in MINOR_UNITS for c in currency], dtype=bool) if n else np.zeros(0, bool)
-        if n and not known.all():
+        pos = _np(pc.fill_null(pc.index_in(currency, value_set=_CURRENCY_CODES), -1))
+        cur_ok = pos >= 0
+        if n and not cur_ok.all():
             # an unknown customer or invoice is reported by the cross-table checks; its
             # currency cannot be inherited and is not reported twice
             unresolved = _unresolved_reference(spec, df, currencies)
-            bad = np.flatnonzero(~known & ~((currency == "") & unresolved))
+            empty_cur = _np(pc.equal(currency, ""))
+            bad = np.flatnonzero(~cur_ok & ~(empty_cur & unresolved))
             coll.add(bad, "currency", lambda i: (
-                "currency is empty and cannot be inherited" if currency[i] in ("", None)
-                else f"'{currency[i]}' is not an ISO 4217 currency code"))
-        out["currency"] = pd.array(np.where(known, currency, None), dtype="str")
-        digits = np.array([MINOR_UNITS.get(c, 2) if isinstance(c, str) else 2 for c in currency],
-                          dtype=np.int64)
-    else:
-        digits = np.full(n, 2, dtype=np.int64)
-    cur_ok = None if currency is None else np.array([c in MINOR_UNITS for c in currency], bool)
+                "currency is empty and cannot be inherited" if currency[i].as_py() == ""
+                else f"'{currency[i].as_py()}' is not an ISO 4217 currency code"))
+        out["currency"] = _str_series(currency, ~cur_ok)
+        digits = np.where(cur_ok, _CURRENCY_DIGITS[np.maximum(pos, 0)], 2)
 
     for col in spec.columns:
         if col.name == "currency" or col.name not in df.columns:
             continue
         values = _text(df, col.name)
         stripped = _strip(values)
-        empty = pc.equal(stripped, "").to_numpy(zero_copy_only=False)
+        empty = _np(pc.equal(stripped, ""))
         if not col.nullable and empty.any():
             coll.add(empty, col.name, f"{col.name} is empty")
         if col.kind in (ID, TEXT):
-            arr = stripped.to_numpy(zero_copy_only=False).astype(object)
-            if col.nullable:
-                arr = np.where(empty, None, arr)
-            out[col.frame_name] = pd.array(arr, dtype="str")
+            out[col.frame_name] = _str_series(stripped, empty if col.nullable else None)
         elif col.kind == CHOICE:
-            arr = stripped.to_numpy(zero_copy_only=False).astype(object)
-            allowed = set(col.choices)
-            bad = np.array([(v not in allowed) for v in arr], bool) & ~empty
-            coll.add(bad, col.name, lambda i, arr=arr, c=col: (
-                f"'{arr[i]}' is not one of {', '.join(c.choices)}"))
-            out[col.name] = pd.array(np.where(empty | bad, None, arr), dtype="str")
+            allowed = _np(pc.is_in(stripped, value_set=pa_arrow.array(col.choices)))
+            bad = ~allowed & ~empty
+            coll.add(bad, col.name, lambda i, v=stripped, c=col: (
+                f"'{v[i].as_py()}' is not one of {', '.join(c.choices)}"))
+            out[col.name] = _str_series(stripped, empty | bad)
         elif col.kind == DATE:
             dates, _, bad = parse_dates(values)
             coll.add(bad, col.name, lambda i, v=values, c=col: (
                 f"{c.name} '{v[i].as_py()}' is not a date (YYYY-MM-DD)"))
             out[col.name] = dates
         elif col.kind == TIMESTAMP:
-            s = pd.Series(stripped.to_numpy(zero_copy_only=False), dtype=object)
+            s = pd.Series(_np(stripped), dtype=object)
             has_offset = s.str.match(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$")
             ts = pd.to_datetime(s.where(has_offset.astype(bool)), utc=True, format="ISO8601",
                                 errors="coerce")
@@ -375,32 +388,29 @@ def type_table(raw: RawTable, currencies: dict[str, pd.Series], report_currency:
             coll.add(bad_fmt, col.name, lambda i, v=stripped, c=col: (
                 f"{c.name} '{v[i].as_py()}' is not a decimal amount"))
             coll.add(too_many, col.name, lambda i, v=stripped, c=col: (
-                f"{c.name} '{v[i].as_py()}' has more decimals than {currency[i]} allows "
-                f"({MINOR_UNITS[currency[i]]})"))
+                f"{c.name} '{v[i].as_py()}' has more decimals than {currency[i].as_py()} "
+                f"allows ({digits[i]})"))
             if col.nullable:
-                out[col.frame_name] = pd.array(
-                    np.where(empty, None, minor).astype(object), dtype="Int64")
+                out[col.frame_name] = pd.arrays.IntegerArray(minor.astype(np.int64), empty)
             else:
                 out[col.frame_name] = minor.astype(np.int64)
         elif col.kind in (INT, NUMBER):
             pattern = r"^[+-]?\d+$" if col.kind == INT else r"^[+-]?(\d+(\.\d*)?|\.\d+)$"
-            ok = pc.match_substring_regex(stripped, pattern).to_numpy(zero_copy_only=False)
+            ok = _np(pc.match_substring_regex(stripped, pattern))
             bad = ~ok & ~empty
             coll.add(bad, col.name, lambda i, v=stripped, c=col: (
                 f"{c.name} '{v[i].as_py()}' is not {'a whole number' if c.kind == INT else 'a number'}"))
             safe = pc.if_else(pa_arrow.array(ok), stripped, pa_arrow.scalar("0"))
             if col.kind == INT:
-                vals = pc.cast(safe, pa_arrow.int64()).to_numpy(zero_copy_only=False)
-                out[col.name] = (pd.array(np.where(ok, vals, None).astype(object), dtype="Int64")
-                                 if col.nullable else vals.astype(np.int64))
+                vals = _np(pc.cast(safe, pa_arrow.int64())).astype(np.int64)
+                out[col.name] = (pd.arrays.IntegerArray(vals, ~ok) if col.nullable else vals)
             else:
-                vals = pc.cast(safe, pa_arrow.float64()).to_numpy(zero_copy_only=False)
+                vals = _np(pc.cast(safe, pa_arrow.float64()))
                 out[col.name] = np.where(ok, vals, np.nan)
         elif col.kind == DECIMAL:
             from decimal import Decimal, InvalidOperation
-            arr = stripped.to_numpy(zero_copy_only=False)
             parsed = []
-            for i, v in enumerate(arr):
+            for i, v in enumerate(_np(stripped)):
                 try:
                     d = Decimal(v)
                     if not d.is_finite() or d <= 0:
@@ -416,29 +426,38 @@ def type_table(raw: RawTable, currencies: dict[str, pd.Series], report_currency:
     known = {c.name for c in spec.columns}
     for extra in df.columns:
         if extra not in known and extra not in frame.columns:
-            frame[extra] = df[extra].to_numpy(dtype=object)
+            frame[extra] = df[extra].to_numpy()
     return TypedTable(spec.name, frame, raw.lines, raw.file)
 
 
-def _unresolved_reference(spec: TableSpec, df: pd.DataFrame, currencies) -> np.ndarray:
+def currency_lookup(frame: pd.DataFrame, key: str) -> tuple[pa_arrow.Array, pa_arrow.Array]:
+    """(ids, currencies) of a typed table, for inheriting currencies by reference."""
+    f = frame[[key, "currency"]].dropna().drop_duplicates(key)
+    return pa_arrow.array(f[key], pa_arrow.string()), pa_arrow.array(f["currency"], pa_arrow.string())
+
+
+def _reference_ids(spec: TableSpec, df: pd.DataFrame, currencies):
     source = spec.money_currency_from
     key = "customer_id" if source == "customer" else "invoice_id"
     lookup = currencies.get(source)
     if source not in ("customer", "invoice") or key not in df.columns or lookup is None:
+        return None, None
+    return _strip(_text(df, key)), lookup
+
+
+def _unresolved_reference(spec: TableSpec, df: pd.DataFrame, currencies) -> np.ndarray:
+    ids, lookup = _reference_ids(spec, df, currencies)
+    if ids is None:
         return np.zeros(len(df), bool)
-    ids = df[key].str.strip()
-    return ((ids != "") & ~ids.isin(lookup.index)).to_numpy()
+    return _np(pc.not_equal(ids, "")) & ~_np(pc.is_in(ids, value_set=lookup[0]))
 
 
-def _inherit_currency(spec: TableSpec, df: pd.DataFrame, currencies: dict[str, pd.Series]):
-    source = spec.money_currency_from
-    key = "customer_id" if source == "customer" else "invoice_id"
-    lookup = currencies.get(source)
-    if key not in df.columns or lookup is None:
-        return np.full(len(df), "", dtype=object)
-    ids = df[key].str.strip()
-    got = ids.map(lookup)
-    return got.fillna("").to_numpy(dtype=object)
+def _inherit_currency(spec: TableSpec, df: pd.DataFrame, currencies) -> pa_arrow.Array:
+    ids, lookup = _reference_ids(spec, df, currencies)
+    if ids is None:
+        return pa_arrow.array([""] * len(df), pa_arrow.string())
+    pos = pc.index_in(ids, value_set=lookup[0])
+    return pc.fill_null(pc.take(lookup[1], pos), "")
 
 
 # --------------------------------------------------------------------------- pandera models
@@ -655,27 +674,32 @@ def model_checks(table: TypedTable, raw: RawTable, problems: list[Problem]) -> N
 # --------------------------------------------------------------------------- cross-table
 
 class IdIndex:
-    """Row positions by id; with duplicate ids (reported elsewhere) the first row wins."""
+    """Row positions by id (Arrow hash lookups); with duplicate ids (reported elsewhere)
+    the first row wins."""
 
     def __init__(self, ids: pd.Series):
-        idx = pd.Index(ids.astype(object))
-        first = ~idx.duplicated(keep="first")
-        self._uniq = idx[first]
-        self._rows = np.flatnonzero(first)
+        self._ids = _ids_array(ids)
 
     def __len__(self) -> int:
-        return len(self._uniq)
+        return len(self._ids)
 
     def __getitem__(self, pos: int):
-        return self._uniq[np.searchsorted(self._rows, pos)]
+        return self._ids[int(pos)].as_py()
 
     def get_indexer(self, ids) -> np.ndarray:
-        got = self._uniq.get_indexer(ids)
-        return np.where(got >= 0, self._rows[np.maximum(got, 0)] if len(self._rows) else -1, -1)
+        got = pc.index_in(_ids_array(ids), value_set=self._ids)
+        return _np(pc.fill_null(got, -1)).astype(np.int64)
+
+
+def _ids_array(ids) -> pa_arrow.Array:
+    arr = pa_arrow.array(ids, pa_arrow.string()) if not isinstance(ids, pa_arrow.Array) else ids
+    if isinstance(arr, pa_arrow.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr
 
 
 def _positions(ids: pd.Series, index: IdIndex) -> np.ndarray:
-    return index.get_indexer(ids.astype(object)) if len(ids) else np.zeros(0, np.int64)
+    return index.get_indexer(ids) if len(ids) else np.zeros(0, np.int64)
 
 
 def cross_checks(tables: dict[str, TypedTable], raws: dict[str, RawTable],
@@ -683,8 +707,8 @@ def cross_checks(tables: dict[str, TypedTable], raws: dict[str, RawTable],
     """Rules that look across tables. Each problem names the row that breaks the rule."""
     customers = tables.get("customers")
     invoices = tables.get("invoices")
-    cust_index = IdIndex(customers.frame["customer_id"] if customers else pd.Series([], dtype=object))
-    inv_index = IdIndex(invoices.frame["invoice_id"] if invoices else pd.Series([], dtype=object))
+    cust_index = IdIndex(customers.frame["customer_id"] if customers else pd.Series([], dtype="str"))
+    inv_index = IdIndex(invoices.frame["invoice_id"] if invoices else pd.Series([], dtype="str"))
 
     def coll(name):
         return _Collector(TABLES[name], raws[name].frame, raws[name].lines, raws[name].file, problems)

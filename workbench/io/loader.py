@@ -202,7 +202,7 @@ def _apply_table_map(raw: RawTable, tmap: TableMap, report: LoadReport,
         name = normalise_header(col)
         if col not in mapped_sources and name not in frame.columns:
             frame[name] = df[col].to_numpy(dtype=object)
-    return RawTable(raw.name, frame.astype(object).fillna(""), lines, raw.file)
+    return RawTable(raw.name, frame.fillna("").astype("str"), lines, raw.file)
 
 
 # --------------------------------------------------------------------------- readers
@@ -261,8 +261,7 @@ def _read_csv(path: Path, table: str, problems: list[Problem], report: LoadRepor
     n_total = tbl.num_rows + len(skipped)
     all_lines = np.arange(2, 2 + n_total, dtype=np.int64)
     lines = np.setdiff1d(all_lines, skipped, assume_unique=True) if len(skipped) else all_lines
-    frame = tbl.to_pandas(types_mapper=None)
-    frame = frame.astype(object)
+    frame = tbl.to_pandas()
     # blank lines come through as rows of empty cells: skip them, keep the numbering
     blank = (frame == "").all(axis=1).to_numpy() if len(frame.columns) else np.zeros(0, bool)
     if blank.any():
@@ -321,8 +320,8 @@ def _read_excel_sheet(path: Path, sheet: str, table: str, problems: list[Problem
             lines.append(line)
     finally:
         wb.close()
-    frame = pd.DataFrame(body, columns=names, dtype=object) if body else pd.DataFrame(
-        {n: pd.Series(dtype=object) for n in names})
+    frame = pd.DataFrame(body, columns=names, dtype="str") if body else pd.DataFrame(
+        {n: pd.Series(dtype="str") for n in names})
     return RawTable(table, frame, np.asarray(lines, dtype=np.int64), f"{path}[{sheet}]")
 
 
@@ -334,15 +333,15 @@ def _read_parquet(path: Path, table: str, problems: list[Problem],
         problems.append(Problem(table, None, None, f"cannot read {path.name} (truncated or not "
                                 f"Parquet): {e}", None, str(path)))
         return None
-    cols = {}
+    cols, names = [], []
     for name, col in zip(tbl.column_names, tbl.columns):
         if pa.types.is_timestamp(col.type) or pa.types.is_date(col.type):
             if pa.types.is_timestamp(col.type) and col.type.tz is None:
                 # a date stored as a timestamp at midnight
                 col = col.cast(pa.date32()) if _all_midnight(col) else col
-        text = col.cast(pa.string()).fill_null("")
-        cols[name if keep_headers else normalise_header(name)] = text.to_numpy().astype(object)
-    frame = pd.DataFrame(cols, index=pd.RangeIndex(tbl.num_rows), dtype=object)
+        cols.append(col.cast(pa.string()).fill_null(""))
+        names.append(name if keep_headers else normalise_header(name))
+    frame = pa.table(cols, names=names).to_pandas()
     return RawTable(table, frame, np.arange(1, tbl.num_rows + 1, dtype=np.int64), str(path))
 
 

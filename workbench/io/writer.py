@@ -79,6 +79,38 @@ def _money_text(s: pd.Series, digits: np.ndarray) -> np.ndarray:
     return format_amount_array(s.to_numpy(dtype=np.int64), digits)
 
 
+def _iso_timestamps(s: pd.Series) -> np.ndarray:
+    """UTC timestamps as ISO 8601 text with offset (``2026-03-02T09:00:00+00:00``)."""
+    values = s.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    text = np.datetime_as_string(values, unit="s").astype(object)
+    frac = (values.astype(np.int64) % 1_000_000) != 0
+    if frac.any():
+        text[frac] = np.datetime_as_string(values[frac], unit="us").astype(object)
+    out = text + "+00:00"
+    out[np.isnat(values)] = ""
+    return out
+
+
+def minor_to_decimal128(s: pd.Series, digits: np.ndarray, scale: int) -> pa.Array:
+    """Integer minor units -> Arrow ``decimal128(38, scale)`` exactly, without text: the
+    unscaled value is ``minor * 10**(scale - digits)``, written as 128-bit two's complement."""
+    na = s.isna().to_numpy()
+    minor = s.fillna(0).to_numpy(dtype=np.int64) if na.any() else s.to_numpy(dtype=np.int64)
+    factor = 10 ** (scale - digits.astype(np.int64))
+    if np.any(np.abs(minor) > np.iinfo(np.int64).max // np.maximum(factor, 1)):
+        raise OverflowError("amount too large for decimal128 conversion")
+    unscaled = minor * factor
+    words = np.empty((len(unscaled), 2), dtype=np.int64)
+    words[:, 0] = unscaled
+    words[:, 1] = unscaled >> 63          # sign extension into the high word
+    validity = None
+    if na.any():
+        validity = pa.array(~na).buffers()[1]
+    return pa.Array.from_buffers(pa.decimal128(38, scale), len(unscaled),
+                                 [validity, pa.py_buffer(words.tobytes())],
+                                 null_count=int(na.sum()))
+
+
 def to_file_frame(df: pd.DataFrame, name: str) -> pd.DataFrame:
     """A canonical frame in its file form: ``amount_minor`` -> ``amount`` as exact decimal
     text, dates ISO, timestamps ISO 8601 with offset. Extra columns are kept."""
@@ -94,7 +126,7 @@ def to_file_frame(df: pd.DataFrame, name: str) -> pd.DataFrame:
         elif c.kind == DATE:
             out[c.name] = s.dt.strftime("%Y-%m-%d").fillna("").to_numpy(dtype=object)
         elif c.kind == TIMESTAMP:
-            out[c.name] = s.map(lambda t: "" if pd.isna(t) else t.isoformat()).to_numpy(dtype=object)
+            out[c.name] = _iso_timestamps(s)
         elif c.kind == DECIMAL:
             out[c.name] = s.map(str).to_numpy(dtype=object)
         else:
@@ -118,19 +150,15 @@ def to_arrow(df: pd.DataFrame, name: str) -> pa.Table:
             continue
         s = df[c.frame_name]
         if c.kind == MONEY:
-            text = _money_text(s, digits)
-            arr = pa.array(text, type=pa.string())
-            arr = pa.compute.if_else(pa.compute.equal(arr, ""), pa.scalar(None, pa.string()), arr)
-            arrays.append(arr.cast(pa.decimal128(38, scale)))
+            arrays.append(minor_to_decimal128(s, digits, scale))
         elif c.kind == DATE:
             arrays.append(pa.array(s.to_numpy(dtype="datetime64[D]"), type=pa.date32()))
         elif c.kind == DECIMAL:
             arrays.append(pa.array(s.map(str).to_numpy(dtype=object), type=pa.string()))
         elif c.kind == TIMESTAMP:
-            arrays.append(pa.array(s.map(lambda t: "" if pd.isna(t) else t.isoformat())
-                                   .to_numpy(dtype=object), type=pa.string()))
+            arrays.append(pa.array(_iso_timestamps(s), type=pa.string()))
         else:
-            arrays.append(pa.array(s.astype(object).where(s.notna(), None).to_numpy(dtype=object)))
+            arrays.append(pa.array(s))
         names.append(c.name)
     known = {c.frame_name for c in spec.columns}
     for extra in df.columns:
