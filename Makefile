@@ -36,7 +36,7 @@ test: $(BIN)/.installed $(DEMO)/demo.json
 
 ## JupyterLab on the notebooks
 lab: $(BIN)/.installed $(DEMO)/demo.json
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 ## Benchmarks (on demand, not in CI): 1M invoices by default
 bench: $(BIN)/.installed

@@ -62,7 +62,7 @@ def _load(path: Path, column_map=None):
     if not path.is_dir():
         raise CLIError(f"ledger folder {path} does not exist")
     try:
-        return Ledger.load(path, column_map=column_map)
+        return Ledger.load(path, column_map=column_map, progress=sys.stderr.isatty())
     except LedgerError as e:
         for problem in e.problems:
             print(problem, file=sys.stderr)
@@ -89,7 +89,8 @@ def cmd_validate(args) -> int:
     if not args.ledger.is_dir():
         raise CLIError(f"ledger folder {args.ledger} does not exist")
     try:
-        ledger, problems = validate_folder(args.ledger, column_map=args.column_map)
+        ledger, problems = validate_folder(args.ledger, column_map=args.column_map,
+                                           progress=sys.stderr.isatty())
     except (ValueError, FileNotFoundError) as e:
         raise CLIError(str(e)) from None
     if args.format == "json":

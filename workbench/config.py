@@ -5,8 +5,20 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+_CHECKOUT = Path(__file__).resolve().parent.parent
+
+
+def _project_root() -> Path:
+    if os.environ.get("WORKBENCH_ROOT"):
+        return Path(os.environ["WORKBENCH_ROOT"])
+    # an editable install / checkout: the folder holding workbench/ and notebooks/
+    if (_CHECKOUT / "notebooks").is_dir():
+        return _CHECKOUT
+    return Path.cwd()
+
+
 #: The project checkout (the folder holding ``workbench/``, ``notebooks/``, ``data/``).
-PROJECT_ROOT = Path(os.environ.get("WORKBENCH_ROOT", Path(__file__).resolve().parent.parent))
+PROJECT_ROOT = _project_root()
 DATA_DIR = Path(os.environ.get("WORKBENCH_DATA_DIR", PROJECT_ROOT / "data"))
 DEMO_DIR = DATA_DIR / "demo"
 REPORTS_DIR = Path(os.environ.get("WORKBENCH_REPORTS_DIR", PROJECT_ROOT / "reports"))

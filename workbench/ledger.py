@@ -81,9 +81,9 @@ class Ledger:
     # ---------------------------------------------------------------- construction
     @classmethod
     def load(cls, folder: str | Path, column_map: str | Path | ColumnMap | None = None,
-             report_currency: str = REPORT_CURRENCY) -> "Ledger":
+             report_currency: str = REPORT_CURRENCY, progress: bool = False) -> "Ledger":
         """Load and validate a ledger folder; raise :class:`LedgerError` with every problem."""
-        ledger, problems = validate_folder(folder, column_map, report_currency)
+        ledger, problems = validate_folder(folder, column_map, report_currency, progress)
         if problems:
             raise LedgerError(problems, str(folder))
         return ledger
@@ -337,8 +337,14 @@ def _replace_dir(tmp: Path, target: Path) -> None:
 
 
 def validate_folder(folder: str | Path, column_map: str | Path | ColumnMap | None = None,
-                    report_currency: str = REPORT_CURRENCY) -> tuple[Ledger | None, list[Problem]]:
-    """Read, type and validate a ledger folder; return (ledger or None, every problem)."""
+                    report_currency: str = REPORT_CURRENCY, progress: bool = False
+                    ) -> tuple[Ledger | None, list[Problem]]:
+    """Read, type and validate a ledger folder; return (ledger or None, every problem).
+
+    ``progress=True`` shows a tqdm bar per table (large ledgers take seconds).
+    """
+    from tqdm.auto import tqdm
+
     if column_map is not None and not isinstance(column_map, ColumnMap):
         column_map = load_column_map(column_map)
     raws, problems, report = read_ledger_folder(folder, column_map)
@@ -349,10 +355,13 @@ def validate_folder(folder: str | Path, column_map: str | Path | ColumnMap | Non
                                     None, str(folder)))
     typed: dict[str, schema.TypedTable] = {}
     currencies: dict[str, pd.Series] = {}
+    bar = tqdm(total=len(raws) + 1, desc="validating", unit="table", disable=not progress)
     for name in schema.TABLE_ORDER:
         raw = raws.get(name)
         if raw is None:
             continue
+        bar.set_postfix_str(name)
+        bar.update()
         t = schema.type_table(raw, currencies, report_currency, problems)
         if t is None:
             continue
@@ -362,7 +371,10 @@ def validate_folder(folder: str | Path, column_map: str | Path | ColumnMap | Non
         elif name == "invoices":
             currencies["invoice"] = schema.currency_lookup(t.frame, "invoice_id")
         schema.model_checks(t, raw, problems)
+    bar.set_postfix_str("cross-table checks")
     schema.cross_checks(typed, raws, problems)
+    bar.update()
+    bar.close()
     problems = sorted(set(problems), key=schema._problem_sort_key)
     if problems:
         return None, problems
