@@ -306,7 +306,10 @@ class Ledger:
             df = self.tables[name]
             h.update(name.encode())
             h.update(",".join(map(str, df.columns)).encode())
-            h.update(pd.util.hash_pandas_object(df.astype(str), index=False).to_numpy().tobytes())
+            # native dtypes hash as they are (fast); objects (Decimal rates) through text
+            obj = [c for c in df.columns if df[c].dtype == object]
+            frame = df.astype({c: str for c in obj}) if obj else df
+            h.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
         return h.hexdigest()
 
     def to_parquet(self, folder: str | Path) -> Path:

@@ -156,8 +156,14 @@ def _write_excel(path: Path, summary: dict, tables: dict[str, pd.DataFrame], per
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         money = [c in money_columns for c in df.columns]
-        for row in df.itertuples(index=False):
+        cur_at = list(df.columns).index("currency") if "currency" in df.columns else None
+        for r, row in enumerate(df.itertuples(index=False), start=2):
             sheet.append([float(v) if m and v != "" else v for v, m in zip(row, money)])
+            digits = MINOR_UNITS.get(row[cur_at], 2) if cur_at is not None else 2
+            fmt = "#,##0" if digits == 0 else "#,##0." + "0" * digits
+            for c, m in enumerate(money, start=1):
+                if m:
+                    sheet.cell(row=r, column=c).number_format = fmt
         for i, col in enumerate(df.columns, start=1):
             sheet.column_dimensions[get_column_letter(i)].width = max(12, min(40, len(str(col)) + 4))
         sheet.freeze_panes = "A2"
