@@ -109,7 +109,9 @@ def main() -> int:
         out["load_validate_invoices_per_s"] = round(args.invoices / t_load)
         out["peak_mb_after_load"] = round(peak_mb())
         policy = load_aging_policy()
-        ledger.open_items(args.as_of)   # warm the id -> position caches once, as a session would
+        # the first call also builds the id -> position indexes a session then reuses
+        t_first, _ = timed(lambda: aging_table(ledger, args.as_of, policy=policy))
+        out["aging_first_call_s"] = round(t_first, 3)
         t_aging, table = timed(lambda: aging_table(ledger, args.as_of, policy=policy), args.repeat)
         t_duck, duck = timed(lambda: duckdb_aging(folder, args.as_of), args.repeat)
         t_pd, plain = timed(lambda: pandas_aging(ledger, args.as_of), args.repeat)
@@ -121,12 +123,11 @@ def main() -> int:
             assert int(round(float(amount) * 10 ** digits)) == int(wb.loc[(cur, bucket)]), (cur, bucket)
         for (cur, bucket), amount in plain.items():
             assert int(amount) == int(wb.loc[(cur, bucket)]), (cur, bucket)
-        out["aging_s"] = round(t_aging, 3)
+        out["aging_s"] = round(t_aging, 3)   # best of --repeat, after the first call
         out["baseline_duckdb_parquet_s"] = round(t_duck, 3)
         out["baseline_pandas_groupby_s"] = round(t_pd, 3)
         out["aging_vs_duckdb_ratio"] = round(t_aging / t_duck, 2)
         out["aging_vs_pandas_ratio"] = round(t_aging / t_pd, 2)
-        out["aging_cold_first_call_note"] = "aging_s excludes the first call's id->position index build"
     width = max(map(len, out))
     for k, v in out.items():
         print(f"{k:<{width}}  {v}")
