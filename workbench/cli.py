@@ -47,6 +47,20 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--policy", type=Path, help="aging policy YAML (default: shipped buckets)")
     a.add_argument("--column-map", type=Path)
 
+    k = sub.add_parser("kpis", help="collections KPIs for a period (DSO, CEI, ...)")
+    k.add_argument("--ledger", required=True, type=Path)
+    k.add_argument("--period", required=True, help="2026-09, 2026Q3, 2026 or 2026-07-01..2026-09-30")
+    k.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    k.add_argument("--by", choices=("customer", "segment", "collector", "currency"))
+    k.add_argument("--report-currency", help="convert to this currency with the fx_rates table")
+    k.add_argument("--cei-sales", choices=("period_total", "monthly_average"), default="period_total",
+                   help="CEI variant: the period's total credit sales (default) or per month")
+    k.add_argument("--cei-current-days", type=int, default=0,
+                   help="CEI variant: 'current' AR up to N days past due (default 0: not due)")
+    k.add_argument("--trend", type=int, default=0, metavar="N",
+                   help="also the N month-ends up to the period end (table/csv formats)")
+    k.add_argument("--column-map", type=Path)
+
     r = sub.add_parser("report", help="run the quarter-end pack into reports/<quarter>/")
     r.add_argument("--ledger", required=True, type=Path)
     r.add_argument("--quarter", default="last", help="2026Q3, or 'last' (default): the last "
@@ -146,6 +160,49 @@ def cmd_aging(args) -> int:
     return 0
 
 
+def cmd_kpis(args) -> int:
+    from .kpis import KPIOptions, kpi_records, kpi_table, kpi_trend
+    from .periods import parse_period
+    try:
+        period = parse_period(args.period)
+        options = KPIOptions(cei_sales=args.cei_sales, cei_current_days=args.cei_current_days)
+    except ValueError as e:
+        raise CLIError(str(e)) from None
+    ledger = _load(args.ledger, args.column_map)
+    try:
+        table = kpi_table(ledger, period, by=args.by, options=options,
+                          report_currency=args.report_currency)
+        trend = kpi_trend(ledger, period.end, points=args.trend, by=args.by, options=options) \
+            if args.trend else None
+    except ValueError as e:
+        raise CLIError(str(e)) from None
+    if args.format == "json":
+        records = kpi_records(table)
+        print(json.dumps(records[0] if args.by is None and len(records) == 1 else records,
+                         indent=2))
+        return 0
+    from .reports import money_frame
+    from .kpis import _MONEY_FIELDS
+    shown = money_frame(table, [c for c in _MONEY_FIELDS if c in table.columns])
+    if args.format == "csv":
+        sys.stdout.write(shown.to_csv(index=False, lineterminator="\n"))
+        if trend is not None:
+            sys.stdout.write(money_frame(trend, list(_MONEY_FIELDS)).to_csv(
+                index=False, lineterminator="\n"))
+        return 0
+    print(f"KPIs for {period.label} ({period.start.date()} to {period.end.date()}, "
+          f"{period.days} days)")
+    keys = [c for c in ("segment", "collector", "customer_id", "currency") if c in shown.columns]
+    print(shown.drop(columns=["period", "start", "end", "days"]).set_index(keys).T.to_string())
+    if trend is not None:
+        cols = [c for c in ("period", *(["segment", "collector", "customer_id"]), "currency",
+                            "ending_ar", "dso", "countback_dso", "cei", "aging_over_60_pct")
+                if c in trend.columns]
+        print("\nTrend by month end")
+        print(money_frame(trend, list(_MONEY_FIELDS))[cols].to_string(index=False))
+    return 0
+
+
 def cmd_report(args) -> int:
     from .ledger import LedgerError
     from .reports import run_quarter_pack
@@ -167,7 +224,8 @@ def cmd_report(args) -> int:
     return 0
 
 
-COMMANDS = {"demo": cmd_demo, "validate": cmd_validate, "aging": cmd_aging, "report": cmd_report}
+COMMANDS = {"demo": cmd_demo, "validate": cmd_validate, "aging": cmd_aging, "kpis": cmd_kpis,
+            "report": cmd_report}
 
 
 def main(argv: list[str] | None = None) -> int:
