@@ -359,11 +359,7 @@ class _Engine:
         return plus - minus, plus_d - minus_d
 
     def _receipt_positions(self) -> np.ndarray:
-        cache = self.ledger.__dict__.setdefault("_pos_cache", {})
-        if "applications->receipts" not in cache:
-            cache["applications->receipts"] = IdIndex(self.ledger.receipts["receipt_id"]
-                                                      ).get_indexer(self.ledger.applications["receipt_id"])
-        return cache["applications->receipts"]
+        return self.ledger.positions("applications", "receipt_id", "receipts", "receipt_id")
 
     def disputes(self, queries) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Open disputes at each date: count, amount, and sum of opened days (for age)."""
@@ -371,8 +367,7 @@ class _Engine:
         z = np.zeros((self.n_groups, len(queries)), np.int64)
         if not len(d):
             return z, z.copy(), z.copy()
-        inv_index = IdIndex(self.ledger.invoices["invoice_id"])
-        pos = inv_index.get_indexer(d["invoice_id"])
+        pos = self.ledger._invoice_positions("disputes")
         ok = pos >= 0
         code = self.groups.invoice_code[pos[ok]]
         opened = _days(d["opened_date"].to_numpy())[ok]
@@ -416,18 +411,26 @@ def _promise_schedule(ledger: Ledger, activities: pd.DataFrame | None,
         p["invoice_id"] = None
     p = p.reset_index(drop=True)
     p["_k"] = np.arange(len(p))
+    # integer keys: invoice position, customer code (hash lookups once, cached on the ledger)
+    inv = ledger.invoices
+    cust_codes, cust_uniques = pd.factorize(inv["customer_id"], sort=False)
+    cust_index = IdIndex(pd.Series(cust_uniques, dtype="str"))
+    app_inv = ledger.positions("applications", "invoice_id", "invoices", "invoice_id")
+    app_rec = ledger.positions("applications", "receipt_id", "receipts", "receipt_id")
     apps = ledger.applications
-    rec_day = ledger.receipts.set_index("receipt_id")["receipt_date"]
-    cash = pd.DataFrame({"invoice_id": apps["invoice_id"].to_numpy(),
-                         "received": apps["receipt_id"].map(rec_day).to_numpy(),
-                         "applied": apps["applied_date"].to_numpy(),
-                         "amount": apps["amount_minor"].to_numpy(dtype=np.int64)})
-    cash["customer_id"] = cash["invoice_id"].map(
-        ledger.invoices.set_index("invoice_id")["customer_id"])
-    named = p["invoice_id"].notna()
+    ok = (app_inv >= 0) & (app_rec >= 0)
+    cash = pd.DataFrame({
+        "inv": app_inv[ok],
+        "cust": cust_codes[app_inv[ok]],
+        "received": ledger.receipts["receipt_date"].to_numpy()[app_rec[ok]],
+        "applied": apps["applied_date"].to_numpy()[ok],
+        "amount": apps["amount_minor"].to_numpy(dtype=np.int64)[ok]})
+    p["inv"] = IdIndex(inv["invoice_id"]).get_indexer(p["invoice_id"].fillna(""))
+    p["cust"] = cust_index.get_indexer(p["customer_id"])
+    named = (p["inv"] >= 0).to_numpy()
     joined = pd.concat([
-        p.loc[named, ["_k", "invoice_id", "made", "due"]].merge(cash, on="invoice_id"),
-        p.loc[~named, ["_k", "customer_id", "made", "due"]].merge(cash, on="customer_id"),
+        p.loc[named, ["_k", "inv", "made", "due"]].merge(cash.drop(columns="cust"), on="inv"),
+        p.loc[~named, ["_k", "cust", "made", "due"]].merge(cash.drop(columns="inv"), on="cust"),
     ], ignore_index=True)
     joined = joined[(joined["received"] >= joined["made"]) & (joined["received"] <= joined["due"])]
     joined = joined.sort_values(["_k", "applied"], kind="stable")

@@ -152,16 +152,25 @@ class Ledger:
         return out
 
     # ---------------------------------------------------------------- as-of views
-    def _invoice_positions(self, table: str) -> np.ndarray:
+    def positions(self, table: str, column: str, target: str, target_column: str) -> np.ndarray:
+        """Row positions in ``target`` of the ids in ``table[column]`` (-1 where absent).
+
+        Cached for the life of the ledger (its tables are not modified after loading), so
+        repeated as-of views reuse one hash lookup.
+        """
         cache = self.__dict__.setdefault("_pos_cache", {})
-        if table not in cache:
-            index = schema.IdIndex(self.tables["invoices"]["invoice_id"])
-            ids = self.tables[table]["invoice_id"] if "invoice_id" in self.tables[table] else None
-            if ids is None or not len(ids):
-                cache[table] = np.zeros(0, dtype=np.int64)
+        key = (table, column, target, target_column)
+        if key not in cache:
+            df = self.tables[table]
+            if column not in df or not len(df):
+                cache[key] = np.full(len(df), -1, dtype=np.int64)
             else:
-                cache[table] = index.get_indexer(ids)
-        return cache[table]
+                index = schema.IdIndex(self.tables[target][target_column])
+                cache[key] = index.get_indexer(df[column])
+        return cache[key]
+
+    def _invoice_positions(self, table: str) -> np.ndarray:
+        return self.positions(table, "invoice_id", "invoices", "invoice_id")
 
     def _reduced_by(self, table: str, date_col: str, as_of: pd.Timestamp) -> np.ndarray:
         """Per invoice, the exact sum of ``table``'s amounts dated on or before ``as_of``."""
