@@ -11,6 +11,8 @@ import json
 import sys
 from pathlib import Path
 
+from .schema import ACTIVITY_KINDS
+
 __all__ = ["main", "build_parser"]
 
 
@@ -60,6 +62,69 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--trend", type=int, default=0, metavar="N",
                    help="also the N month-ends up to the period end (table/csv formats)")
     k.add_argument("--column-map", type=Path)
+
+    act = sub.add_parser("activity", help="record and list collection activities (state database)")
+    act_sub = act.add_subparsers(dest="action", required=True, metavar="ACTION")
+    aa = act_sub.add_parser("add", help="record one activity (append-only)")
+    aa.add_argument("--customer", required=True)
+    aa.add_argument("--kind", required=True, choices=ACTIVITY_KINDS)
+    aa.add_argument("--collector", required=True, help="who made the contact")
+    aa.add_argument("--at", help="when, ISO 8601 with offset (default: now)")
+    aa.add_argument("--invoice")
+    aa.add_argument("--note")
+    aa.add_argument("--promise-date", help="promise_to_pay: the promised date")
+    aa.add_argument("--promise-amount", help="promise_to_pay: the promised amount (decimal)")
+    aa.add_argument("--currency", help="of the promised amount (default: the customer's)")
+    aa.add_argument("--ledger", type=Path, help="check the customer and invoice against it")
+    aa.add_argument("--by", help="who records it (default: $WORKBENCH_USER or the login)")
+    aa.add_argument("--db", help="state database URL (default: $WORKBENCH_DB_URL or data/workbench.db)")
+    al = act_sub.add_parser("list", help="list the activity log")
+    al.add_argument("--customer")
+    al.add_argument("--kind", choices=ACTIVITY_KINDS)
+    al.add_argument("--ledger", type=Path, help="also judge promises (kept/broken/pending)")
+    al.add_argument("--as-of", help="judge promises as of this date (default: today)")
+    al.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    al.add_argument("--db")
+
+    w = sub.add_parser("worklist", help="accounts ranked by what to do first, with reasons")
+    w.add_argument("--ledger", required=True, type=Path)
+    w.add_argument("--as-of", required=True)
+    w.add_argument("--collector")
+    w.add_argument("--policy", type=Path, help="collections policy YAML (default: shipped)")
+    w.add_argument("--top", type=int, default=0, help="only the first N accounts")
+    w.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    w.add_argument("--db", help="also use the activity log in this state database")
+    w.add_argument("--no-log", action="store_true", help="ignore the state database's activity log")
+
+    pr = sub.add_parser("proposals", help="suspension and small-balance write-off proposals")
+    pr.add_argument("--ledger", required=True, type=Path)
+    pr.add_argument("--as-of", required=True)
+    pr.add_argument("--policy", type=Path)
+    pr.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    pr.add_argument("--db")
+    pr.add_argument("--no-log", action="store_true")
+
+    st = sub.add_parser("statement", help="a customer's statement of account (HTML or Excel)")
+    st.add_argument("--ledger", required=True, type=Path)
+    st.add_argument("--customer", required=True)
+    st.add_argument("--as-of", required=True)
+    st.add_argument("--out", required=True, type=Path, help="file.html or file.xlsx")
+    st.add_argument("--language", choices=("en", "es", "pt"))
+    st.add_argument("--collector", help="recorded in the activity log as the sender")
+    st.add_argument("--db")
+    st.add_argument("--no-log", action="store_true", help="do not record it in the activity log")
+
+    lt = sub.add_parser("letter", help="a dunning letter from the templates (HTML)")
+    lt.add_argument("--ledger", required=True, type=Path)
+    lt.add_argument("--customer", required=True)
+    lt.add_argument("--as-of", required=True)
+    lt.add_argument("--stage", choices=("reminder", "friendly", "firm", "final"),
+                    help="default: the account's dunning stage")
+    lt.add_argument("--out", required=True, type=Path)
+    lt.add_argument("--language", choices=("en", "es", "pt"))
+    lt.add_argument("--collector")
+    lt.add_argument("--db")
+    lt.add_argument("--no-log", action="store_true")
 
     r = sub.add_parser("report", help="run the quarter-end pack into reports/<quarter>/")
     r.add_argument("--ledger", required=True, type=Path)
@@ -203,6 +268,184 @@ def cmd_kpis(args) -> int:
     return 0
 
 
+def _state(url):
+    from .state import StateDB
+    try:
+        return StateDB(url)
+    except Exception as e:  # noqa: BLE001 - report any database failure in one line
+        raise CLIError(f"cannot open the state database: {e}") from None
+
+
+def _print_frame(df, fmt, money=(), title=None):
+    from .reports import money_frame
+    shown = money_frame(df, [c for c in money if c in df.columns]) if len(df) else df
+    if fmt == "json":
+        print(json.dumps(json.loads(shown.to_json(orient="records", date_format="iso")), indent=2))
+    elif fmt == "csv":
+        sys.stdout.write(shown.to_csv(index=False, lineterminator="\n"))
+    else:
+        if title:
+            print(title)
+        print(shown.to_string(index=False) if len(shown) else "(none)")
+
+
+def cmd_activity(args) -> int:
+    from .collections import ActivityLog
+    db = _state(args.db)
+    ledger = _load(args.ledger) if getattr(args, "ledger", None) else None
+    log = ActivityLog(db, ledger)
+    if args.action == "add":
+        try:
+            rid = log.add(args.customer, args.kind, args.collector, at=args.at,
+                          invoice_id=args.invoice, note=args.note, promise_date=args.promise_date,
+                          promise_amount=args.promise_amount, currency=args.currency, actor=args.by)
+        except ValueError as e:
+            raise CLIError(str(e)) from None
+        print(f"recorded activity {rid}: {args.kind} with {args.customer} by {args.collector}")
+        return 0
+    frame = log.frame()
+    if args.customer:
+        frame = frame[frame["customer_id"] == args.customer]
+    if args.kind:
+        frame = frame[frame["kind"] == args.kind]
+    import pandas as pd
+    if ledger is not None and len(frame):
+        from .kpis import promise_outcomes
+        as_of = args.as_of or pd.Timestamp.now(tz="UTC").date().isoformat()
+        status = promise_outcomes(ledger, as_of, frame).set_index("activity_id")["status"]
+        frame = frame.assign(promise_status=frame["activity_id"].map(status))
+    frame = frame.drop(columns=["source"], errors="ignore")
+    frame = frame.rename(columns={"promise_amount_minor": "promise_amount"})
+    if len(frame):
+        from .money import format_amount
+        frame["promise_amount"] = ["" if v is None or v is pd.NA or v != v else format_amount(int(v), c)
+                                   for v, c in zip(frame["promise_amount"], frame["currency"])]
+    _print_frame(frame, args.format)
+    return 0
+
+
+def _activities_for(args, ledger):
+    from .collections import ActivityLog, activity_frame
+    if getattr(args, "no_log", False):
+        return activity_frame(ledger)
+    return activity_frame(ledger, ActivityLog(_state(args.db), ledger))
+
+
+def cmd_worklist(args) -> int:
+    from .collections import load_collections_policy, worklist
+    from .ledger import to_date
+    from .policy import PolicyError
+    try:
+        as_of = to_date(args.as_of)
+        policy = load_collections_policy(args.policy) if args.policy else load_collections_policy()
+    except (ValueError, PolicyError) as e:
+        raise CLIError(str(e)) from None
+    ledger = _load(args.ledger)
+    wl = worklist(ledger, as_of, policy, _activities_for(args, ledger), collector=args.collector)
+    if args.top:
+        wl = wl.head(args.top)
+    if args.format == "table":
+        cols = ["rank", "customer_id", "customer_name", "currency", "past_due_ar",
+                "oldest_days_past_due", "stage", "next_action", "priority"]
+        _print_frame(wl[cols] if len(wl) else wl, "table", ["past_due_ar"],
+                     f"Worklist as of {as_of.date()} ({policy.label})")
+        for r in wl.head(10).itertuples(index=False):
+            print(f"  {r.rank}. {r.customer_id}: {r.reasons}")
+        return 0
+    _print_frame(wl, args.format, ["open_ar", "past_due_ar", "promise_due_today"])
+    return 0
+
+
+def cmd_proposals(args) -> int:
+    from .collections import load_collections_policy, suspension_proposals, write_off_proposals
+    from .ledger import to_date
+    from .policy import PolicyError
+    try:
+        as_of = to_date(args.as_of)
+        policy = load_collections_policy(args.policy) if args.policy else load_collections_policy()
+    except (ValueError, PolicyError) as e:
+        raise CLIError(str(e)) from None
+    ledger = _load(args.ledger)
+    acts = _activities_for(args, ledger)
+    sus = suspension_proposals(ledger, as_of, policy, acts)
+    wo = write_off_proposals(ledger, as_of, policy)
+    if args.format == "json":
+        from .reports import money_frame
+        out = {"as_of": str(as_of.date()), "policy": policy.label,
+               "suspensions": json.loads(money_frame(sus, ["past_due_ar"]).to_json(orient="records")) if len(sus) else [],
+               "write_offs": json.loads(money_frame(wo, ["open_balance"]).to_json(orient="records")) if len(wo) else []}
+        print(json.dumps(out, indent=2))
+        return 0
+    _print_frame(sus, args.format, ["past_due_ar"], f"Suspension proposals as of {as_of.date()}")
+    _print_frame(wo, args.format, ["open_balance"], f"\nSmall-balance write-off proposals as of {as_of.date()}")
+    return 0
+
+
+def cmd_statement(args) -> int:
+    from .documents import record_document, statement_excel, statement_html
+    from .ledger import to_date
+    ledger = _load(args.ledger)
+    try:
+        as_of = to_date(args.as_of)
+        if args.out.suffix.lower() == ".xlsx":
+            statement_excel(ledger, args.customer, as_of, args.out, args.language)
+            content = args.out.read_bytes().hex()
+        elif args.out.suffix.lower() in (".html", ".htm"):
+            content = statement_html(ledger, args.customer, as_of, args.language)
+        else:
+            raise CLIError(f"--out must end in .html or .xlsx; got {args.out.name}")
+    except ValueError as e:
+        raise CLIError(str(e)) from None
+    if args.out.suffix.lower() != ".xlsx":
+        from .io.writer import atomic_write_text
+        atomic_write_text(args.out, content)
+    if not args.no_log:
+        from .collections import ActivityLog
+        collector = args.collector or _collector_of(ledger, args.customer)
+        record_document(ActivityLog(_state(args.db), ledger), ledger, args.customer, "letter",
+                        f"statement of account as of {as_of.date()}", content, collector,
+                        path=None)
+    print(f"statement of account for {args.customer} as of {as_of.date()} written to {args.out}")
+    return 0
+
+
+def _collector_of(ledger, customer_id) -> str:
+    cust = ledger.customers.set_index("customer_id")
+    if "collector" in cust and isinstance(cust.at[customer_id, "collector"], str):
+        return cust.at[customer_id, "collector"]
+    return "unassigned"
+
+
+def cmd_letter(args) -> int:
+    from .collections import ActivityLog, load_collections_policy
+    from .documents import dunning_letter, record_document
+    from .ledger import to_date
+    ledger = _load(args.ledger)
+    try:
+        as_of = to_date(args.as_of)
+        stage = args.stage
+        if stage is None:
+            items = ledger.open_items(as_of)
+            items = items[items["customer_id"] == args.customer]
+            if not len(items):
+                raise ValueError(f"customer '{args.customer}' has nothing open on {as_of.date()}")
+            st = load_collections_policy().stage_for(int(items["days_past_due"].max()))
+            stage = (st.template if st and st.template in ("reminder", "friendly", "firm", "final")
+                     else "final")
+        collector = args.collector or _collector_of(ledger, args.customer)
+        html = dunning_letter(ledger, args.customer, as_of, stage, args.language, collector)
+    except ValueError as e:
+        raise CLIError(str(e)) from None
+    if args.no_log:
+        from .io.writer import atomic_write_text
+        atomic_write_text(args.out, html)
+    else:
+        record_document(ActivityLog(_state(args.db), ledger), ledger, args.customer, "letter",
+                        f"dunning letter '{stage}'", html, collector, path=args.out)
+    print(f"{stage} letter for {args.customer} written to {args.out}")
+    return 0
+
+
 def cmd_report(args) -> int:
     from .ledger import LedgerError
     from .reports import run_quarter_pack
@@ -225,7 +468,8 @@ def cmd_report(args) -> int:
 
 
 COMMANDS = {"demo": cmd_demo, "validate": cmd_validate, "aging": cmd_aging, "kpis": cmd_kpis,
-            "report": cmd_report}
+            "activity": cmd_activity, "worklist": cmd_worklist, "proposals": cmd_proposals,
+            "statement": cmd_statement, "letter": cmd_letter, "report": cmd_report}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -437,7 +437,7 @@ def _promise_schedule(ledger: Ledger, activities: pd.DataFrame | None,
     joined["cum"] = joined.groupby("_k")["amount"].cumsum()
     joined["need"] = p["need_minor"].to_numpy()[joined["_k"].to_numpy()]
     reached = joined[joined["cum"] >= joined["need"]].groupby("_k")["applied"].min()
-    p["kept_on"] = p["_k"].map(reached).astype("datetime64[ns]")
+    p["kept_on"] = reached.astype("datetime64[ns]").reindex(p["_k"].to_numpy()).to_numpy()
     p.attrs["cash"] = joined[["_k", "applied", "amount"]]
     return p
 

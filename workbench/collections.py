@@ -1,0 +1,742 @@
+"""Collections: the policy, the activity log, the prioritized worklist, and the
+suspension and small-balance write-off proposals.
+
+Everything is a function of (ledger, as_of, policy, activities) and uses only what was
+known on ``as_of``: open items and payments dated by then, promises judged on cash
+applied by then, activities logged by then.
+
+>>> from workbench import Ledger
+>>> from workbench.collections import load_collections_policy, worklist
+>>> wl = worklist(Ledger.load("data/demo"), "2026-09-30")      # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .kpis import KPIOptions, promise_outcomes
+from .ledger import Ledger, to_date
+from .money import MoneyError, format_amount, parse_amount
+from .policy import PolicyError, read_policy
+from .schema import ACTIVITY_KINDS
+
+__all__ = ["CollectionsPolicy", "DunningStage", "load_collections_policy", "ActivityLog",
+           "activity_frame", "dunning_stage", "worklist", "suspension_proposals",
+           "write_off_proposals", "STAGES"]
+
+#: The dunning stages a policy must define, in order.
+STAGES = ("pre_due_reminder", "friendly", "firm", "final", "escalate_to_sales", "suspension")
+_ACTIONS = ("email", "call", "letter", "escalation", "suspension")
+CONTACT_KINDS = ("call", "email", "letter", "promise_to_pay", "escalation", "note", "dispute")
+
+
+# =========================================================================== policy
+
+@dataclass(frozen=True)
+class DunningStage:
+    stage: str
+    from_days: int
+    action: str
+    template: str | None = None
+
+
+@dataclass(frozen=True)
+class CurrencyAmounts:
+    """A threshold per currency (decimal text in the policy), with a default."""
+
+    values: dict[str, str]
+
+    def minor(self, currency: str) -> int:
+        text = self.values.get(currency, self.values.get("default"))
+        return parse_amount(text, currency)
+
+
+@dataclass(frozen=True)
+class CollectionsPolicy:
+    name: str
+    version: str
+    stages: tuple[DunningStage, ...]
+    suspension_min_days: int
+    suspension_min_amount: CurrencyAmounts
+    suspension_broken_promises: int
+    suspension_lookback_days: int
+    write_off_max_balance: CurrencyAmounts
+    write_off_min_days: int
+    write_off_no_open_dispute: bool
+    write_off_approval: str
+    escalation_tiers: tuple[tuple[str, CurrencyAmounts | None], ...]
+    promise_grace_days: int
+    promise_tolerance_pct: float
+    contact_gap_days: int
+    dispute_action_days: int
+    history_months: int
+    late_days: int
+    source: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} {self.version}"
+
+    def kpi_options(self) -> KPIOptions:
+        return KPIOptions(promise_grace_days=self.promise_grace_days,
+                          promise_tolerance_pct=self.promise_tolerance_pct)
+
+    def stage_for(self, days_past_due: int) -> DunningStage | None:
+        current = None
+        for s in self.stages:
+            if days_past_due >= s.from_days:
+                current = s
+        return current
+
+    def tier_for(self, past_due_minor: int, currency: str) -> str:
+        for tier, limit in self.escalation_tiers:
+            if limit is None or past_due_minor <= limit.minor(currency):
+                return tier
+        return self.escalation_tiers[-1][0]
+
+
+def load_collections_policy(path: str | Path = "collections") -> CollectionsPolicy:
+    """Read and check a collections policy YAML (default: the shipped one).
+
+    Every problem is collected and reported together, each naming its field.
+    """
+    doc, src = read_policy(path, "collections")
+    errors: list[str] = []
+
+    def section(name) -> dict:
+        value = doc.get(name)
+        if not isinstance(value, dict):
+            errors.append(f"{name}: missing (a mapping is required)")
+            return {}
+        return value
+
+    def whole(sec, secname, key, minimum=0, default=None):
+        v = sec.get(key, default)
+        if v is None:
+            errors.append(f"{secname}.{key}: missing")
+            return 0
+        if isinstance(v, bool) or not isinstance(v, int):
+            errors.append(f"{secname}.{key} must be a whole number; got {v!r}")
+            return 0
+        if v < minimum:
+            errors.append(f"{secname}.{key} must be >= {minimum}; got {v}")
+        return v
+
+    def amounts(sec, secname, key) -> CurrencyAmounts:
+        v = sec.get(key)
+        if isinstance(v, (str, int)) and not isinstance(v, bool):
+            v = {"default": str(v)}
+        if not isinstance(v, dict) or "default" not in v:
+            errors.append(f"{secname}.{key}: amounts per currency with a 'default' are required")
+            return CurrencyAmounts({"default": "0"})
+        out = {}
+        for cur, text in v.items():
+            text = str(text)
+            try:
+                minor = parse_amount(text, "USD" if cur == "default" else cur)
+            except MoneyError as e:
+                errors.append(f"{secname}.{key}.{cur}: {e}")
+                continue
+            if minor < 0:
+                errors.append(f"{secname}.{key}.{cur} must be >= 0; got {text}")
+            out[str(cur)] = text
+        return CurrencyAmounts(out)
+
+    stages_doc = doc.get("dunning_stages")
+    stages: list[DunningStage] = []
+    if not isinstance(stages_doc, list):
+        errors.append("dunning_stages: missing (a list of stages is required)")
+        stages_doc = []
+    for i, s in enumerate(stages_doc):
+        if not isinstance(s, dict) or "stage" not in s:
+            errors.append(f"dunning_stages[{i}]: needs stage, from_days and action")
+            continue
+        fd = s.get("from_days")
+        if isinstance(fd, bool) or not isinstance(fd, int):
+            errors.append(f"dunning_stages[{i}] ({s['stage']}): from_days must be a whole number; "
+                          f"got {fd!r}")
+            fd = 0
+        if s.get("action") not in _ACTIONS:
+            errors.append(f"dunning_stages[{i}] ({s['stage']}): action must be one of "
+                          f"{', '.join(_ACTIONS)}; got {s.get('action')!r}")
+        stages.append(DunningStage(str(s["stage"]), fd, str(s.get("action")), s.get("template")))
+    names = [s.stage for s in stages]
+    missing = [s for s in STAGES if s not in names]
+    if missing:
+        errors.append(f"dunning_stages: missing stage(s) {', '.join(missing)} (required: "
+                      f"{', '.join(STAGES)})")
+    unknown = [s for s in names if s not in STAGES]
+    if unknown:
+        errors.append(f"dunning_stages: unknown stage(s) {', '.join(unknown)}")
+    if not missing and names != list(STAGES):
+        errors.append(f"dunning_stages must be in the order {', '.join(STAGES)}")
+    days = [s.from_days for s in stages]
+    if any(b <= a for a, b in zip(days, days[1:])):
+        errors.append(f"dunning_stages: from_days must increase stage by stage; got {days}")
+
+    sus = section("suspension")
+    wo = section("small_balance_write_off")
+    prom = doc.get("promises") or {}
+    wl = doc.get("worklist") or {}
+    tiers_doc = doc.get("escalation_tiers")
+    tiers: list[tuple[str, CurrencyAmounts | None]] = []
+    if not isinstance(tiers_doc, list) or not tiers_doc:
+        errors.append("escalation_tiers: missing (a list of tiers is required)")
+        tiers_doc = []
+    for i, t in enumerate(tiers_doc):
+        if not isinstance(t, dict) or "tier" not in t:
+            errors.append(f"escalation_tiers[{i}]: needs a tier name")
+            continue
+        limit = amounts(t, f"escalation_tiers[{i}]", "up_to") if "up_to" in t else None
+        tiers.append((str(t["tier"]), limit))
+    if tiers and tiers[-1][1] is not None:
+        errors.append("escalation_tiers: the last tier must have no up_to (it takes the rest)")
+    tolerance = prom.get("tolerance_pct", 0)
+    if not isinstance(tolerance, (int, float)) or isinstance(tolerance, bool) or not 0 <= tolerance < 100:
+        errors.append(f"promises.tolerance_pct must be in [0, 100); got {tolerance!r}")
+        tolerance = 0
+    approval = wo.get("approval")
+    if not approval:
+        errors.append("small_balance_write_off.approval: missing (who approves a write-off)")
+    policy = CollectionsPolicy(
+        name=doc["name"], version=doc["version"], stages=tuple(stages),
+        suspension_min_days=whole(sus, "suspension", "min_days_past_due"),
+        suspension_min_amount=amounts(sus, "suspension", "min_amount_past_due"),
+        suspension_broken_promises=whole(sus, "suspension", "broken_promises", minimum=1),
+        suspension_lookback_days=whole(sus, "suspension", "broken_promise_lookback_days", 1),
+        write_off_max_balance=amounts(wo, "small_balance_write_off", "max_balance"),
+        write_off_min_days=whole(wo, "small_balance_write_off", "min_days_past_due"),
+        write_off_no_open_dispute=bool(wo.get("require_no_open_dispute", True)),
+        write_off_approval=str(approval or ""),
+        escalation_tiers=tuple(tiers),
+        promise_grace_days=whole(prom, "promises", "grace_days", default=0),
+        promise_tolerance_pct=float(tolerance),
+        contact_gap_days=whole(wl, "worklist", "contact_gap_days", default=14),
+        dispute_action_days=whole(wl, "worklist", "dispute_action_days", default=10),
+        history_months=whole(wl, "worklist", "history_months", minimum=1, default=12),
+        late_days=whole(wl, "worklist", "late_days", default=30),
+        source=str(src),
+    )
+    if errors:
+        raise PolicyError(f"{src}: invalid collections policy:\n  " + "\n  ".join(errors))
+    return policy
+
+
+# =========================================================================== activity log
+
+_LOG_COLUMNS = ["activity_id", "customer_id", "timestamp", "kind", "collector", "invoice_id",
+                "note", "promise_date", "promise_amount_minor", "currency", "source",
+                "recorded_by", "recorded_at"]
+
+
+class ActivityLog:
+    """Record and read collection activities in the state database (append-only).
+
+    Parameters
+    ----------
+    db : StateDB, optional
+        The state database (default: :class:`workbench.state.StateDB` at its default URL).
+    ledger : Ledger, optional
+        When given, customers, invoices and currencies are checked against it.
+    """
+
+    def __init__(self, db=None, ledger: Ledger | None = None):
+        from .state import StateDB
+
+        self.db = db or StateDB()
+        self.ledger = ledger
+
+    def add(self, customer_id: str, kind: str, collector: str, *, at=None,
+            invoice_id: str | None = None, note: str | None = None, promise_date=None,
+            promise_amount: str | Decimal | None = None, currency: str | None = None,
+            actor: str | None = None) -> int:
+        """Record one activity; returns its id. ``at`` defaults to now (UTC).
+
+        A ``promise_to_pay`` needs ``promise_date`` and ``promise_amount`` (decimal text
+        in the account's currency, exact). Unknown customers or invoices (when a ledger
+        is attached), unknown kinds and bad dates are refused with a clear message.
+        """
+        if kind not in ACTIVITY_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(ACTIVITY_KINDS)}; got {kind!r}")
+        if not customer_id or not str(customer_id).strip():
+            raise ValueError("customer_id is required")
+        if not collector or not str(collector).strip():
+            raise ValueError("collector is required (who made the contact)")
+        if self.ledger is not None:
+            cust = self.ledger.customers.set_index("customer_id")
+            if customer_id not in cust.index:
+                raise ValueError(f"unknown customer '{customer_id}'")
+            currency = currency or cust.loc[customer_id, "currency"]
+            if invoice_id:
+                inv = self.ledger.invoices.set_index("invoice_id")
+                if invoice_id not in inv.index:
+                    raise ValueError(f"unknown invoice '{invoice_id}'")
+                if inv.loc[invoice_id, "customer_id"] != customer_id:
+                    raise ValueError(f"invoice '{invoice_id}' belongs to customer "
+                                     f"'{inv.loc[invoice_id, 'customer_id']}', not '{customer_id}'")
+                currency = inv.loc[invoice_id, "currency"]
+        when = _timestamp(at)
+        amount_minor = None
+        if kind == "promise_to_pay":
+            if promise_date is None or promise_amount is None:
+                raise ValueError("a promise_to_pay needs promise_date and promise_amount")
+            if not currency:
+                raise ValueError("a promise_to_pay needs a currency (or a ledger to take it from)")
+            amount_minor = parse_amount(str(promise_amount), currency)
+            if amount_minor <= 0:
+                raise ValueError(f"promise_amount must be positive; got {promise_amount}")
+        pdate = None
+        if promise_date is not None:
+            pdate = str(to_date(promise_date).date())
+        return self.db.append("activities", {
+            "customer_id": customer_id, "kind": kind, "at": when, "collector": collector,
+            "invoice_id": invoice_id, "note": note, "promise_date": pdate,
+            "promise_amount_minor": amount_minor, "currency": currency}, actor=actor)
+
+    def correct(self, row_id: int, changes: dict, reason: str, actor: str | None = None) -> int:
+        """Correct an entry: a new row pointing at the old one (the old one is kept)."""
+        return self.db.correct("activities", row_id, changes, reason, actor=actor)
+
+    def frame(self) -> pd.DataFrame:
+        """The current (not superseded) log entries in the ledger's activities shape."""
+        rows = self.db.current("activities")
+        if not rows:
+            return pd.DataFrame(columns=_LOG_COLUMNS)
+        df = pd.DataFrame(rows)
+        out = pd.DataFrame({
+            "activity_id": "S-" + df["id"].astype(str),
+            "customer_id": df["customer_id"].astype("str"),
+            "timestamp": pd.to_datetime(df["at"], utc=True, format="ISO8601").dt.as_unit("ns"),
+            "kind": df["kind"].astype("str"),
+            "collector": df["collector"].astype("str"),
+            "invoice_id": df["invoice_id"].astype("str"),
+            "note": df["note"].astype("str"),
+            "promise_date": pd.to_datetime(df["promise_date"]).astype("datetime64[ns]"),
+            "promise_amount_minor": df["promise_amount_minor"].astype("Int64"),
+            "currency": df["currency"].astype("str"),
+            "source": "state",
+            "recorded_by": df["recorded_by"].astype("str"),
+            "recorded_at": df["recorded_at"].astype("str"),
+        })
+        return out
+
+
+def _timestamp(at) -> str:
+    if at is None:
+        return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    ts = pd.Timestamp(at)
+    if ts.tzinfo is None:
+        raise ValueError(f"timestamp {at!r} needs an offset (e.g. 2026-09-30T10:00:00+00:00)")
+    return ts.isoformat()
+
+
+def activity_frame(ledger: Ledger, log: ActivityLog | None = None) -> pd.DataFrame:
+    """The ledger's activities (from the ERP) and the activity log's, in one frame."""
+    base = ledger.activities.copy()
+    base["source"] = "ledger"
+    if log is None:
+        return base
+    extra = log.frame()
+    if not len(extra):
+        return base
+    cols = [c for c in base.columns if c in extra.columns]
+    merged = pd.concat([base[cols], extra[cols]], ignore_index=True)
+    return merged.sort_values(["timestamp", "activity_id"], kind="stable").reset_index(drop=True)
+
+
+# =========================================================================== worklist
+
+def dunning_stage(policy: CollectionsPolicy, days_past_due: int) -> str | None:
+    """The stage an account is in when its oldest open invoice is this many days past due."""
+    s = policy.stage_for(days_past_due)
+    return s.stage if s else None
+
+
+def _history_risk(ledger: Ledger, D: pd.Timestamp, policy: CollectionsPolicy) -> pd.DataFrame:
+    """Share of a customer's invoices, due in the last ``history_months`` before D, that
+    were (or still are) paid more than ``late_days`` late, as known on D."""
+    inv = ledger.invoices
+    start = D - pd.DateOffset(months=policy.history_months)
+    window = ((inv["due_date"] > start) & (inv["due_date"] <= D)).to_numpy()
+    bal = ledger.balances(D)
+    open_on = bal.set_index("invoice_id")["open_minor"]
+    # the day the invoice was settled: the latest reduction dated on or before D
+    last = np.full(len(inv), np.datetime64("NaT"), dtype="datetime64[ns]")
+    for table, col in (("applications", "applied_date"), ("credit_memos", "date"),
+                       ("write_offs", "date")):
+        df = ledger[table]
+        if not len(df):
+            continue
+        pos = ledger._invoice_positions(table)
+        d = df[col].to_numpy()
+        ok = (pos >= 0) & (d <= D.to_datetime64())
+        s = pd.Series(d[ok]).groupby(pos[ok]).max()
+        cur = last[s.index.to_numpy()]
+        last[s.index.to_numpy()] = np.where(np.isnat(cur) | (s.to_numpy() > cur), s.to_numpy(), cur)
+    settled = inv["invoice_id"].map(open_on).fillna(1).to_numpy() == 0
+    end = np.where(settled, last, D.to_datetime64())
+    late = ((end - inv["due_date"].to_numpy()).astype("timedelta64[D]").astype(np.int64)
+            > policy.late_days)
+    frame = pd.DataFrame({"customer_id": inv["customer_id"].to_numpy()[window],
+                          "late": late[window]})
+    g = frame.groupby("customer_id")["late"]
+    return pd.DataFrame({"history_invoices": g.size(), "history_late_share": g.mean()})
+
+
+def _last_contact(acts: pd.DataFrame, D: pd.Timestamp) -> pd.Series:
+    if not len(acts):
+        return pd.Series(dtype="datetime64[ns]")
+    ts = acts["timestamp"].dt.tz_convert(None)
+    sel = acts["kind"].isin(CONTACT_KINDS).to_numpy() & (ts.dt.normalize() <= D).to_numpy()
+    return ts[sel].groupby(acts.loc[sel, "customer_id"].to_numpy()).max()
+
+
+def worklist(ledger: Ledger, as_of, policy: CollectionsPolicy | None = None,
+             activities: pd.DataFrame | None = None, risk_scores: pd.Series | None = None,
+             collector: str | None = None, report_currency: str | None = None) -> pd.DataFrame:
+    """Accounts ranked by what a collector should do first, each with why and what next.
+
+    Parameters
+    ----------
+    ledger : Ledger
+    as_of : str or date
+    policy : CollectionsPolicy, optional
+        Default: the shipped policy.
+    activities : DataFrame, optional
+        The activity log (default: the ledger's; see :func:`activity_frame`).
+    risk_scores : Series, optional
+        customer_id -> probability of paying late (a payment-risk model). Without it the
+        risk is history-based: the share of the customer's invoices due in the last
+        ``history_months`` paid more than ``late_days`` late.
+    collector : str, optional
+        Only this collector's accounts.
+    report_currency : str, optional
+        Currency the exposures are ranked in (default the ledger's reporting currency;
+        an account without a rate is ranked on its own amount and says so).
+
+    Returns
+    -------
+    DataFrame
+        One row per (customer, currency) with open items, ranked: ``rank, customer_id,
+        customer_name, collector, currency, open_ar, past_due_ar, oldest_days_past_due,
+        stage, next_action, tier, risk, risk_source, broken_promises, promise_due_today,
+        open_disputes, days_since_contact, priority, reasons``. Amounts in minor units.
+
+    Notes
+    -----
+    priority = past-due exposure (report currency) * (0.25 + 0.75 * risk)
+               * 1.5 ** min(broken promises, 3) * 1.5 if a promise is due today
+               * 1.25 if a dispute awaits action * 1.2 if no contact for
+               ``contact_gap_days`` * 1.2 from the final stage on.
+    Accounts with nothing past due are ranked after, by what falls due within 5 days
+    (pre-due reminders).
+    """
+    policy = policy or load_collections_policy()
+    D = to_date(as_of)
+    acts = ledger.activities if activities is None else activities
+    report_currency = report_currency or ledger.report_currency
+    items = ledger.open_items(D)
+    if collector is not None:
+        items = items[items["collector"] == collector]
+    if not len(items):
+        return pd.DataFrame(columns=["rank", "customer_id", "customer_name", "currency",
+                                     "priority", "reasons", "next_action"])
+    items = items.assign(past_due=np.where(items["days_past_due"] > 0, items["open_minor"], 0),
+                         due_soon=np.where((items["days_past_due"] <= 0)
+                                           & (items["days_past_due"] >= -5), items["open_minor"], 0))
+    g = items.groupby(["customer_id", "currency"], sort=True)
+    acc = pd.DataFrame({
+        "open_ar": g["open_minor"].sum(), "past_due_ar": g["past_due"].sum(),
+        "due_soon": g["due_soon"].sum(), "open_invoices": g.size(),
+        "oldest_days_past_due": g["days_past_due"].max(),
+    }).reset_index()
+    cust = ledger.customers.set_index("customer_id")
+    acc["customer_name"] = acc["customer_id"].map(cust["name"])
+    acc["collector"] = acc["customer_id"].map(cust["collector"]) if "collector" in cust else None
+    acc["status"] = acc["customer_id"].map(cust["status"]) if "status" in cust else "active"
+    # risk ----------------------------------------------------------------------------
+    if risk_scores is not None:
+        acc["risk"] = acc["customer_id"].map(risk_scores).astype(float)
+        acc["risk_source"] = np.where(acc["risk"].notna(), "payment-risk model", "no score: 0.25")
+        acc["history_invoices"] = np.nan
+    else:
+        hist = _history_risk(ledger, D, policy)
+        acc["history_invoices"] = acc["customer_id"].map(hist["history_invoices"])
+        acc["risk"] = acc["customer_id"].map(hist["history_late_share"]).astype(float)
+        acc["risk_source"] = np.where(
+            acc["risk"].notna(),
+            [f"history: {r:.0%} of {int(n)} invoices > {policy.late_days} days late"
+             for r, n in zip(acc["risk"].fillna(0), acc["history_invoices"].fillna(0))],
+            "no history: 0.25")
+    acc["risk"] = acc["risk"].fillna(0.25).clip(0, 1)
+    # promises, disputes, contacts -------------------------------------------------------
+    outcomes = promise_outcomes(ledger, D, acts, policy.kpi_options())
+    lookback = D - pd.Timedelta(days=policy.suspension_lookback_days)
+    broken = outcomes[(outcomes["status"] == "broken") & (outcomes["promise_date"] >= lookback)]
+    acc["broken_promises"] = acc["customer_id"].map(broken.groupby("customer_id").size()
+                                                    ).fillna(0).astype(int)
+    last_broken = broken.groupby("customer_id")["promise_date"].max()
+    today = outcomes[(outcomes["status"] == "pending") & (outcomes["promise_date"] == D)]
+    acc["promise_due_today"] = acc["customer_id"].map(
+        today.groupby("customer_id")["promise_amount_minor"].sum()).fillna(0).astype(np.int64)
+    pending = outcomes[(outcomes["status"] == "pending") & (outcomes["promise_date"] > D)]
+    acc["pending_promise"] = acc["customer_id"].map(
+        pending.groupby("customer_id")["promise_date"].min())
+    last_contact = _last_contact(acts, D)
+    acc["last_contact"] = acc["customer_id"].map(last_contact)
+    acc["days_since_contact"] = (D - acc["last_contact"]).dt.days
+    disputes = ledger.open_disputes(D)
+    if len(disputes):
+        d = disputes.merge(ledger.invoices[["invoice_id", "customer_id"]], on="invoice_id")
+        d["age"] = (D - d["opened_date"]).dt.days
+        d["contact_since"] = d["customer_id"].map(last_contact) >= d["opened_date"]
+        awaiting = d[(d["age"] >= policy.dispute_action_days) & ~d["contact_since"].fillna(False)]
+        acc["open_disputes"] = acc["customer_id"].map(d.groupby("customer_id").size()).fillna(0).astype(int)
+        acc["disputes_awaiting"] = acc["customer_id"].map(awaiting.groupby("customer_id").size()
+                                                          ).fillna(0).astype(int)
+        oldest = awaiting.sort_values("age").groupby("customer_id").last()
+        acc["dispute_note"] = acc["customer_id"].map(
+            oldest["dispute_id"] + " open " + oldest["age"].astype(str) + " days")
+    else:
+        acc["open_disputes"] = 0
+        acc["disputes_awaiting"] = 0
+        acc["dispute_note"] = None
+    # stage and the action it calls for -----------------------------------------------
+    stage_objs = [policy.stage_for(int(d)) for d in acc["oldest_days_past_due"]]
+    acc["stage"] = [s.stage if s else None for s in stage_objs]
+    done = _stage_done(acc, stage_objs, acts, D)
+    acc["tier"] = [policy.tier_for(int(pd_), cur) for pd_, cur in zip(acc["past_due_ar"], acc["currency"])]
+    # exposure in the report currency ---------------------------------------------------
+    exposure, unconverted = [], []
+    from .money import convert, minor_units
+    for amount, cur in zip(acc["past_due_ar"], acc["currency"]):
+        try:
+            rate = ledger.fx_rate(cur, D, report_currency)
+            value = convert(int(amount), cur, rate, report_currency) / 10 ** minor_units(report_currency)
+            unconverted.append(False)
+        except ValueError:
+            value = int(amount) / 10 ** minor_units(cur)
+            unconverted.append(True)
+        exposure.append(value)
+    acc["exposure"] = exposure
+    # priority and reasons --------------------------------------------------------------
+    priorities, reasons, actions = [], [], []
+    suspended = set(suspension_proposals(ledger, D, policy, acts)["customer_id"])
+    for i, row in enumerate(acc.itertuples(index=False)):
+        why, factor = [], 1.0
+        cur = row.currency
+        if row.past_due_ar > 0:
+            base = row.exposure * (0.25 + 0.75 * row.risk)
+            why.append(f"{format_amount(int(row.past_due_ar), cur, thousands=True)} {cur} past due "
+                       f"(oldest {int(row.oldest_days_past_due)} days)"
+                       + (" [no fx rate: unconverted]" if unconverted[i] else "")
+                       + f" x risk weight {0.25 + 0.75 * row.risk:.2f} ({row.risk_source})")
+        else:
+            base = 0.0
+            why.append(f"nothing past due; {format_amount(int(row.due_soon), cur, thousands=True)} "
+                       f"{cur} falls due within 5 days" if row.due_soon else "nothing past due")
+        if row.broken_promises:
+            f = 1.5 ** min(int(row.broken_promises), 3)
+            factor *= f
+            why.append(f"{row.broken_promises} broken promise(s), last due "
+                       f"{last_broken[row.customer_id].date()} x{f:.2f}")
+        if row.promise_due_today:
+            factor *= 1.5
+            why.append(f"promise of {format_amount(int(row.promise_due_today), cur, thousands=True)} "
+                       f"{cur} due today x1.5")
+        if row.disputes_awaiting:
+            factor *= 1.25
+            why.append(f"dispute awaiting action ({row.dispute_note}) x1.25")
+        gap = row.days_since_contact
+        if row.past_due_ar > 0 and (pd.isna(gap) or gap >= policy.contact_gap_days):
+            factor *= 1.2
+            why.append(("never contacted" if pd.isna(gap) else f"no contact for {int(gap)} days")
+                       + " x1.2")
+        if row.stage in ("final", "escalate_to_sales", "suspension"):
+            factor *= 1.2
+            why.append(f"stage {row.stage} x1.2")
+        if isinstance(row.pending_promise, pd.Timestamp) and not pd.isna(row.pending_promise):
+            why.append(f"promise pending until {row.pending_promise.date()}")
+        priority = base * factor if base else row.due_soon / 10 ** 6 * 1e-3
+        priorities.append(priority)
+        reasons.append("; ".join(why))
+        actions.append(_next_action(row, stage_objs[i], done[i], policy, row.customer_id in suspended))
+    acc["priority"] = np.round(priorities, 4)
+    acc["reasons"] = reasons
+    acc["next_action"] = actions
+    acc = acc.sort_values(["priority", "past_due_ar", "customer_id"], ascending=[False, False, True],
+                          kind="stable").reset_index(drop=True)
+    acc.insert(0, "rank", np.arange(1, len(acc) + 1))
+    cols = ["rank", "customer_id", "customer_name", "collector", "currency", "open_ar",
+            "past_due_ar", "oldest_days_past_due", "open_invoices", "stage", "next_action", "tier",
+            "risk", "risk_source", "broken_promises", "promise_due_today", "open_disputes",
+            "disputes_awaiting", "days_since_contact", "pending_promise", "status", "priority",
+            "reasons"]
+    out = acc[cols]
+    out.attrs.update({"as_of": str(D.date()), "policy": policy.label,
+                      "report_currency": report_currency})
+    return out
+
+
+def _stage_done(acc: pd.DataFrame, stages, acts: pd.DataFrame, D: pd.Timestamp) -> list[bool]:
+    """Was the current stage's action logged since the account entered the stage?"""
+    kind_of = {"email": ("email",), "call": ("call", "promise_to_pay"), "letter": ("letter",),
+               "escalation": ("escalation",), "suspension": ("suspension",)}
+    out = []
+    if len(acts):
+        ts = acts["timestamp"].dt.tz_convert(None).dt.normalize()
+        by_cust = {c: g for c, g in acts.assign(day=ts).groupby("customer_id")}
+    else:
+        by_cust = {}
+    for row, stage in zip(acc.itertuples(index=False), stages):
+        if stage is None:
+            out.append(False)
+            continue
+        entered = D - pd.Timedelta(days=int(row.oldest_days_past_due) - stage.from_days)
+        g = by_cust.get(row.customer_id)
+        out.append(bool(g is not None and ((g["day"] >= entered) & (g["day"] <= D)
+                                           & g["kind"].isin(kind_of[stage.action])).any()))
+    return out
+
+
+def _next_action(row, stage: DunningStage | None, done: bool, policy: CollectionsPolicy,
+                 suspend: bool) -> str:
+    if suspend and row.status not in ("suspended", "closed"):
+        return "recommend suspension (see suspension proposals)"
+    if row.promise_due_today:
+        return "check today's promised payment; call if it has not arrived"
+    if row.broken_promises:
+        return "call: promise broken; ask for a new date and amount, escalate if it breaks again"
+    if row.disputes_awaiting:
+        return f"work the dispute ({row.dispute_note}) with sales/billing"
+    if stage is None:
+        return "no action: not yet in a dunning stage"
+    if isinstance(row.pending_promise, pd.Timestamp) and not pd.isna(row.pending_promise):
+        return f"wait: promise to pay by {row.pending_promise.date()}"
+    if not done:
+        what = stage.template or stage.stage
+        return {"email": f"send the {what} email",
+                "call": f"call: {what} reminder",
+                "letter": f"send the {what} letter",
+                "escalation": "escalate to sales",
+                "suspension": "suspend the account"}[stage.action] + f" (stage {stage.stage})"
+    nxt = [s for s in policy.stages if s.from_days > stage.from_days]
+    if nxt:
+        days_left = nxt[0].from_days - int(row.oldest_days_past_due)
+        return f"follow up; {stage.stage} done, next stage {nxt[0].stage} in {days_left} days"
+    return f"follow up; {stage.stage} done"
+
+
+# =========================================================================== proposals
+
+def suspension_proposals(ledger: Ledger, as_of, policy: CollectionsPolicy | None = None,
+                         activities: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Accounts the policy says to suspend, with the evidence.
+
+    A recommendation when (oldest past-due invoice >= ``min_days_past_due`` and past-due
+    amount >= ``min_amount_past_due``) or when the account broke at least
+    ``broken_promises`` promises due within ``broken_promise_lookback_days``. Accounts
+    already suspended or closed are not proposed again.
+    """
+    policy = policy or load_collections_policy()
+    D = to_date(as_of)
+    acts = ledger.activities if activities is None else activities
+    items = ledger.open_items(D)
+    cols = ["customer_id", "customer_name", "currency", "past_due_ar", "oldest_days_past_due",
+            "broken_promises", "rules", "evidence", "status", "policy"]
+    if not len(items):
+        return pd.DataFrame(columns=cols)
+    past = items[items["days_past_due"] > 0]
+    g = past.groupby(["customer_id", "currency"])
+    acc = pd.DataFrame({"past_due_ar": g["open_minor"].sum(),
+                        "oldest_days_past_due": g["days_past_due"].max(),
+                        "past_due_invoices": g.size()}).reset_index()
+    outcomes = promise_outcomes(ledger, D, acts, policy.kpi_options())
+    lookback = D - pd.Timedelta(days=policy.suspension_lookback_days)
+    broken = outcomes[(outcomes["status"] == "broken") & (outcomes["promise_date"] >= lookback)]
+    # accounts with broken promises but nothing past due are still considered
+    extra = set(broken["customer_id"]) - set(acc["customer_id"])
+    if extra:
+        cust_cur = ledger.customers.set_index("customer_id")["currency"]
+        acc = pd.concat([acc, pd.DataFrame({"customer_id": sorted(extra),
+                                            "currency": [cust_cur[c] for c in sorted(extra)],
+                                            "past_due_ar": 0, "oldest_days_past_due": 0,
+                                            "past_due_invoices": 0})], ignore_index=True)
+    cust = ledger.customers.set_index("customer_id")
+    status = cust["status"] if "status" in cust else pd.Series("active", index=cust.index)
+    rows = []
+    for r in acc.itertuples(index=False):
+        if status.get(r.customer_id) in ("suspended", "closed"):
+            continue
+        threshold = policy.suspension_min_amount.minor(r.currency)
+        rules, evidence = [], []
+        if r.oldest_days_past_due >= policy.suspension_min_days and r.past_due_ar >= threshold:
+            rules.append("days and amount past due")
+            evidence.append(f"oldest invoice {int(r.oldest_days_past_due)} days past due (policy "
+                            f">= {policy.suspension_min_days}); "
+                            f"{format_amount(int(r.past_due_ar), r.currency, thousands=True)} "
+                            f"{r.currency} past due in {int(r.past_due_invoices)} invoice(s) (policy >= "
+                            f"{format_amount(threshold, r.currency, thousands=True)})")
+        b = broken[broken["customer_id"] == r.customer_id]
+        if len(b) >= policy.suspension_broken_promises:
+            rules.append("broken promises")
+            evidence.append(f"{len(b)} broken promises in {policy.suspension_lookback_days} days "
+                            f"(policy >= {policy.suspension_broken_promises}): " + ", ".join(
+                                f"{a} due {d.date()}" for a, d in zip(b["activity_id"], b["promise_date"])))
+        if rules:
+            rows.append({"customer_id": r.customer_id, "customer_name": cust["name"].get(r.customer_id),
+                         "currency": r.currency, "past_due_ar": int(r.past_due_ar),
+                         "oldest_days_past_due": int(r.oldest_days_past_due),
+                         "broken_promises": len(b), "rules": " + ".join(rules),
+                         "evidence": "; ".join(evidence), "status": "recommended",
+                         "policy": policy.label})
+    out = pd.DataFrame(rows, columns=cols)
+    return out.sort_values(["past_due_ar", "customer_id"], ascending=[False, True]).reset_index(drop=True)
+
+
+def write_off_proposals(ledger: Ledger, as_of, policy: CollectionsPolicy | None = None
+                        ) -> pd.DataFrame:
+    """Small remaining balances the policy proposes to write off, each awaiting approval.
+
+    An open invoice qualifies when its open balance is at or under ``max_balance`` (in
+    its currency), it is at least ``min_days_past_due`` past due, and (by default) no
+    dispute on it is open. Nothing is written off here: each row is a proposal for the
+    ``approval`` role.
+    """
+    policy = policy or load_collections_policy()
+    D = to_date(as_of)
+    items = ledger.open_items(D)
+    cols = ["invoice_id", "customer_id", "customer_name", "currency", "open_balance",
+            "days_past_due", "last_payment", "evidence", "approval", "status", "policy"]
+    if not len(items):
+        return pd.DataFrame(columns=cols)
+    limit = items["currency"].map(lambda c: policy.write_off_max_balance.minor(c))
+    sel = (items["open_minor"] <= limit) & (items["days_past_due"] >= policy.write_off_min_days)
+    if policy.write_off_no_open_dispute:
+        sel &= ~items["in_dispute"]
+    cand = items[sel]
+    apps = ledger.applications
+    last_pay = apps[apps["applied_date"] <= D].groupby("invoice_id")["applied_date"].max()
+    rows = []
+    for r in cand.itertuples(index=False):
+        lp = last_pay.get(r.invoice_id)
+        amount = format_amount(int(r.open_minor), r.currency)
+        rows.append({
+            "invoice_id": r.invoice_id, "customer_id": r.customer_id,
+            "customer_name": getattr(r, "customer_name", None), "currency": r.currency,
+            "open_balance": int(r.open_minor), "days_past_due": int(r.days_past_due),
+            "last_payment": None if lp is None else str(lp.date()),
+            "evidence": (f"open {amount} {r.currency} of {format_amount(int(r.amount_minor), r.currency)} "
+                         f"(policy <= {format_amount(policy.write_off_max_balance.minor(r.currency), r.currency)}); "
+                         f"{int(r.days_past_due)} days past due (policy >= {policy.write_off_min_days}); "
+                         f"no open dispute; last payment "
+                         f"{'none' if lp is None else lp.date()}"),
+            "approval": policy.write_off_approval, "status": "awaiting approval",
+            "policy": policy.label})
+    return pd.DataFrame(rows, columns=cols)
