@@ -51,3 +51,19 @@ def folder_state(folder: Path) -> dict[str, bytes]:
     """Every file under a folder with its bytes: to prove nothing was written."""
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
             if p.is_file()}
+
+
+def write_ledger(folder: Path, **tables: list[dict]) -> Path:
+    """Write a small ledger folder from rows (one list of dicts per table)."""
+    import csv
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, rows in tables.items():
+        cols: list[str] = []
+        for r in rows:
+            cols += [c for c in r if c not in cols]
+        with open(folder / f"{name}.csv", "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=cols, lineterminator="\n")
+            w.writeheader()
+            w.writerows(rows)
+    return folder

@@ -281,6 +281,8 @@ class ActivityLog:
                     raise ValueError(f"invoice '{invoice_id}' belongs to customer "
                                      f"'{inv.loc[invoice_id, 'customer_id']}', not '{customer_id}'")
                 currency = inv.loc[invoice_id, "currency"]
+        if kind != "promise_to_pay" and (promise_date is not None or promise_amount is not None):
+            raise ValueError("promise_date and promise_amount go with kind promise_to_pay only")
         when = _timestamp(at)
         amount_minor = None
         if kind == "promise_to_pay":
@@ -389,6 +391,13 @@ def _history_risk(ledger: Ledger, D: pd.Timestamp, policy: CollectionsPolicy) ->
     return pd.DataFrame({"history_invoices": g.size(), "history_late_share": g.mean()})
 
 
+def _lookup(keys: pd.Series, values: pd.Series) -> np.ndarray:
+    """``keys.map(values)`` that also works when ``values`` is empty (any dtype)."""
+    if values.index.has_duplicates:
+        values = values[~values.index.duplicated()]
+    return values.reindex(keys.to_numpy()).to_numpy()
+
+
 def _last_contact(acts: pd.DataFrame, D: pd.Timestamp) -> pd.Series:
     if not len(acts):
         return pd.Series(dtype="datetime64[ns]")
@@ -486,16 +495,17 @@ def worklist(ledger: Ledger, as_of, policy: CollectionsPolicy | None = None,
     acc["promise_due_today"] = acc["customer_id"].map(
         today.groupby("customer_id")["promise_amount_minor"].sum()).fillna(0).astype(np.int64)
     pending = outcomes[(outcomes["status"] == "pending") & (outcomes["promise_date"] > D)]
-    acc["pending_promise"] = acc["customer_id"].map(
-        pending.groupby("customer_id")["promise_date"].min())
+    acc["pending_promise"] = _lookup(acc["customer_id"],
+                                     pending.groupby("customer_id")["promise_date"].min())
     last_contact = _last_contact(acts, D)
-    acc["last_contact"] = acc["customer_id"].map(last_contact)
+    acc["last_contact"] = pd.to_datetime(_lookup(acc["customer_id"], last_contact))
     acc["days_since_contact"] = (D - acc["last_contact"]).dt.days
     disputes = ledger.open_disputes(D)
     if len(disputes):
         d = disputes.merge(ledger.invoices[["invoice_id", "customer_id"]], on="invoice_id")
         d["age"] = (D - d["opened_date"]).dt.days
-        d["contact_since"] = d["customer_id"].map(last_contact) >= d["opened_date"]
+        d["contact_since"] = pd.Series(_lookup(d["customer_id"], last_contact),
+                                       index=d.index) >= d["opened_date"]
         awaiting = d[(d["age"] >= policy.dispute_action_days) & ~d["contact_since"].fillna(False)]
         acc["open_disputes"] = acc["customer_id"].map(d.groupby("customer_id").size()).fillna(0).astype(int)
         acc["disputes_awaiting"] = acc["customer_id"].map(awaiting.groupby("customer_id").size()
@@ -570,8 +580,18 @@ def worklist(ledger: Ledger, as_of, policy: CollectionsPolicy | None = None,
     acc["priority"] = np.round(priorities, 4)
     acc["reasons"] = reasons
     acc["next_action"] = actions
-    acc = acc.sort_values(["priority", "past_due_ar", "customer_id"], ascending=[False, False, True],
-                          kind="stable").reset_index(drop=True)
+    acc["_unconverted"] = unconverted
+    missing = sorted(set(acc.loc[acc["_unconverted"], "currency"]))
+    if missing:
+        # amounts in different currencies are not comparable without a rate: rank within
+        # each currency (the report currency first) and say so
+        acc["_group"] = np.where(acc["currency"] == report_currency, "", acc["currency"])
+        acc = acc.sort_values(["_group", "priority", "past_due_ar", "customer_id"],
+                              ascending=[True, False, False, True], kind="stable")
+    else:
+        acc = acc.sort_values(["priority", "past_due_ar", "customer_id"],
+                              ascending=[False, False, True], kind="stable")
+    acc = acc.reset_index(drop=True)
     acc.insert(0, "rank", np.arange(1, len(acc) + 1))
     cols = ["rank", "customer_id", "customer_name", "collector", "currency", "open_ar",
             "past_due_ar", "oldest_days_past_due", "open_invoices", "stage", "next_action", "tier",
@@ -580,7 +600,10 @@ def worklist(ledger: Ledger, as_of, policy: CollectionsPolicy | None = None,
             "reasons"]
     out = acc[cols]
     out.attrs.update({"as_of": str(D.date()), "policy": policy.label,
-                      "report_currency": report_currency})
+                      "report_currency": report_currency,
+                      "ranking": (f"within each currency (no fx_rates to {report_currency} for "
+                                  f"{', '.join(missing)})" if missing
+                                  else f"across currencies in {report_currency}")})
     return out
 
 

@@ -453,11 +453,21 @@ def _unresolved_reference(spec: TableSpec, df: pd.DataFrame, currencies) -> np.n
 
 
 def _inherit_currency(spec: TableSpec, df: pd.DataFrame, currencies) -> pa_arrow.Array:
+    """The currency of each row's customer (or invoice). Rows that name none (a receipt
+    from an unidentified payer) take the ledger's only currency when all customers share
+    one; otherwise they stay empty and are reported."""
+    only = ""
+    cust = currencies.get("customer")
+    if cust is not None and len(cust[1]):
+        distinct = pc.unique(cust[1])
+        if len(distinct) == 1:
+            only = distinct[0].as_py()
     ids, lookup = _reference_ids(spec, df, currencies)
     if ids is None:
-        return pa_arrow.array([""] * len(df), pa_arrow.string())
+        return pa_arrow.array([only] * len(df), pa_arrow.string())
     pos = pc.index_in(ids, value_set=lookup[0])
-    return pc.fill_null(pc.take(lookup[1], pos), "")
+    got = pc.take(lookup[1], pos)
+    return pc.fill_null(pc.if_else(pc.equal(ids, ""), pa_arrow.scalar(only), got), "")
 
 
 # --------------------------------------------------------------------------- pandera models
