@@ -262,36 +262,53 @@ class _Engine:
 
     # -------------------------------------------------------------- groups
     def _group_codes(self) -> _Groups:
+        """Integer group codes for invoices and receipts: (attribute, currency) pairs.
+
+        Built from integer codes (customer positions, factorized currencies) so that a
+        ledger of millions of rows is grouped without Python objects."""
         led = self.ledger
         inv, cust, rec = led.invoices, led.customers, led.receipts
-        inv_cur = inv["currency"].to_numpy(dtype=object)
-        rec_cur = rec["currency"].to_numpy(dtype=object) if len(rec) else np.zeros(0, object)
+        cur_codes, cur_names = pd.factorize(pd.concat([inv["currency"], rec["currency"]]
+                                                      if len(rec) else inv["currency"]),
+                                            sort=True)
+        cur_codes = cur_codes.astype(np.int64)
+        inv_cur, rec_cur = cur_codes[: len(inv)], cur_codes[len(inv):]
+        n_cur = len(cur_names)
         if self.by is None:
-            keys_inv = pd.DataFrame({"currency": inv_cur})
-            keys_rec = pd.DataFrame({"currency": rec_cur})
+            attr_inv = np.zeros(len(inv), np.int64)
+            attr_rec = np.zeros(len(rec), np.int64)
+            attr_names = None
         else:
             col = _GROUP_COLUMN[self.by]
             if col not in cust.columns:
                 raise ValueError(f"cannot group by {self.by}: the customers table has no "
                                  f"'{col}' column")
-            attr = cust.set_index("customer_id")[col] if col != "customer_id" else None
-            inv_key = inv["customer_id"] if attr is None else inv["customer_id"].map(attr)
-            keys_inv = pd.DataFrame({col: inv_key.fillna("(none)").to_numpy(dtype=object),
-                                     "currency": inv_cur})
+            values = cust[col].astype(object).where(cust[col].notna(), "(none)")
+            attr_codes, attr_names = pd.factorize(values, sort=False)
+            attr_names = list(attr_names) + ["(unidentified)"]
+            unidentified = len(attr_names) - 1
+            inv_pos = led.positions("invoices", "customer_id", "customers", "customer_id")
+            attr_inv = attr_codes[np.maximum(inv_pos, 0)].astype(np.int64)
             if len(rec) and "customer_id" in rec:
-                rk = rec["customer_id"] if attr is None else rec["customer_id"].map(attr)
-                rk = rk.where(rec["customer_id"].notna(), "(unidentified)")
-                keys_rec = pd.DataFrame({col: rk.fillna("(none)").to_numpy(dtype=object),
-                                         "currency": rec_cur})
+                rec_pos = led.positions("receipts", "customer_id", "customers", "customer_id")
+                attr_rec = np.where(rec_pos >= 0, attr_codes[np.maximum(rec_pos, 0)],
+                                    unidentified).astype(np.int64)
             else:
-                keys_rec = pd.DataFrame({col: np.full(len(rec), "(unidentified)", object),
-                                         "currency": rec_cur})
-        both = pd.concat([keys_inv, keys_rec], ignore_index=True)
-        codes, uniques = pd.MultiIndex.from_frame(both).factorize(sort=True)
-        labels = uniques.to_frame(index=False)
-        labels.columns = list(both.columns)
-        return _Groups(labels, codes[: len(inv)].astype(np.int64),
-                       codes[len(inv):].astype(np.int64),
+                attr_rec = np.full(len(rec), unidentified, np.int64)
+        raw = np.concatenate([attr_inv * n_cur + inv_cur, attr_rec * n_cur + rec_cur])
+        used, codes = np.unique(raw, return_inverse=True)
+        labels = pd.DataFrame({"currency": np.asarray(cur_names, dtype=object)[used % n_cur]})
+        if attr_names is not None:
+            labels.insert(0, _GROUP_COLUMN[self.by],
+                          np.asarray(attr_names, dtype=object)[used // n_cur])
+            order = np.lexsort((labels["currency"].to_numpy(dtype=str),
+                                labels.iloc[:, 0].to_numpy(dtype=str)))
+            rank = np.empty(len(order), np.int64)
+            rank[order] = np.arange(len(order))
+            labels = labels.iloc[order].reset_index(drop=True)
+            codes = rank[codes]
+        codes = codes.astype(np.int64)
+        return _Groups(labels, codes[: len(inv)], codes[len(inv):],
                        None if self.by is None else _GROUP_COLUMN[self.by])
 
     @property
@@ -442,6 +459,18 @@ def _promise_schedule(ledger: Ledger, activities: pd.DataFrame | None,
     return p
 
 
+def _cached_schedule(ledger: Ledger, activities: pd.DataFrame | None,
+                     options: KPIOptions) -> pd.DataFrame:
+    """The promise schedule; the ledger's own activities' schedule is kept on the ledger."""
+    if activities is not None:
+        return _promise_schedule(ledger, activities, options)
+    cache = ledger.__dict__.setdefault("_promise_schedules", {})
+    key = (options.promise_grace_days, options.promise_tolerance_pct)
+    if key not in cache:
+        cache[key] = _promise_schedule(ledger, None, options)
+    return cache[key]
+
+
 def promise_outcomes(ledger: Ledger, as_of, activities: pd.DataFrame | None = None,
                      options: KPIOptions = KPIOptions(), schedule: pd.DataFrame | None = None
                      ) -> pd.DataFrame:
@@ -461,7 +490,7 @@ def promise_outcomes(ledger: Ledger, as_of, activities: pd.DataFrame | None = No
         status``.
     """
     D = to_date(as_of)
-    p = _promise_schedule(ledger, activities, options) if schedule is None else schedule
+    p = _cached_schedule(ledger, activities, options) if schedule is None else schedule
     cols = ["activity_id", "customer_id", "invoice_id", "made", "promise_date",
             "promise_amount_minor", "currency", "received_minor", "status"]
     if not len(p):
@@ -514,6 +543,16 @@ class _Plan:
         return self
 
 
+def _engine(ledger: Ledger, by: str | None) -> "_Engine":
+    """One event engine per (ledger, grouping), kept on the ledger: its tables do not
+    change after loading, so a session's later KPI calls reuse the grouped events."""
+    cache = ledger.__dict__.setdefault("_kpi_engines", {})
+    key = None if by == "currency" else by
+    if key not in cache:
+        cache[key] = _Engine(ledger, by)
+    return cache[key]
+
+
 def _evaluate(ledger: Ledger, periods: list[Period], by: str | None, options: KPIOptions,
               activities: pd.DataFrame | None) -> pd.DataFrame:
     first = ledger.first_date
@@ -521,7 +560,7 @@ def _evaluate(ledger: Ledger, periods: list[Period], by: str | None, options: KP
         if first is None or p.end < first:
             raise ValueError(f"period {p.label} ends {p.end.date()}, before any data in the "
                              f"ledger (first invoice {None if first is None else first.date()})")
-    eng = _Engine(ledger, by)
+    eng = _engine(ledger, by)
     plan = _Plan(periods).build(options.countback_max_months)
     q = plan.dates
     ar = eng.ar(q)
@@ -585,17 +624,24 @@ def _add_promises(ledger, out, periods, eng, options, activities) -> pd.DataFram
     n_g = eng.n_groups
     kept = np.zeros(len(out), np.int64)
     broken = np.zeros(len(out), np.int64)
-    schedule = _promise_schedule(ledger, activities, options)
+    schedule = _cached_schedule(ledger, activities, options)
     if len(schedule):
-        lookup = {r: i for i, r in enumerate(eng.groups.labels.itertuples(index=False, name=None))}
-        if eng.by is None:
-            keys = list(zip(schedule["currency"]))
-        else:
-            col = _GROUP_COLUMN[eng.by]
-            attr = (schedule["customer_id"] if col == "customer_id"
-                    else schedule["customer_id"].map(ledger.customers.set_index("customer_id")[col]))
-            keys = list(zip(attr.fillna("(none)"), schedule["currency"]))
-        code = np.array([lookup.get(k, -1) for k in keys], dtype=np.int64)
+        # a promise on an invoice counts in the invoice's group; one on the account in the
+        # group of (customer attribute, promise currency)
+        inv_pos = schedule["inv"].to_numpy()
+        code = np.where(inv_pos >= 0, eng.groups.invoice_code[np.maximum(inv_pos, 0)], -1)
+        loose = np.flatnonzero(inv_pos < 0)
+        if len(loose):
+            lookup = {r: i for i, r in enumerate(eng.groups.labels.itertuples(index=False, name=None))}
+            sub = schedule.iloc[loose]
+            if eng.by is None:
+                keys = list(zip(sub["currency"]))
+            else:
+                col = _GROUP_COLUMN[eng.by]
+                attr = (sub["customer_id"] if col == "customer_id"
+                        else sub["customer_id"].map(ledger.customers.set_index("customer_id")[col]))
+                keys = list(zip(attr.fillna("(none)"), sub["currency"]))
+            code[loose] = [lookup.get(k, -1) for k in keys]
         due = schedule["due"].to_numpy()
         made = schedule["made"].to_numpy()
         kept_on = schedule["kept_on"].to_numpy()

@@ -384,7 +384,8 @@ def validate_folder(folder: str | Path, column_map: str | Path | ColumnMap | Non
             currencies["invoice"] = schema.currency_lookup(t.frame, "invoice_id")
         schema.model_checks(t, raw, problems)
     bar.set_postfix_str("cross-table checks")
-    schema.cross_checks(typed, raws, problems)
+    positions: dict = {}
+    schema.cross_checks(typed, raws, problems, positions)
     bar.update()
     bar.close()
     problems = sorted(set(problems), key=schema._problem_sort_key)
@@ -392,4 +393,6 @@ def validate_folder(folder: str | Path, column_map: str | Path | ColumnMap | Non
         return None, problems
     tables = {name: (typed[name].frame if name in typed else _empty_frame(name))
               for name in TABLES}
-    return Ledger(tables, frozenset(typed), str(folder), report, report_currency), []
+    ledger = Ledger(tables, frozenset(typed), str(folder), report, report_currency)
+    ledger.__dict__["_pos_cache"] = positions     # the id lookups validation already made
+    return ledger, []

@@ -713,8 +713,13 @@ def _positions(ids: pd.Series, index: IdIndex) -> np.ndarray:
 
 
 def cross_checks(tables: dict[str, TypedTable], raws: dict[str, RawTable],
-                 problems: list[Problem]) -> None:
-    """Rules that look across tables. Each problem names the row that breaks the rule."""
+                 problems: list[Problem], positions: dict | None = None) -> None:
+    """Rules that look across tables. Each problem names the row that breaks the rule.
+
+    ``positions``, when given, receives the id -> row lookups computed on the way
+    (``(table, column, target, target_column) -> positions``), for the Ledger to reuse.
+    """
+    positions = {} if positions is None else positions
     customers = tables.get("customers")
     invoices = tables.get("invoices")
     cust_index = IdIndex(customers.frame["customer_id"] if customers else pd.Series([], dtype="str"))
@@ -735,6 +740,7 @@ def cross_checks(tables: dict[str, TypedTable], raws: dict[str, RawTable],
         ids = t.frame[col]
         present = ids.notna().to_numpy() & (ids.fillna("") != "").to_numpy()
         pos = _positions(ids.fillna(""), cust_index)
+        positions[(name, col, "customers", "customer_id")] = pos
         bad = present & (pos < 0)
         coll(name).add(bad, col, lambda i, ids=ids: f"unknown customer '{ids.iloc[i]}'")
 
@@ -746,6 +752,7 @@ def cross_checks(tables: dict[str, TypedTable], raws: dict[str, RawTable],
         ids = t.frame["invoice_id"]
         present = ids.notna().to_numpy() & (ids.fillna("") != "").to_numpy()
         pos = _positions(ids.fillna(""), inv_index)
+        positions[(name, "invoice_id", "invoices", "invoice_id")] = pos
         bad = present & (pos < 0)
         coll(name).add(bad, "invoice_id", lambda i, ids=ids: f"unknown invoice '{ids.iloc[i]}'")
 
@@ -770,6 +777,7 @@ def cross_checks(tables: dict[str, TypedTable], raws: dict[str, RawTable],
         else:
             rec_index = IdIndex(receipts.frame["receipt_id"])
             rpos = _positions(apps.frame["receipt_id"], rec_index)
+            positions[("applications", "receipt_id", "receipts", "receipt_id")] = rpos
             coll("applications").add(rpos < 0, "receipt_id", lambda i: (
                 f"unknown receipt '{apps.frame['receipt_id'].iloc[i]}'"))
             ok = rpos >= 0
