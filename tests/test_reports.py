@@ -46,7 +46,10 @@ def test_pack_is_complete_and_manifest_names_every_file(pack, demo_dir):
     assert manifest["quarter"] == "2026Q3" and manifest["as_of"] == "2026-09-30"
     expected = {"aging.json", "aging_by_currency.csv", "aging_by_customer.csv",
                 "aging_by_segment.csv", "ar_aging.html", "ar_aging.ipynb", "ledger_summary.json",
-                "quarter_pack.xlsx"}
+                "quarter_pack.xlsx", "kpis.json", "kpis_by_currency.csv", "kpis_by_segment.csv",
+                "kpi_trend.csv", "worklist.csv", "suspension_proposals.csv",
+                "write_off_proposals.csv", "collections_overview.ipynb",
+                "collections_overview.html"}
     assert set(manifest["files"]) == expected
     for name, info in manifest["files"].items():
         assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == info["sha256"], name
@@ -64,6 +67,10 @@ def test_pack_tables_equal_the_cli(pack, demo_dir):
     assert json.loads((folder / "aging.json").read_text()) == json.loads(r.stdout)
     csv = pd.read_csv(folder / "aging_by_currency.csv", dtype=str)
     assert csv["total"].tolist() == [o["total"] for o in json.loads(r.stdout)]
+    r = run_cli("kpis", "--ledger", demo_dir, "--period", "2026Q3", "--format", "json")
+    assert json.loads((folder / "kpis.json").read_text()) == json.loads(r.stdout)
+    trend = pd.read_csv(folder / "kpi_trend.csv", dtype=str)
+    assert trend["period"].nunique() == 12 and trend["period"].iloc[-1] == "2026-09"
     summary = json.loads((folder / "ledger_summary.json").read_text())
     assert summary["validation"]["status"] == "valid"
     assert summary["tables"]["invoices"]["rows"] == 3000

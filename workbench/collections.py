@@ -27,7 +27,7 @@ from .policy import PolicyError, read_policy
 from .schema import ACTIVITY_KINDS
 
 __all__ = ["CollectionsPolicy", "DunningStage", "load_collections_policy", "ActivityLog",
-           "activity_frame", "dunning_stage", "worklist", "suspension_proposals",
+           "activity_frame", "default_activity_frame", "dunning_stage", "worklist", "suspension_proposals",
            "write_off_proposals", "STAGES"]
 
 #: The dunning stages a policy must define, in order.
@@ -336,6 +336,19 @@ def _timestamp(at) -> str:
     if ts.tzinfo is None:
         raise ValueError(f"timestamp {at!r} needs an offset (e.g. 2026-09-30T10:00:00+00:00)")
     return ts.isoformat()
+
+
+def default_activity_frame(ledger: Ledger) -> pd.DataFrame:
+    """The ledger's activities plus the activity log of the default state database when it
+    exists (never creates one: a report must not write state as a side effect)."""
+    from .config import db_url
+
+    url = db_url()
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
+        return activity_frame(ledger)
+    from .state import StateDB
+
+    return activity_frame(ledger, ActivityLog(StateDB(url), ledger))
 
 
 def activity_frame(ledger: Ledger, log: ActivityLog | None = None) -> pd.DataFrame:

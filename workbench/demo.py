@@ -425,13 +425,16 @@ def generate(config: DemoConfig = DemoConfig()) -> tuple[dict[str, pd.DataFrame]
     # applications: posted for all but the last business days (and a few hard cases) ----
     backlog_from = int(np.busday_offset(np.datetime64(int(end), "D"), -(config.backlog_days - 1),
                                         roll="backward").astype(np.int64))
-    hard = rng.random(n_rec) < 0.005
+    # hard cases (no usable remittance) sit unapplied for 15-60 business days first
+    hard = rng.random(n_rec) < 0.01
     ev_rec = ev["receipt"].to_numpy()
     ev_day = ev["day"].to_numpy()
-    posted = (ev_day < backlog_from) & ~hard[ev_rec]
-    lag = rng.choice([0, 0, 1, 1, 2], size=len(ev))
-    applied_day = np.minimum(_busday(np.busday_offset(ev_day.astype("datetime64[D]"), lag,
-                                                      roll="forward").astype(np.int64)), end)
+    lag = np.where(hard[ev_rec], rng.integers(15, 61, size=len(ev)),
+                   rng.choice([0, 0, 1, 1, 2], size=len(ev)))
+    applied_day = _busday(np.busday_offset(ev_day.astype("datetime64[D]"), lag,
+                                           roll="forward").astype(np.int64))
+    posted = (ev_day < backlog_from) & (applied_day <= end)
+    applied_day = np.minimum(applied_day, end)
     true_apps = pd.DataFrame({
         "receipt_id": receipt_ids[ev_rec], "invoice_id": inv_ids[ev["inv"].to_numpy()],
         "amount_minor": ev["amount"].to_numpy(), "currency": inv_cur[ev["inv"].to_numpy()],

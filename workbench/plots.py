@@ -12,7 +12,7 @@ import seaborn as sns
 
 from .money import MINOR_UNITS
 
-__all__ = ["aging_bars", "aging_share_bars", "money_axis"]
+__all__ = ["aging_bars", "aging_share_bars", "money_axis", "kpi_trend_lines"]
 
 _NON_GROUP = ("currency", "total", "aging_over_60_pct", "invoices", "customer_name")
 
@@ -86,4 +86,30 @@ def aging_share_bars(table: pd.DataFrame, ax=None, title: str | None = None):
     ax.set_xlabel("Share of open AR (%)")
     ax.set_ylabel(key.replace("_", " ").title() if key else "Currency")
     ax.set_title(title or f"AR aging mix as of {table.attrs.get('as_of', '')}")
+    return ax
+
+
+_TREND_LABELS = {
+    "dso": "DSO", "countback_dso": "Countback DSO", "best_possible_dso": "Best possible DSO",
+    "cei": "CEI", "aging_over_60_pct": "Aging over 60", "add": "ADD",
+}
+
+
+def kpi_trend_lines(trend: pd.DataFrame, metrics: list[str], ax=None, title: str | None = None,
+                    ylabel: str = "days"):
+    """Line plot of KPIs over the trend's periods, one line per metric and currency."""
+    data = trend.melt(id_vars=["end", "currency"], value_vars=metrics, var_name="metric",
+                      value_name="value").dropna(subset=["value"])
+    data["metric"] = data["metric"].map(lambda m: _TREND_LABELS.get(m, m))
+    data["end"] = pd.to_datetime(data["end"])
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 3.6))
+    several = trend["currency"].nunique() > 1
+    sns.lineplot(data=data, x="end", y="value", hue="metric", style="currency" if several else None,
+                 marker="o", ax=ax)
+    ax.set_xlabel("Period end")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title or ", ".join(_TREND_LABELS.get(m, m) for m in metrics))
+    ax.legend(bbox_to_anchor=(1.01, 1), loc="upper left", frameon=False)
+    sns.despine(ax=ax)
     return ax

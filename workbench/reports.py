@@ -32,7 +32,8 @@ __all__ = ["run_quarter_pack", "PACK_NOTEBOOKS", "snapshot_ledger", "money_frame
 
 #: Notebooks of the pack, with the parameters each receives (besides ledger_dir, as_of).
 PACK_NOTEBOOKS = {
-    "ar_aging.ipynb": {"group_by": "segment"},
+    "ar_aging.ipynb": lambda period: {"group_by": "segment"},
+    "collections_overview.ipynb": lambda period: {"period": period.label, "collector": ""},
 }
 
 _PACKAGES = ("pandas", "numpy", "pyarrow", "pandera", "papermill", "scikit-learn", "seaborn",
@@ -94,6 +95,8 @@ def _write_tables(ledger: Ledger, period: Period, folder: Path) -> dict:
         atomic_write_text(folder / f"{name}.csv", text)
     atomic_write_text(folder / "aging.json",
                       json.dumps(aging_records(by_currency), indent=2) + "\n")
+    policies = {"aging_policy": f"{policy.name} {policy.version}"}
+    policies.update(_write_collections(ledger, period, folder))
     summary = ledger.summary()
     summary.update({"validation": {"problems": 0, "status": "valid"},
                     "load_report": {"files": ledger.load_report.files,
@@ -105,7 +108,42 @@ def _write_tables(ledger: Ledger, period: Period, folder: Path) -> dict:
     atomic_write_text(folder / "ledger_summary.json",
                       json.dumps(summary, indent=2, sort_keys=True) + "\n")
     _write_excel(folder / "quarter_pack.xlsx", summary, tables, period, set(money))
-    return {"aging_policy": f"{policy.name} {policy.version}"}
+    return policies
+
+
+def _write_collections(ledger: Ledger, period: Period, folder: Path) -> dict:
+    """KPIs for the quarter (per currency and per segment), the 12 month-end trend, the
+    worklist and the proposals as of the quarter end."""
+    from .collections import (default_activity_frame, load_collections_policy,
+                              suspension_proposals, worklist, write_off_proposals)
+    from .kpis import KPIOptions, _MONEY_FIELDS, kpi_records, kpi_table, kpi_trend
+
+    policy = load_collections_policy()
+    acts = default_activity_frame(ledger)
+    options = KPIOptions(promise_grace_days=policy.promise_grace_days,
+                         promise_tolerance_pct=policy.promise_tolerance_pct)
+    kpis = kpi_table(ledger, period, options=options, activities=acts)
+    atomic_write_text(folder / "kpis.json", json.dumps(kpi_records(kpis), indent=2) + "\n")
+    money = [c for c in _MONEY_FIELDS]
+
+    def csv(name, df, cols):
+        text = money_frame(df, [c for c in cols if c in df.columns]).to_csv(
+            index=False, lineterminator="\n", float_format="%.4f")
+        atomic_write_text(folder / f"{name}.csv", text)
+
+    csv("kpis_by_currency", kpis, money)
+    csv("kpis_by_segment", kpi_table(ledger, period, by="segment", options=options,
+                                     activities=acts), money)
+    csv("kpi_trend", kpi_trend(ledger, period.end, points=12, options=options, activities=acts),
+        money)
+    wl = worklist(ledger, period.end, policy, acts)
+    csv("worklist", wl, ["open_ar", "past_due_ar", "promise_due_today"])
+    csv("suspension_proposals", suspension_proposals(ledger, period.end, policy, acts),
+        ["past_due_ar"])
+    csv("write_off_proposals", write_off_proposals(ledger, period.end, policy), ["open_balance"])
+    from_log = int((acts["source"] == "state").sum()) if "source" in acts else 0
+    return {"collections_policy": policy.label, "kpi_formulas": options.formulas(),
+            "activity_log_rows_used": from_log}
 
 
 def _ar_text(ledger: Ledger, as_of) -> dict[str, str]:
@@ -183,7 +221,8 @@ def _run_notebooks(ledger_dir: Path, period: Period, folder: Path, progress: boo
         dst = folder / name
         pm.execute_notebook(
             str(src), str(dst), kernel_name="python3", progress_bar=progress,
-            parameters={"ledger_dir": str(ledger_dir), "as_of": str(period.end.date()), **params},
+            parameters={"ledger_dir": str(ledger_dir), "as_of": str(period.end.date()),
+                        **params(period)},
             cwd=str(NOTEBOOKS_DIR))
         nb = nbformat.read(dst, as_version=4)
         exporter = HTMLExporter(exclude_input=True)

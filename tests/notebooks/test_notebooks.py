@@ -13,7 +13,7 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
 def test_there_are_notebooks():
-    assert [p.name for p in NOTEBOOKS] == ["ar_aging.ipynb"]
+    assert [p.name for p in NOTEBOOKS] == ["ar_aging.ipynb", "collections_overview.ipynb"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -53,3 +53,30 @@ def test_ar_aging_runs_on_the_hand_ledger(hand_dir, tmp_path):
     images = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
               if "image/png" in o.get("data", {})]
     assert len(images) == 2      # by currency and by collector
+
+
+def test_collections_overview_parameters():
+    params = pm.inspect_notebook(str(ROOT / "notebooks" / "collections_overview.ipynb"))
+    assert {k: (v["inferred_type_name"], v["default"]) for k, v in params.items()} == {
+        "ledger_dir": ("str", '"../data/demo"'), "as_of": ("str", '"2026-09-30"'),
+        "period": ("str", '"2026Q3"'), "collector": ("str", '""')}
+
+
+def test_collections_overview_on_the_kpi_ledger(tmp_path, monkeypatch):
+    from ..conftest import FIXTURES
+    monkeypatch.setenv("WORKBENCH_DB_URL", f"sqlite:///{tmp_path / 'none.db'}")   # no log
+    out = tmp_path / "co.ipynb"
+    pm.execute_notebook(str(ROOT / "notebooks" / "collections_overview.ipynb"), str(out),
+                        kernel_name="python3", cwd=str(ROOT / "notebooks"), progress_bar=False,
+                        parameters={"ledger_dir": str(FIXTURES / "kpi"), "as_of": "2026-09-30",
+                                    "period": "2026Q3", "collector": ""})
+    nb = nbformat.read(out, as_version=4)
+    summary = eval(_last_output(nb).replace("nan", "None"))
+    usd = [k for k in summary["kpis"] if k["currency"] == "USD"][0]
+    assert (usd["dso"], usd["countback_dso"], usd["cei"], usd["ending_ar"]) == (84.64, 85.8, 49.3506, "6900.00")
+    assert summary["worklist_top"] == ["K1", "K2"]
+    assert summary["suspensions"] == ["K1"] and summary["write_offs"] == []
+    assert not (tmp_path / "none.db").exists()        # the report wrote no state
+    images = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+              if "image/png" in o.get("data", {})]
+    assert len(images) == 3      # the trend figure, aging by segment in EUR and in USD
