@@ -317,3 +317,15 @@ def test_activity_cli_and_documents(tmp_path, capsys, monkeypatch):
     notes = [r["note"] for r in json.loads(capsys.readouterr().out)]
     assert any(n.startswith("dunning letter 'final' generated (sha256 ") for n in notes)
     assert any(n.startswith("statement of account as of 2026-09-30 generated") for n in notes)
+
+
+@pytest.mark.parametrize("command", [
+    ["worklist", "--no-log"], ["proposals", "--no-log"], ["aging"],
+    ["statement", "--customer", "K1", "--out", "OUT.html", "--no-log"],
+])
+def test_as_of_before_any_data_is_a_clear_error(command, capsys, tmp_path):
+    args = [a.replace("OUT", str(tmp_path / "x")) for a in command]
+    assert main([args[0], "--ledger", str(FIXTURES / "kpi"), "--as-of", "2020-01-01", *args[1:]]) == 2
+    assert ("2020-01-01 is before any data in the ledger (first invoice 2026-04-15)"
+            in capsys.readouterr().err)
+    assert not (tmp_path / "x.html").exists()

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .ledger import Ledger, to_date
+from .ledger import Ledger
 from .money import convert, format_amount
 from .policy import PolicyError, read_policy
 
@@ -124,7 +124,7 @@ def aging_table(ledger: Ledger, as_of, by: str | None = None, policy: AgingPolic
     policy = policy or load_aging_policy()
     if by is not None and by not in GROUPINGS:
         raise ValueError(f"by must be one of {', '.join(GROUPINGS)}; got {by!r}")
-    D = to_date(as_of)
+    D = ledger.require_data_by(as_of)
     items = ledger.open_items(D)
     group_col = _GROUP_COLUMN.get(by) if by else None
     if group_col and group_col not in items.columns:

@@ -341,7 +341,10 @@ def cmd_worklist(args) -> int:
     except (ValueError, PolicyError) as e:
         raise CLIError(str(e)) from None
     ledger = _load(args.ledger)
-    wl = worklist(ledger, as_of, policy, _activities_for(args, ledger), collector=args.collector)
+    try:
+        wl = worklist(ledger, as_of, policy, _activities_for(args, ledger), collector=args.collector)
+    except ValueError as e:
+        raise CLIError(str(e)) from None
     if args.top:
         wl = wl.head(args.top)
     if args.format == "table":
@@ -367,8 +370,11 @@ def cmd_proposals(args) -> int:
         raise CLIError(str(e)) from None
     ledger = _load(args.ledger)
     acts = _activities_for(args, ledger)
-    sus = suspension_proposals(ledger, as_of, policy, acts)
-    wo = write_off_proposals(ledger, as_of, policy)
+    try:
+        sus = suspension_proposals(ledger, as_of, policy, acts)
+        wo = write_off_proposals(ledger, as_of, policy)
+    except ValueError as e:
+        raise CLIError(str(e)) from None
     if args.format == "json":
         from .reports import money_frame
         out = {"as_of": str(as_of.date()), "policy": policy.label,

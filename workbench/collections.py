@@ -460,7 +460,7 @@ def worklist(ledger: Ledger, as_of, policy: CollectionsPolicy | None = None,
     (pre-due reminders).
     """
     policy = policy or load_collections_policy()
-    D = to_date(as_of)
+    D = ledger.require_data_by(as_of)
     acts = ledger.activities if activities is None else activities
     report_currency = report_currency or ledger.report_currency
     items = ledger.open_items(D)
@@ -681,7 +681,7 @@ def suspension_proposals(ledger: Ledger, as_of, policy: CollectionsPolicy | None
     already suspended or closed are not proposed again.
     """
     policy = policy or load_collections_policy()
-    D = to_date(as_of)
+    D = ledger.require_data_by(as_of)
     acts = ledger.activities if activities is None else activities
     items = ledger.open_items(D)
     cols = ["customer_id", "customer_name", "currency", "past_due_ar", "oldest_days_past_due",
@@ -746,7 +746,7 @@ def write_off_proposals(ledger: Ledger, as_of, policy: CollectionsPolicy | None 
     ``approval`` role.
     """
     policy = policy or load_collections_policy()
-    D = to_date(as_of)
+    D = ledger.require_data_by(as_of)
     items = ledger.open_items(D)
     cols = ["invoice_id", "customer_id", "customer_name", "currency", "open_balance",
             "days_past_due", "last_payment", "evidence", "approval", "status", "policy"]

@@ -14,7 +14,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from .aging import load_aging_policy
 from .io.writer import atomic_path, atomic_write_text
-from .ledger import Ledger, to_date
+from .ledger import Ledger
 from .money import format_amount
 
 __all__ = ["statement_data", "statement_html", "statement_excel", "dunning_letter",
@@ -150,7 +150,7 @@ def _customer(ledger: Ledger, customer_id: str) -> dict:
 
 def statement_data(ledger: Ledger, customer_id: str, as_of, payment_days: int = 90) -> dict:
     """Everything a statement of account shows, as of a date (exact amounts as text)."""
-    D = to_date(as_of)
+    D = ledger.require_data_by(as_of)
     customer = _customer(ledger, customer_id)
     policy = load_aging_policy()
     items = ledger.open_items(D)

@@ -136,6 +136,15 @@ class Ledger:
                 dates.append(s.max())
         return max(dates) if dates else None
 
+    def require_data_by(self, as_of, what: str = "as-of date") -> pd.Timestamp:
+        """The as-of date, or a clear error when it is before anything in the ledger."""
+        D = to_date(as_of)
+        first = self.first_date
+        if first is None or D < first:
+            raise ValueError(f"{what} {D.date()} is before any data in the ledger (first "
+                             f"invoice {None if first is None else first.date()})")
+        return D
+
     def summary(self) -> dict:
         """Row counts and money totals per table and currency (for reports and the CLI)."""
         out = {"source": self.source, "tables": {}}
