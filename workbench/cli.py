@@ -331,8 +331,9 @@ def _activities_for(args, ledger):
     return activity_frame(ledger, ActivityLog(_state(args.db), ledger))
 
 
-def cmd_worklist(args) -> int:
-    from .collections import load_collections_policy, worklist
+def _collections_inputs(args):
+    """(as_of, collections policy, ledger) for the collections commands; clear errors."""
+    from .collections import load_collections_policy
     from .ledger import to_date
     from .policy import PolicyError
     try:
@@ -340,7 +341,12 @@ def cmd_worklist(args) -> int:
         policy = load_collections_policy(args.policy) if args.policy else load_collections_policy()
     except (ValueError, PolicyError) as e:
         raise CLIError(str(e)) from None
-    ledger = _load(args.ledger)
+    return as_of, policy, _load(args.ledger)
+
+
+def cmd_worklist(args) -> int:
+    from .collections import worklist
+    as_of, policy, ledger = _collections_inputs(args)
     try:
         wl = worklist(ledger, as_of, policy, _activities_for(args, ledger), collector=args.collector)
     except ValueError as e:
@@ -360,15 +366,8 @@ def cmd_worklist(args) -> int:
 
 
 def cmd_proposals(args) -> int:
-    from .collections import load_collections_policy, suspension_proposals, write_off_proposals
-    from .ledger import to_date
-    from .policy import PolicyError
-    try:
-        as_of = to_date(args.as_of)
-        policy = load_collections_policy(args.policy) if args.policy else load_collections_policy()
-    except (ValueError, PolicyError) as e:
-        raise CLIError(str(e)) from None
-    ledger = _load(args.ledger)
+    from .collections import suspension_proposals, write_off_proposals
+    as_of, policy, ledger = _collections_inputs(args)
     acts = _activities_for(args, ledger)
     try:
         sus = suspension_proposals(ledger, as_of, policy, acts)
