@@ -1,0 +1,158 @@
+"""Write receipts as real-format bank statements (camt.053, BAI2, MT940, CSV).
+
+Used to turn demo receipts into the files a bank would send, for the cash-application
+demo, tests and benchmarks. Each writer produces correct control totals and balances;
+``debits`` adds bank-fee debit lines so importers are exercised on both directions.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import pandas as pd
+
+from ..money import MINOR_UNITS
+from .writer import atomic_write_text
+
+__all__ = ["write_camt053", "write_bai2", "write_mt940", "write_bank_csv"]
+
+
+def _dec(minor: int, ccy: str) -> str:
+    d = MINOR_UNITS.get(ccy, 2)
+    return f"{Decimal(int(minor)).scaleb(-d):.{d}f}"
+
+
+def _rows(receipts: pd.DataFrame):
+    for r in receipts.sort_values(["receipt_date", "receipt_id"], kind="stable").itertuples(index=False):
+        yield r
+
+
+def write_camt053(receipts: pd.DataFrame, path, account: str, currency: str,
+                  opening_minor: int = 0, statement_id: str = "STMT-1",
+                  version: str = "001.02", debits: list[tuple[str, str, int]] = ()) -> Path:
+    """camt.053 (``version`` 001.02 or 001.08: ``Dbtr/Nm`` vs ``Dbtr/Pty/Nm``)."""
+    ns = f"urn:iso:std:iso:20022:tech:xsd:camt.053.{version}"
+    newer = int(version.split(".")[1]) >= 8
+    entries, credits, n_c = [], 0, 0
+    for r in _rows(receipts):
+        amount = int(r.amount_minor)
+        credits += amount
+        n_c += 1
+        party = (f"<Dbtr><Pty><Nm>{escape(r.payer_name or '')}</Nm></Pty></Dbtr>" if newer
+                 else f"<Dbtr><Nm>{escape(r.payer_name or '')}</Nm></Dbtr>")
+        sts = "<Sts><Cd>BOOK</Cd></Sts>" if newer else "<Sts>BOOK</Sts>"
+        day = pd.Timestamp(r.receipt_date).date().isoformat()
+        entries.append(
+            f"<Ntry><NtryRef>{escape(r.receipt_id)}</NtryRef><Amt Ccy=\"{currency}\">{_dec(amount, currency)}</Amt>"
+            f"<CdtDbtInd>CRDT</CdtDbtInd>{sts}<BookgDt><Dt>{day}</Dt></BookgDt>"
+            f"<ValDt><Dt>{day}</Dt></ValDt><AcctSvcrRef>{escape(r.receipt_id)}</AcctSvcrRef>"
+            f"<BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>RCDT</Cd><SubFmlyCd>ESCT</SubFmlyCd></Fmly></Domn></BkTxCd>"
+            f"<NtryDtls><TxDtls><Refs><EndToEndId>NOTPROVIDED</EndToEndId></Refs>"
+            f"<RltdPties>{party}</RltdPties>"
+            f"<RmtInf><Ustrd>{escape(r.reference or '')}</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>")
+    debit_total = 0
+    for ref, day, amount in debits:
+        debit_total += amount
+        entries.append(
+            f"<Ntry><NtryRef>{escape(ref)}</NtryRef><Amt Ccy=\"{currency}\">{_dec(amount, currency)}</Amt>"
+            f"<CdtDbtInd>DBIT</CdtDbtInd>{'<Sts><Cd>BOOK</Cd></Sts>' if newer else '<Sts>BOOK</Sts>'}"
+            f"<BookgDt><Dt>{day}</Dt></BookgDt><AcctSvcrRef>{escape(ref)}</AcctSvcrRef>"
+            f"<AddtlNtryInf>BANK CHARGES</AddtlNtryInf></Ntry>")
+    days = sorted(pd.to_datetime(receipts["receipt_date"]).dt.date.astype(str)) or ["2026-01-01"]
+    closing = opening_minor + credits - debit_total
+    net = credits - debit_total
+
+    def bal(code, amount, day):
+        ind = "CRDT" if amount >= 0 else "DBIT"
+        return (f"<Bal><Tp><CdOrPrtry><Cd>{code}</Cd></CdOrPrtry></Tp><Amt Ccy=\"{currency}\">"
+                f"{_dec(abs(amount), currency)}</Amt><CdtDbtInd>{ind}</CdtDbtInd><Dt><Dt>{day}</Dt></Dt></Bal>")
+
+    xml = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Document xmlns="{ns}"><BkToCstmrStmt>'
+           f"<GrpHdr><MsgId>{escape(statement_id)}</MsgId><CreDtTm>{days[-1]}T23:00:00</CreDtTm></GrpHdr>"
+           f"<Stmt><Id>{escape(statement_id)}</Id><CreDtTm>{days[-1]}T23:00:00</CreDtTm>"
+           f"<Acct><Id><Othr><Id>{escape(account)}</Id></Othr></Id><Ccy>{currency}</Ccy></Acct>"
+           f"{bal('OPBD', opening_minor, days[0])}{bal('CLBD', closing, days[-1])}"
+           f"<TxsSummry><TtlNtries><NbOfNtries>{n_c + len(debits)}</NbOfNtries>"
+           f"<Sum>{_dec(credits + debit_total, currency)}</Sum><TtlNetNtryAmt>{_dec(abs(net), currency)}</TtlNetNtryAmt>"
+           f"<CdtDbtInd>{'CRDT' if net >= 0 else 'DBIT'}</CdtDbtInd></TtlNtries>"
+           f"<TtlCdtNtries><NbOfNtries>{n_c}</NbOfNtries><Sum>{_dec(credits, currency)}</Sum></TtlCdtNtries>"
+           f"<TtlDbtNtries><NbOfNtries>{len(debits)}</NbOfNtries><Sum>{_dec(debit_total, currency)}</Sum></TtlDbtNtries>"
+           f"</TxsSummry>{''.join(entries)}</Stmt></BkToCstmrStmt></Document>\n")
+    atomic_write_text(path, xml)
+    return Path(path)
+
+
+def write_bai2(receipts: pd.DataFrame, path, account: str, currency: str, as_of: str,
+               opening_minor: int = 0, debits: list[tuple[str, int]] = ()) -> Path:
+    """BAI2 with one group and account; 16 records continued on 88 records."""
+    lines_acct = []
+    credits = int(receipts["amount_minor"].sum()) if len(receipts) else 0
+    debit_total = sum(a for _, a in debits)
+    closing = opening_minor + credits - debit_total
+    summary = (f"03,{account},{currency},010,{opening_minor},,,015,{closing},,,100,{credits},"
+               f"{len(receipts)},,400,{debit_total},{len(debits)},/")
+    lines_acct.append(summary)
+    total = opening_minor + closing + credits + debit_total
+    for r in _rows(receipts):
+        lines_acct.append(f"16,195,{int(r.amount_minor)},Z,{r.receipt_id},,ORIG={r.payer_name}/")
+        ref = (r.reference or "").replace(",", " ").replace("/", " ")
+        lines_acct.append(f"88,REF={ref}")
+        total += int(r.amount_minor)
+    for ref, amount in debits:
+        lines_acct.append(f"16,475,{amount},Z,{ref},,BANK FEE/")
+        total += amount
+    lines_acct.append(f"49,{total},{len(lines_acct) + 1}/")
+    day = pd.Timestamp(as_of).strftime("%y%m%d")
+    group = [f"02,COLLWB,WBDEMOBANK,1,{day},2359,{currency},2/"] + lines_acct + \
+            [f"98,{total},1,{len(lines_acct) + 2}/"]
+    body = [f"01,WBDEMOBANK,COLLWB,{day},2359,1,,,2/"] + group + [f"99,{total},1,{len(group) + 2}/"]
+    atomic_write_text(path, "\n".join(body) + "\n")
+    return Path(path)
+
+
+def write_mt940(receipts: pd.DataFrame, path, account: str, currency: str,
+                opening_minor: int = 0, statement_id: str = "STMT1",
+                debits: list[tuple[str, str, int]] = ()) -> Path:
+    """MT940 with ``:86:/ORDP/<payer>/REMI/<remittance>``."""
+    def amt(minor):
+        return _dec(minor, currency).replace(".", ",")
+
+    days = sorted(pd.to_datetime(receipts["receipt_date"]).dt.strftime("%y%m%d")) or ["260101"]
+    credits = int(receipts["amount_minor"].sum()) if len(receipts) else 0
+    debit_total = sum(a for _, _, a in debits)
+    closing = opening_minor + credits - debit_total
+    out = [f":20:{statement_id}", f":25:{account}", ":28C:1/1",
+           f":60F:{'C' if opening_minor >= 0 else 'D'}{days[0]}{currency}{amt(abs(opening_minor))}"]
+    for r in _rows(receipts):
+        d = pd.Timestamp(r.receipt_date).strftime("%y%m%d")
+        out.append(f":61:{d}{d[2:]}C{amt(int(r.amount_minor))}NTRF{r.receipt_id[:16]}//{r.receipt_id}")
+        payer = (r.payer_name or "").replace("/", " ")
+        remit = (r.reference or "").replace("/", " ")
+        out.append(f":86:/ORDP/{payer}/REMI/{remit}")
+    for ref, day, amount in debits:
+        d = pd.Timestamp(day).strftime("%y%m%d")
+        out.append(f":61:{d}{d[2:]}D{amt(amount)}NCHGNONREF//{ref}")
+        out.append(":86:BANK CHARGES")
+    out.append(f":62F:{'C' if closing >= 0 else 'D'}{days[-1]}{currency}{amt(abs(closing))}")
+    out.append("-")
+    atomic_write_text(path, "\n".join(out) + "\n")
+    return Path(path)
+
+
+def write_bank_csv(receipts: pd.DataFrame, path, account: str,
+                   debits: list[tuple[str, str, int, str]] = ()) -> Path:
+    """The CSV shape of ``io/maps/bank_csv.yaml``: signed amounts, dd/mm/yyyy dates."""
+    rows = []
+    for r in _rows(receipts):
+        rows.append({"Date": pd.Timestamp(r.receipt_date).strftime("%d/%m/%Y"),
+                     "Bank Ref": r.receipt_id, "Counterparty": r.payer_name,
+                     "Details": r.reference, "Amount": _dec(int(r.amount_minor), r.currency),
+                     "Currency": r.currency, "Account": account})
+    for ref, day, amount, ccy in debits:
+        rows.append({"Date": pd.Timestamp(day).strftime("%d/%m/%Y"), "Bank Ref": ref,
+                     "Counterparty": "BANK", "Details": "FEE", "Amount": "-" + _dec(amount, ccy),
+                     "Currency": ccy, "Account": account})
+    atomic_write_text(path, pd.DataFrame(rows).to_csv(index=False, lineterminator="\n"))
+    return Path(path)
