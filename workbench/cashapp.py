@@ -173,6 +173,10 @@ def reference_keys(text: str) -> tuple[set[str], set[str]]:
 
 # =========================================================================== engine
 
+def _str(v) -> str:
+    return v if isinstance(v, str) else ""
+
+
 @dataclass
 class _Line:
     receipt_id: str
@@ -323,9 +327,9 @@ class Matcher:
     def match(self, receipt) -> list[_Line]:
         """Lines for one receipt (a namedtuple/row with receipt_id, receipt_date,
         amount_minor, currency, payer_name, reference, customer_id)."""
-        rid, cur, R = receipt.receipt_id, receipt.currency, int(receipt.amount_minor)
+        cur, R = receipt.currency, int(receipt.amount_minor)
         day = np.datetime64(pd.Timestamp(receipt.receipt_date), "ns")
-        text = f"{receipt.reference or ''} {receipt.payer_name or ''}"
+        text = f"{_str(receipt.reference)} {_str(receipt.payer_name)}"
         strong, weak = self.references(text)
         cid = receipt.customer_id if isinstance(receipt.customer_id, str) else None
         cust, id_conf, how = self.identify(cid, receipt.payer_name)
@@ -712,3 +716,276 @@ def evaluate(applications: pd.DataFrame, receipts: pd.DataFrame, truth: pd.DataF
             "wrong_cash_minor": int(wrong),
             "auto_cash_minor": int(auto["amount_minor"].sum()),
             "receipts_without_true_invoice": unapplied_truth, "per_rule": per_rule}
+
+
+# =========================================================================== reconciliation
+
+def _business_days(start, end) -> np.ndarray:
+    a = pd.to_datetime(pd.Series(start)).to_numpy().astype("datetime64[D]")
+    b = np.datetime64(pd.Timestamp(end).date(), "D")
+    return np.busday_count(a, b)
+
+
+def reconcile(statements, bank_receipts: pd.DataFrame, applications: pd.DataFrame,
+              deductions: pd.DataFrame, as_of, policy: CashAppPolicy) -> dict:
+    """Tie the bank side to the application side, to the cent.
+
+    * per statement and per day: bank credits = auto-applied + suggested (awaiting
+      review) + unapplied; each part summed from its own table, the difference shown;
+    * per statement: opening balance + credits - debits against the closing balance;
+    * unapplied cash (after auto lines) aged in business days since receipt against the
+      posting SLA, breaches listed.
+    """
+    D = to_date(as_of)
+    auto = applications[applications["status"] == "auto"]
+    sugg = applications[applications["status"] == "suggested"]
+    auto_by = auto.groupby("receipt_id")["amount_minor"].sum()
+    sugg_by = sugg.groupby("receipt_id")["amount_minor"].sum()
+    rec = bank_receipts.copy()
+    if "already_minor" not in rec:
+        rec["already_minor"] = 0
+    rec["auto_minor"] = rec["receipt_id"].map(auto_by).fillna(0).astype(np.int64)
+    rec["suggested_minor"] = np.minimum(rec["receipt_id"].map(sugg_by).fillna(0).astype(np.int64),
+                                        rec["amount_minor"] - rec["already_minor"] - rec["auto_minor"])
+    rec["unapplied_minor"] = (rec["amount_minor"] - rec["already_minor"] - rec["auto_minor"]
+                              - rec["suggested_minor"])
+    ded_by = deductions.groupby("receipt_id")["amount_minor"].sum() if len(deductions) else pd.Series(dtype=np.int64)
+    rec["deductions_minor"] = rec["receipt_id"].map(ded_by).fillna(0).astype(np.int64)
+    parts = ["already_minor", "auto_minor", "suggested_minor", "unapplied_minor", "deductions_minor"]
+
+    def tie(frame, keys):
+        g = frame.groupby(keys, sort=True)
+        out = g[["amount_minor", *parts]].sum().reset_index()
+        out["receipts"] = g.size().to_numpy()
+        out["difference_minor"] = out["amount_minor"] - out["already_minor"] - out["auto_minor"] \
+            - out["suggested_minor"] - out["unapplied_minor"]
+        return out.rename(columns={"amount_minor": "credits_minor"})
+
+    by_statement = tie(rec, ["statement_id", "currency"]) if len(rec) else pd.DataFrame()
+    meta = []
+    for s in statements:
+        meta.append({"statement_id": s.statement_id, "file": Path(s.file).name, "format": s.format,
+                     "account": s.account, "currency": s.currency, "entries": s.entries,
+                     "statement_credits_minor": s.credits_minor, "debit_entries": s.debits_count,
+                     "debits_minor": s.debits_minor, "opening_minor": s.opening_balance_minor,
+                     "closing_minor": s.closing_balance_minor,
+                     "balance_difference_minor": s.balance_difference()})
+    meta = pd.DataFrame(meta).drop_duplicates(["statement_id", "file"])
+    if len(by_statement):
+        by_statement = meta.merge(by_statement, on=["statement_id", "currency"], how="left")
+    else:
+        by_statement = meta
+    by_day = tie(rec.assign(day=rec["receipt_date"].dt.date.astype(str)), ["day", "currency"]) \
+        if len(rec) else pd.DataFrame()
+    aging = rec[rec["unapplied_minor"] + rec["suggested_minor"] > 0].copy()
+    aging["waiting_minor"] = aging["unapplied_minor"] + aging["suggested_minor"]
+    aging["business_days"] = _business_days(aging["receipt_date"], D) if len(aging) else []
+    aging["sla_breach"] = aging["business_days"] > policy.posting_sla_business_days
+    aging = aging[["receipt_id", "statement_id", "receipt_date", "currency", "payer_name",
+                   "amount_minor", "already_minor", "auto_minor", "suggested_minor", "unapplied_minor",
+                   "waiting_minor", "business_days", "sla_breach"]].sort_values(
+        ["business_days", "receipt_id"], ascending=[False, True]).reset_index(drop=True)
+    totals = {}
+    for cur, g in rec.groupby("currency"):
+        credits = int(g["amount_minor"].sum())
+        al = int(g["already_minor"].sum())
+        a, su, un = int(g["auto_minor"].sum()), int(g["suggested_minor"].sum()), int(g["unapplied_minor"].sum())
+        totals[cur] = {"credits": format_amount(credits, cur),
+                       "already_applied": format_amount(al, cur),
+                       "auto_applied": format_amount(a, cur),
+                       "suggested": format_amount(su, cur), "unapplied": format_amount(un, cur),
+                       "deductions_proposed": format_amount(int(g["deductions_minor"].sum()), cur),
+                       "difference": format_amount(credits - al - a - su - un, cur),
+                       "ties": credits == al + a + su + un}
+    return {"as_of": str(D.date()), "by_statement": by_statement, "by_day": by_day,
+            "unapplied_aging": aging, "totals": totals,
+            "sla_business_days": policy.posting_sla_business_days,
+            "sla_breaches": int(aging["sla_breach"].sum()) if len(aging) else 0}
+
+
+# =========================================================================== a run
+
+@dataclass
+class CashAppRun:
+    """Everything one run proposes; nothing here changes the ledger."""
+
+    as_of: pd.Timestamp
+    policy: CashAppPolicy
+    statements: list
+    bank_receipts: pd.DataFrame      # credits to apply (new, or in the ledger but unapplied)
+    duplicates: int                  # bank references seen twice in the files
+    already_applied: pd.DataFrame    # credits the ledger has applied already (skipped)
+    applications: pd.DataFrame
+    deductions: pd.DataFrame
+    unapplied: pd.DataFrame
+    reconciliation: dict
+
+    def summary(self) -> dict:
+        apps = self.applications
+        auto = apps[apps["status"] == "auto"]
+        sugg = apps[apps["status"] == "suggested"]
+        by_rule = {}
+        for rule, g in apps.groupby("rule"):
+            by_rule[rule] = {"receipts": int(g["receipt_id"].nunique()),
+                             "auto_receipts": int(g.loc[g["status"] == "auto", "receipt_id"].nunique()),
+                             "lines": int(len(g))}
+        n = len(self.bank_receipts)
+        money = lambda df, col="amount_minor": {c: format_amount(int(v), c) for c, v in  # noqa: E731
+                                                df.groupby("currency")[col].sum().items()}
+        fully_auto = 0
+        if n:
+            auto_by = auto.groupby("receipt_id")["amount_minor"].sum()
+            rem = self.bank_receipts.set_index("receipt_id")["amount_minor"]
+            fully_auto = int((auto_by.reindex(rem.index).fillna(0) == rem).sum())
+        return {
+            "as_of": str(self.as_of.date()), "policy": self.policy.label,
+            "auto_post_threshold": self.policy.auto_post_threshold,
+            "statements": len(self.statements),
+            "receipts": n, "duplicates_skipped": self.duplicates,
+            "already_applied_in_ledger": int(len(self.already_applied)),
+            "auto_applied": {"receipts": int(auto["receipt_id"].nunique()), "lines": int(len(auto)),
+                             "fully_applied_receipts": fully_auto, "amount": money(auto)},
+            "suggested": {"receipts": int(sugg["receipt_id"].nunique()), "lines": int(len(sugg)),
+                          "amount": money(sugg)},
+            "unapplied": {"note": "cash not applied automatically; suggested lines stay "
+                                  "here until approved and posted",
+                          "receipts": int(len(self.unapplied)),
+                          "amount": money(self.unapplied, "unapplied_minor") if len(self.unapplied) else {}},
+            "deductions_proposed": {"lines": int(len(self.deductions)),
+                                    "amount": money(self.deductions) if len(self.deductions) else {}},
+            "match_rate_by_rule": by_rule,
+            "reconciliation": {"totals": self.reconciliation["totals"],
+                               "sla_business_days": self.reconciliation["sla_business_days"],
+                               "sla_breaches": self.reconciliation["sla_breaches"],
+                               "statements": [
+                                   {k: (None if v is None or (isinstance(v, float) and v != v) else
+                                        (int(v) if isinstance(v, (np.integer,)) else v))
+                                    for k, v in row.items()}
+                                   for row in self.reconciliation["by_statement"].to_dict("records")]},
+        }
+
+
+def run_cashapp(ledger: Ledger, bank_files, as_of=None, bank_map=None,
+                policy: CashAppPolicy | None = None, progress: bool = False) -> CashAppRun:
+    """Import bank files (all checked first), match their credits, reconcile."""
+    from .io.bank import read_statements, statements_receipts
+
+    policy = policy or load_cashapp_policy()
+    statements = read_statements(bank_files, bank_map)
+    credits, duplicates = statements_receipts(statements)
+    # credits the ledger already holds: skip what it applied, match what is left
+    known = ledger.receipts.set_index("receipt_id")["amount_minor"] if len(ledger.receipts) else pd.Series(dtype=np.int64)
+    applied = ledger.applications.groupby("receipt_id")["amount_minor"].sum() if len(ledger.applications) else pd.Series(dtype=np.int64)
+    in_ledger = credits["receipt_id"].isin(known.index)
+    left = credits["amount_minor"] - credits["receipt_id"].map(applied).fillna(0).astype(np.int64)
+    done = in_ledger & (left <= 0)
+    todo = credits[~done].copy()
+    todo["amount_minor"] = left[~done].to_numpy()
+    as_of = to_date(as_of) if as_of is not None else (
+        max(todo["receipt_date"].max(), ledger.last_date) if len(todo) else ledger.last_date)
+    future = todo[todo["receipt_date"] > as_of]
+    if len(future):
+        raise ValueError(f"{len(future)} bank credit(s) are dated after the as-of date "
+                         f"{as_of.date()} (first: {future['receipt_id'].iloc[0]} on "
+                         f"{future['receipt_date'].iloc[0].date()}): use a later --as-of")
+    apps, deductions, unapplied = match_receipts(ledger, todo, as_of, policy, progress)
+    full = credits.copy()
+    full["already_minor"] = np.minimum(full["receipt_id"].map(applied).fillna(0).astype(np.int64),
+                                       full["amount_minor"])
+    rec = reconcile(statements, full, apps, deductions, as_of, policy)
+    return CashAppRun(as_of, policy, statements, todo.reset_index(drop=True), duplicates,
+                      credits[done].reset_index(drop=True), apps, deductions, unapplied, rec)
+
+
+def write_run(run: CashAppRun, out: str | Path) -> Path:
+    """Write a run's files into ``out`` (replaced as a whole, atomically)."""
+    import json
+    import shutil
+
+    from .io.writer import make_temp_dir
+    from .reports import money_frame
+
+    out = Path(out)
+    tmp = make_temp_dir(out)
+    try:
+        cols = ["receipt_id", "invoice_id", "amount", "status", "rule", "confidence", "reason",
+                "currency"]
+        apps = money_frame(run.applications.rename(columns={"amount_minor": "amount"}), ["amount"])
+        apps.reindex(columns=cols).to_csv(tmp / "applications.csv", index=False, lineterminator="\n")
+        un = money_frame(run.unapplied.rename(columns={"amount_minor": "amount",
+                                                       "auto_applied_minor": "auto_applied",
+                                                       "unapplied_minor": "unapplied"}),
+                         ["amount", "auto_applied", "unapplied"])
+        un.to_csv(tmp / "unapplied.csv", index=False, lineterminator="\n", date_format="%Y-%m-%d")
+        ded = money_frame(run.deductions.rename(columns={"amount_minor": "amount"}), ["amount"])
+        ded.reindex(columns=["receipt_id", "invoice_id", "amount", "currency", "status", "reason"]).to_csv(
+            tmp / "deductions.csv", index=False, lineterminator="\n")
+        rec = run.reconciliation
+        for name in ("by_statement", "by_day", "unapplied_aging"):
+            df = rec[name]
+            if len(df) and "currency" in df:
+                money_cols = [c for c in df.columns if c.endswith("_minor")]
+                df = df.copy()
+                for c in money_cols:
+                    df[c] = df[c].astype("Int64")
+                keep = df[money_cols].isna()
+                df = money_frame(df.fillna({c: 0 for c in money_cols}), money_cols)
+                for c in money_cols:
+                    df.loc[keep[c].to_numpy(), c] = ""
+                df = df.rename(columns={c: c[:-6] for c in money_cols})
+            df.to_csv(tmp / f"reconciliation_{name}.csv", index=False, lineterminator="\n",
+                      date_format="%Y-%m-%d")
+        (tmp / "summary.json").write_text(json.dumps(run.summary(), indent=2, default=str) + "\n")
+        if out.exists():
+            old = out.with_name(f".{out.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            out.rename(old)
+            tmp.rename(out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def post_matches(out_dir: str | Path, ledger: Ledger, approver: str, db=None,
+                 statuses: tuple[str, ...] = ("auto",), receipts: list[str] | None = None) -> dict:
+    """Record approved lines of a run in the state database (``cash_matches``, append-only,
+    with who and when and the ledger's hash). Lines already posted are not posted twice;
+    a line larger than the invoice's open balance (after earlier posts) is refused."""
+    from .state import StateDB
+
+    db = db or StateDB()
+    apps = pd.read_csv(Path(out_dir) / "applications.csv", dtype=str, keep_default_na=False)
+    sel = apps["status"].isin(statuses)
+    if receipts:
+        sel &= apps["receipt_id"].isin(receipts)
+    lines = apps[sel]
+    posted = db.current("cash_matches")
+    seen = {(r["receipt_id"], r["invoice_id"]) for r in posted if r["status"] == "posted"}
+    already = {}
+    for r in posted:
+        if r["status"] == "posted" and r["invoice_id"]:
+            already[r["invoice_id"]] = already.get(r["invoice_id"], 0) + int(r["amount_minor"])
+    open_now = ledger.balances(ledger.last_date).set_index("invoice_id")["open_minor"]
+    rows, skipped, refused = [], 0, []
+    digest = ledger.content_hash()
+    for r in lines.itertuples(index=False):
+        if (r.receipt_id, r.invoice_id) in seen:
+            skipped += 1
+            continue
+        amount = parse_amount(r.amount, r.currency)
+        left = int(open_now.get(r.invoice_id, 0)) - already.get(r.invoice_id, 0)
+        if amount > left:
+            refused.append(f"{r.receipt_id} -> {r.invoice_id}: {r.amount} exceeds the "
+                           f"{format_amount(left, r.currency)} still open")
+            continue
+        already[r.invoice_id] = already.get(r.invoice_id, 0) + amount
+        rows.append({"receipt_id": r.receipt_id, "invoice_id": r.invoice_id,
+                     "amount_minor": amount, "currency": r.currency, "rule": r.rule,
+                     "confidence": float(r.confidence), "status": "posted",
+                     "approved_by": approver, "ledger_hash": digest})
+    ids = db.append_many("cash_matches", rows, actor=approver) if rows else []
+    return {"posted": len(ids), "already_posted": skipped, "refused": refused}

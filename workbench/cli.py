@@ -126,6 +126,25 @@ def build_parser() -> argparse.ArgumentParser:
     lt.add_argument("--db")
     lt.add_argument("--no-log", action="store_true")
 
+    ca = sub.add_parser("cashapp", help="apply bank credits to open invoices (proposals only); "
+                        "'workbench cashapp post' records approved lines")
+    ca.add_argument("--ledger", required=True, type=Path)
+    ca.add_argument("--bank", required=True, nargs="+", type=Path,
+                    help="bank statements: camt.053 XML, BAI2, MT940 or CSV (format detected)")
+    ca.add_argument("--out", required=True, type=Path, help="folder for the proposals (replaced)")
+    ca.add_argument("--as-of", help="run date (default: the latest credit or ledger date)")
+    ca.add_argument("--bank-map", type=Path, help="column map for bank CSV files")
+    ca.add_argument("--threshold", type=float, help="auto-post threshold (default: policy)")
+    ca.add_argument("--policy", type=Path, help="cash application policy YAML")
+    ca.add_argument("--quiet", action="store_true")
+    cp = sub.add_parser("cashapp-post", help=argparse.SUPPRESS)
+    cp.add_argument("--out", required=True, type=Path, help="the folder a cashapp run wrote")
+    cp.add_argument("--ledger", required=True, type=Path)
+    cp.add_argument("--by", required=True, help="who approves (recorded)")
+    cp.add_argument("--status", nargs="+", default=["auto"], choices=("auto", "suggested"))
+    cp.add_argument("--receipt", nargs="+", help="only these receipts")
+    cp.add_argument("--db")
+
     r = sub.add_parser("report", help="run the quarter-end pack into reports/<quarter>/")
     r.add_argument("--ledger", required=True, type=Path)
     r.add_argument("--quarter", default="last", help="2026Q3, or 'last' (default): the last "
@@ -451,6 +470,54 @@ def cmd_letter(args) -> int:
     return 0
 
 
+def cmd_cashapp(args) -> int:
+    from .cashapp import load_cashapp_policy, run_cashapp, write_run
+    from .io.bank import StatementError
+    from .policy import PolicyError
+    try:
+        policy = load_cashapp_policy(args.policy or "cashapp", args.threshold)
+        as_of = None
+        if args.as_of:
+            from .ledger import to_date
+            as_of = to_date(args.as_of)
+    except (ValueError, PolicyError) as e:
+        raise CLIError(str(e)) from None
+    ledger = _load(args.ledger)
+    try:
+        run = run_cashapp(ledger, args.bank, as_of, args.bank_map, policy, progress=not args.quiet)
+    except StatementError as e:
+        print(f"workbench cashapp: {e}", file=sys.stderr)
+        print("nothing imported, nothing written", file=sys.stderr)
+        return 1
+    except ValueError as e:
+        raise CLIError(str(e)) from None
+    write_run(run, args.out)
+    s = run.summary()
+    print(f"{s['receipts']} receipts from {s['statements']} statement(s) "
+          f"({s['duplicates_skipped']} duplicate(s), {s['already_applied_in_ledger']} already "
+          f"applied): {s['auto_applied']['receipts']} auto, {s['suggested']['receipts']} "
+          f"suggested, {s['unapplied']['receipts']} with cash left unapplied -> {args.out}")
+    for cur, t in s["reconciliation"]["totals"].items():
+        print(f"  {cur}: credits {t['credits']} = already applied {t['already_applied']} + auto "
+              f"{t['auto_applied']} + suggested {t['suggested']} + unapplied {t['unapplied']} "
+              f"(difference {t['difference']})")
+    return 0
+
+
+def cmd_cashapp_post(args) -> int:
+    from .cashapp import post_matches
+    if not (args.out / "applications.csv").exists():
+        raise CLIError(f"{args.out} holds no applications.csv (run workbench cashapp first)")
+    ledger = _load(args.ledger)
+    result = post_matches(args.out, ledger, args.by, _state(args.db), tuple(args.status),
+                          args.receipt)
+    print(f"posted {result['posted']} line(s) approved by {args.by}; "
+          f"{result['already_posted']} already posted; {len(result['refused'])} refused")
+    for r in result["refused"]:
+        print(f"  refused: {r}", file=sys.stderr)
+    return 0 if not result["refused"] else 1
+
+
 def cmd_report(args) -> int:
     from .ledger import LedgerError
     from .reports import run_quarter_pack
@@ -474,11 +541,15 @@ def cmd_report(args) -> int:
 
 COMMANDS = {"demo": cmd_demo, "validate": cmd_validate, "aging": cmd_aging, "kpis": cmd_kpis,
             "activity": cmd_activity, "worklist": cmd_worklist, "proposals": cmd_proposals,
-            "statement": cmd_statement, "letter": cmd_letter, "report": cmd_report}
+            "statement": cmd_statement, "letter": cmd_letter, "cashapp": cmd_cashapp,
+            "cashapp-post": cmd_cashapp_post, "report": cmd_report}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:2] == ["cashapp", "post"]:
+        argv = ["cashapp-post", *argv[2:]]
     args = parser.parse_args(argv)
     try:
         return COMMANDS[args.command](args)

@@ -19,6 +19,10 @@ from .writer import atomic_write_text
 __all__ = ["write_camt053", "write_bai2", "write_mt940", "write_bank_csv"]
 
 
+def _s(v) -> str:
+    return v if isinstance(v, str) else ""
+
+
 def _dec(minor: int, ccy: str) -> str:
     d = MINOR_UNITS.get(ccy, 2)
     return f"{Decimal(int(minor)).scaleb(-d):.{d}f}"
@@ -40,8 +44,8 @@ def write_camt053(receipts: pd.DataFrame, path, account: str, currency: str,
         amount = int(r.amount_minor)
         credits += amount
         n_c += 1
-        party = (f"<Dbtr><Pty><Nm>{escape(r.payer_name or '')}</Nm></Pty></Dbtr>" if newer
-                 else f"<Dbtr><Nm>{escape(r.payer_name or '')}</Nm></Dbtr>")
+        party = (f"<Dbtr><Pty><Nm>{escape(_s(r.payer_name))}</Nm></Pty></Dbtr>" if newer
+                 else f"<Dbtr><Nm>{escape(_s(r.payer_name))}</Nm></Dbtr>")
         sts = "<Sts><Cd>BOOK</Cd></Sts>" if newer else "<Sts>BOOK</Sts>"
         day = pd.Timestamp(r.receipt_date).date().isoformat()
         entries.append(
@@ -51,7 +55,7 @@ def write_camt053(receipts: pd.DataFrame, path, account: str, currency: str,
             f"<BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>RCDT</Cd><SubFmlyCd>ESCT</SubFmlyCd></Fmly></Domn></BkTxCd>"
             f"<NtryDtls><TxDtls><Refs><EndToEndId>NOTPROVIDED</EndToEndId></Refs>"
             f"<RltdPties>{party}</RltdPties>"
-            f"<RmtInf><Ustrd>{escape(r.reference or '')}</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>")
+            f"<RmtInf><Ustrd>{escape(_s(r.reference))}</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>")
     debit_total = 0
     for ref, day, amount in debits:
         debit_total += amount
@@ -96,8 +100,8 @@ def write_bai2(receipts: pd.DataFrame, path, account: str, currency: str, as_of:
     lines_acct.append(summary)
     total = opening_minor + closing + credits + debit_total
     for r in _rows(receipts):
-        lines_acct.append(f"16,195,{int(r.amount_minor)},Z,{r.receipt_id},,ORIG={r.payer_name}/")
-        ref = (r.reference or "").replace(",", " ").replace("/", " ")
+        lines_acct.append(f"16,195,{int(r.amount_minor)},Z,{r.receipt_id},,ORIG={_s(r.payer_name).replace(',', ' ').replace('/', ' ')}/")
+        ref = _s(r.reference).replace(",", " ").replace("/", " ")
         lines_acct.append(f"88,REF={ref}")
         total += int(r.amount_minor)
     for ref, amount in debits:
@@ -128,8 +132,8 @@ def write_mt940(receipts: pd.DataFrame, path, account: str, currency: str,
     for r in _rows(receipts):
         d = pd.Timestamp(r.receipt_date).strftime("%y%m%d")
         out.append(f":61:{d}{d[2:]}C{amt(int(r.amount_minor))}NTRF{r.receipt_id[:16]}//{r.receipt_id}")
-        payer = (r.payer_name or "").replace("/", " ")
-        remit = (r.reference or "").replace("/", " ")
+        payer = _s(r.payer_name).replace("/", " ")
+        remit = _s(r.reference).replace("/", " ")
         out.append(f":86:/ORDP/{payer}/REMI/{remit}")
     for ref, day, amount in debits:
         d = pd.Timestamp(day).strftime("%y%m%d")
@@ -147,8 +151,8 @@ def write_bank_csv(receipts: pd.DataFrame, path, account: str,
     rows = []
     for r in _rows(receipts):
         rows.append({"Date": pd.Timestamp(r.receipt_date).strftime("%d/%m/%Y"),
-                     "Bank Ref": r.receipt_id, "Counterparty": r.payer_name,
-                     "Details": r.reference, "Amount": _dec(int(r.amount_minor), r.currency),
+                     "Bank Ref": r.receipt_id, "Counterparty": _s(r.payer_name),
+                     "Details": _s(r.reference), "Amount": _dec(int(r.amount_minor), r.currency),
                      "Currency": r.currency, "Account": account})
     for ref, day, amount, ccy in debits:
         rows.append({"Date": pd.Timestamp(day).strftime("%d/%m/%Y"), "Bank Ref": ref,
