@@ -120,7 +120,8 @@ def normalise_name(name: str | None) -> str:
     no "PAYMENT FROM"."""
     if not name:
         return ""
-    s = re.sub(r"[^A-Z0-9 ]+", " ", str(name).upper())
+    s = str(name).upper().replace(".", "")          # S.A. -> SA, K.K. -> KK
+    s = re.sub(r"[^A-Z0-9 ]+", " ", s)
     s = _NOISE.sub(" ", s)
     words = [w for w in s.split() if w not in _LEGAL]
     return " ".join(words)
