@@ -872,6 +872,9 @@ def run_cashapp(ledger: Ledger, bank_files, as_of=None, bank_map=None,
     from .io.bank import read_statements, statements_receipts
 
     policy = policy or load_cashapp_policy()
+    bank_files = list(bank_files)
+    if not bank_files:
+        raise ValueError("no bank statement files given")
     statements = read_statements(bank_files, bank_map)
     credits, duplicates = statements_receipts(statements)
     # credits the ledger already holds: skip what it applied, match what is left
@@ -990,3 +993,34 @@ def post_matches(out_dir: str | Path, ledger: Ledger, approver: str, db=None,
                      "approved_by": approver, "ledger_hash": digest})
     ids = db.append_many("cash_matches", rows, actor=approver) if rows else []
     return {"posted": len(ids), "already_posted": skipped, "refused": refused}
+
+
+def repeated_short_pays(ledger: Ledger, run: CashAppRun | None = None, minimum: int = 2
+                        ) -> pd.DataFrame:
+    """Customers who short-pay again and again: short pays proposed in this run plus, from
+    history, invoices closed by a small-balance write-off after a payment."""
+    rows = []
+    if run is not None and len(run.deductions):
+        inv_cust = ledger.invoices.set_index("invoice_id")["customer_id"]
+        d = run.deductions.assign(customer_id=run.deductions["invoice_id"].map(inv_cust))
+        for (c, cur), g in d.groupby(["customer_id", "currency"]):
+            rows.append({"customer_id": c, "currency": cur, "source": "this run", "count": len(g),
+                         "amount_minor": int(g["amount_minor"].sum())})
+    wo = ledger.write_offs
+    if len(wo):
+        small = wo[wo["reason"].fillna("").str.contains("small", case=False) & (wo["amount_minor"] > 0)]
+        paid = set(ledger.applications["invoice_id"])
+        small = small[small["invoice_id"].isin(paid)]
+        inv_cust = ledger.invoices.set_index("invoice_id")["customer_id"]
+        small = small.assign(customer_id=small["invoice_id"].map(inv_cust))
+        for (c, cur), g in small.groupby(["customer_id", "currency"]):
+            rows.append({"customer_id": c, "currency": cur, "source": "history (small-balance write-offs)",
+                         "count": len(g), "amount_minor": int(g["amount_minor"].sum())})
+    out = pd.DataFrame(rows, columns=["customer_id", "currency", "source", "count", "amount_minor"])
+    if not len(out):
+        return out
+    total = out.groupby(["customer_id", "currency"])["count"].transform("sum")
+    out = out[total >= minimum]
+    names = ledger.customers.set_index("customer_id")["name"]
+    out.insert(1, "customer_name", out["customer_id"].map(names))
+    return out.sort_values(["count", "amount_minor"], ascending=False).reset_index(drop=True)

@@ -851,6 +851,7 @@ def write_demo(out: str | Path, config: DemoConfig = DemoConfig(), fmt: str = "p
         (tmp / "truth").mkdir()
         for name, df in truth.items():
             write_frame(_truth_file_frame(df), tmp / "truth" / f"{name}.{fmt}")
+        _write_bank_backlog(tables, tmp / "bank")
         meta = {"generator": "workbench.demo", "config": config.__dict__, "format": fmt,
                 "rows": {k: int(len(v)) for k, v in tables.items()}}
         (tmp / "truth" / "README.md").write_text(_TRUTH_README, encoding="utf-8")
@@ -869,6 +870,35 @@ def write_demo(out: str | Path, config: DemoConfig = DemoConfig(), fmt: str = "p
     meta["seconds_generate"] = round(t_gen, 3)
     meta["seconds_total"] = round(time.perf_counter() - t0, 3)
     return meta
+
+
+def _write_bank_backlog(tables: dict, folder: Path) -> None:
+    """The bank statements of the receipts not yet applied (the cash-application queue):
+    USD as camt.053, EUR as BAI2, JPY as MT940, as a bank would send them."""
+    from .io.bank_writers import write_bai2, write_camt053, write_mt940
+
+    rec, apps = tables["receipts"], tables["applications"]
+    backlog = rec[~rec["receipt_id"].isin(apps["receipt_id"])]
+    last = backlog["receipt_date"].max() if len(backlog) else None
+    recent = backlog[backlog["receipt_date"] > last - pd.Timedelta(days=14)] if last is not None else backlog
+    folder.mkdir(parents=True, exist_ok=True)
+    for cur, writer in (("USD", "camt"), ("EUR", "bai2"), ("JPY", "mt940")):
+        part = recent[recent["currency"] == cur]
+        if not len(part):
+            continue
+        opening = 10 ** 8 if cur != "JPY" else 10 ** 9
+        account = _BANK_ACCOUNT[cur]
+        day = str(part["receipt_date"].max().date())
+        fee = [(f"FEE-{cur}-{day}", day, 1500 if cur != "JPY" else 1500)]
+        if writer == "camt":
+            write_camt053(part, folder / f"{cur.lower()}_{day}.camt053.xml", account, cur, opening,
+                          statement_id=f"STMT-{cur}-{day}", debits=fee)
+        elif writer == "bai2":
+            write_bai2(part, folder / f"{cur.lower()}_{day}.bai", account, cur, day, opening,
+                       debits=[(fee[0][0], fee[0][2])])
+        else:
+            write_mt940(part, folder / f"{cur.lower()}_{day}.sta", account, cur, opening,
+                        statement_id=f"STMT-{cur}-{day}", debits=fee)
 
 
 def _truth_file_frame(df: pd.DataFrame) -> pd.DataFrame:

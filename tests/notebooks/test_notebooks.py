@@ -13,7 +13,8 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
 def test_there_are_notebooks():
-    assert [p.name for p in NOTEBOOKS] == ["ar_aging.ipynb", "collections_overview.ipynb"]
+    assert [p.name for p in NOTEBOOKS] == ["ar_aging.ipynb", "cash_reconciliation.ipynb",
+                                           "collections_overview.ipynb"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -80,3 +81,26 @@ def test_collections_overview_on_the_kpi_ledger(tmp_path, monkeypatch):
     images = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
               if "image/png" in o.get("data", {})]
     assert len(images) == 3      # the trend figure, aging by segment in EUR and in USD
+
+
+def test_cash_reconciliation_parameters():
+    params = pm.inspect_notebook(str(ROOT / "notebooks" / "cash_reconciliation.ipynb"))
+    assert {k: (v["inferred_type_name"], v["default"]) for k, v in params.items()} == {
+        "ledger_dir": ("str", '"../data/demo"'), "bank_files": ("str", '"../data/demo/bank/*"'),
+        "as_of": ("str", '""'), "auto_post_threshold": ("float", "0.9")}
+
+
+def test_cash_reconciliation_runs(demo_dir, tmp_path):
+    out = tmp_path / "cr.ipynb"
+    pm.execute_notebook(str(ROOT / "notebooks" / "cash_reconciliation.ipynb"), str(out),
+                        kernel_name="python3", cwd=str(ROOT / "notebooks"), progress_bar=False,
+                        parameters={"ledger_dir": str(demo_dir),
+                                    "bank_files": str(demo_dir / "bank" / "*"),
+                                    "as_of": "", "auto_post_threshold": 0.9})
+    nb = nbformat.read(out, as_version=4)
+    result = eval(_last_output(nb))
+    assert result["ties"] is True
+    assert result["receipts"] > 0 and result["auto"] + result["unapplied"] >= 1
+    images = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+              if "image/png" in o.get("data", {})]
+    assert len(images) >= 1
