@@ -18,13 +18,17 @@ def test_environment_yml_and_pyproject_agree():
     py = {_name(d) for d in pyproject["project"]["dependencies"]}
     py |= {_name(d) for d in pyproject["project"]["optional-dependencies"]["test"]}
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
-    conda = {_name(d) for d in env["dependencies"] if isinstance(d, str)} - {"python", "pip"}
+    specs = [d for d in env["dependencies"] if isinstance(d, str)]
+    for d in env["dependencies"]:
+        if isinstance(d, dict):
+            specs += d.get("pip", [])
+    conda = {_name(d) for d in specs} - {"python", "pip"}
     assert "conda-forge" in env["channels"]
     assert py == conda, f"only in pyproject: {sorted(py - conda)}; only in environment.yml: {sorted(conda - py)}"
     # the same ranges, too
     ranges = {_name(d): d.replace(" ", "")[len(_name(d)):] for d in pyproject["project"]["dependencies"]}
-    for d in env["dependencies"]:
-        if isinstance(d, str) and _name(d) in ranges:
+    for d in specs:
+        if _name(d) in ranges:
             assert d.replace(" ", "")[len(_name(d)):] == ranges[_name(d)], d
 
 

@@ -699,10 +699,13 @@ def evaluate(applications: pd.DataFrame, receipts: pd.DataFrame, truth: pd.DataF
     rules = auto.groupby("receipt_id")["rule"].agg(lambda s: s.iloc[0])
     correct = pd.Series({r: (true_sets.get(r) == s) for r, s in auto_sets.items()}, dtype=bool)
     true_amount = truth.groupby(["receipt_id", "invoice_id"])["amount_minor"].sum()
-    wrong = 0
+    wrong, wrong_by, auto_by = 0, {}, {}
     for r in auto.itertuples(index=False):
         t = int(true_amount.get((r.receipt_id, r.invoice_id), 0))
-        wrong += max(int(r.amount_minor) - t, 0)
+        w = max(int(r.amount_minor) - t, 0)
+        wrong += w
+        wrong_by[r.currency] = wrong_by.get(r.currency, 0) + w
+        auto_by[r.currency] = auto_by.get(r.currency, 0) + int(r.amount_minor)
     n = len(receipts)
     per_rule = {}
     for rule, ids in rules.groupby(rules).groups.items():
@@ -716,6 +719,8 @@ def evaluate(applications: pd.DataFrame, receipts: pd.DataFrame, truth: pd.DataF
             "precision": round(float(correct.mean()), 4) if len(correct) else None,
             "wrong_cash_minor": int(wrong),
             "auto_cash_minor": int(auto["amount_minor"].sum()),
+            "wrong_cash": {c: format_amount(v, c) for c, v in sorted(wrong_by.items())},
+            "auto_cash": {c: format_amount(v, c) for c, v in sorted(auto_by.items())},
             "receipts_without_true_invoice": unapplied_truth, "per_rule": per_rule}
 
 
