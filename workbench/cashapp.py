@@ -931,7 +931,7 @@ def write_run(run: CashAppRun, out: str | Path) -> Path:
     import json
     import shutil
 
-    from .io.writer import make_temp_dir
+    from .io.writer import make_temp_dir, replace_dir
     from .reports import money_frame
 
     out = Path(out)
@@ -965,14 +965,7 @@ def write_run(run: CashAppRun, out: str | Path) -> Path:
             df.to_csv(tmp / f"reconciliation_{name}.csv", index=False, lineterminator="\n",
                       date_format="%Y-%m-%d")
         (tmp / "summary.json").write_text(json.dumps(run.summary(), indent=2, default=str) + "\n")
-        if out.exists():
-            old = out.with_name(f".{out.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out)
+        replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .io.writer import make_temp_dir, write_frame, write_table
+from .io.writer import make_temp_dir, replace_dir, write_frame, write_table
 from .money import MINOR_UNITS, convert, format_amount_array, round_to_minor
 
 __all__ = ["DemoConfig", "generate", "write_demo", "BEHAVIOURS"]
@@ -856,14 +856,7 @@ def write_demo(out: str | Path, config: DemoConfig = DemoConfig(), fmt: str = "p
                 "rows": {k: int(len(v)) for k, v in tables.items()}}
         (tmp / "truth" / "README.md").write_text(_TRUTH_README, encoding="utf-8")
         (tmp / "demo.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-        if out.exists():
-            old = out.with_name(f".{out.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out)
+        replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

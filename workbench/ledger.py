@@ -11,7 +11,6 @@ Every as-of view uses only rows dated on or before the as-of date.
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ import pandas as pd
 from . import schema
 from .config import REPORT_CURRENCY
 from .io.loader import ColumnMap, LoadReport, load_column_map, read_ledger_folder
-from .io.writer import make_temp_dir, write_table
+from .io.writer import make_temp_dir, replace_dir, write_table
 from .money import format_amount
 from .schema import (CURRENCY, DATE, ID, INT, MONEY, NUMBER, TABLES, TEXT, TIMESTAMP,
                      LedgerError, Problem)
@@ -339,22 +338,11 @@ class Ledger:
         try:
             for name in sorted(self.present):
                 write_table(self.tables[name], name, tmp, "parquet")
-            _replace_dir(tmp, folder)
+            replace_dir(tmp, folder)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         return folder
-
-
-def _replace_dir(tmp: Path, target: Path) -> None:
-    """Swap ``tmp`` into ``target``; the old folder is removed only after the swap."""
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
-        os.replace(target, old)
-    os.replace(tmp, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def validate_folder(folder: str | Path, column_map: str | Path | ColumnMap | None = None,

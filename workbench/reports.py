@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
 import shutil
 from importlib import metadata as md
@@ -23,7 +22,7 @@ import pandas as pd
 from . import __version__
 from .aging import aging_records, aging_table, load_aging_policy
 from .config import DATA_DIR, NOTEBOOKS_DIR, REPORTS_DIR
-from .io.writer import atomic_write_text, make_temp_dir
+from .io.writer import atomic_write_text, make_temp_dir, replace_dir
 from .ledger import Ledger
 from .money import format_amount_array, MINOR_UNITS
 from .periods import Period, last_closed_quarter, parse_period
@@ -280,13 +279,7 @@ def run_quarter_pack(ledger_dir: str | Path, quarter: str | None = None,
             "versions": _package_versions(),
         }
         atomic_write_text(tmp / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-        old = None
-        if target.exists():
-            old = out_root / f".{period.label}.old-{os.getpid()}"
-            os.replace(target, old)
-        os.replace(tmp, target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        replace_dir(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -22,7 +22,7 @@ from ..money import MINOR_UNITS, format_amount_array
 from ..schema import DATE, DECIMAL, MONEY, TABLES, TIMESTAMP
 
 __all__ = ["to_file_frame", "to_arrow", "write_table", "atomic_path", "atomic_write_text",
-           "make_temp_dir"]
+           "make_temp_dir", "replace_dir"]
 
 
 def _umask() -> int:
@@ -56,6 +56,19 @@ def atomic_path(path: str | Path):
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def replace_dir(tmp: Path, target: Path) -> None:
+    """Swap a completed temporary folder into ``target``; the previous folder is moved
+    aside first and removed only after the swap, so a crash leaves one of the two."""
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        os.replace(target, old)
+    os.replace(tmp, target)
+    if old is not None:
+        import shutil
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
