@@ -1,0 +1,571 @@
+"""Credit evaluation: the analysis of a customer as of a date, the scorecard trained on
+the ledger's own history, the credit policy, the limit recommendation, decisions with
+approval authority, and the credit file.
+
+Point in time: a financial statement counts from its period end plus the policy's
+reporting lag; bureau reports and trade references from their report date; internal
+history only up to the as-of date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .ledger import Ledger, to_date
+from .money import convert, format_amount, minor_units, parse_amount
+from .policy import PolicyError, read_policy
+
+__all__ = ["CreditPolicy", "load_credit_policy", "financial_ratios", "customer_analysis",
+           "FEATURES", "feature_frame", "training_set", "train_scorecard", "recommend",
+           "record_decision", "limit_history", "DECISIONS", "credit_file_html", "review_queue"]
+
+DECISIONS = ("approve", "approve_other", "decline", "hold")
+LEVELS = ("analyst", "manager", "director", "cfo")
+
+
+# =========================================================================== policy
+
+@dataclass(frozen=True)
+class RiskClass:
+    name: str
+    min_points: float | None
+    max_limit: str
+    review_months: int
+    documents: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CreditPolicy:
+    name: str
+    version: str
+    financials_lag_days: int
+    stale_financials_months: int
+    stale_bureau_months: int
+    classes: tuple[RiskClass, ...]
+    tnw_pct: float | None
+    wc_pct: float | None
+    bureau_pct: float | None
+    months_of_purchases: float | None
+    levels: tuple[tuple[str, str | None], ...]
+    report_currency: str = "USD"
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} {self.version}"
+
+    def risk_class(self, points: float) -> RiskClass:
+        for c in self.classes:
+            if c.min_points is None or points >= c.min_points:
+                return c
+        return self.classes[-1]
+
+    def approver_for(self, limit_report_minor: int) -> str:
+        for level, up_to in self.levels:
+            if up_to is None or limit_report_minor <= parse_amount(up_to, self.report_currency):
+                return level
+        return self.levels[-1][0]
+
+    def can_approve(self, level: str, limit_report_minor: int) -> bool:
+        needed = self.approver_for(limit_report_minor)
+        return LEVELS.index(level) >= LEVELS.index(needed)
+
+
+def load_credit_policy(path: str | Path = "credit", report_currency: str = "USD") -> CreditPolicy:
+    doc, src = read_policy(path, "credit")
+    errors = []
+    classes = []
+    for i, c in enumerate(doc.get("risk_classes") or []):
+        try:
+            parse_amount(str(c.get("max_limit")), report_currency)
+        except (ValueError, TypeError) as e:
+            errors.append(f"risk_classes[{i}].max_limit: {e}")
+        if not isinstance(c.get("review_months"), int) or c["review_months"] < 1:
+            errors.append(f"risk_classes[{i}].review_months must be a whole number >= 1; got "
+                          f"{c.get('review_months')!r}")
+        classes.append(RiskClass(str(c.get("class")), c.get("min_points"), str(c.get("max_limit")),
+                                 int(c.get("review_months") or 1), tuple(c.get("documents") or ())))
+    if not classes:
+        errors.append("risk_classes: at least one class is required")
+    elif classes[-1].min_points is not None:
+        errors.append("risk_classes: the last class must have no min_points (it takes the rest)")
+    mins = [c.min_points for c in classes if c.min_points is not None]
+    if any(b >= a for a, b in zip(mins, mins[1:])):
+        errors.append(f"risk_classes: min_points must decrease class by class; got {mins}")
+    f = doc.get("limit_formulas") or {}
+    for key in ("tangible_net_worth_pct", "working_capital_pct", "bureau_recommended_pct",
+                "months_of_purchases"):
+        v = f.get(key)
+        if v is not None and (not isinstance(v, (int, float)) or v < 0):
+            errors.append(f"limit_formulas.{key} must be a number >= 0; got {v!r}")
+    levels = []
+    for i, lv in enumerate(doc.get("approval_levels") or []):
+        if lv.get("level") not in LEVELS:
+            errors.append(f"approval_levels[{i}].level must be one of {', '.join(LEVELS)}; got "
+                          f"{lv.get('level')!r}")
+        levels.append((lv.get("level"), None if lv.get("up_to") is None else str(lv["up_to"])))
+    if not levels or levels[-1][1] is not None:
+        errors.append("approval_levels: the last level must have no up_to")
+    for key in ("financials_lag_days", "stale_financials_months", "stale_bureau_months"):
+        if not isinstance(doc.get(key), int) or doc[key] < 0:
+            errors.append(f"{key} must be a whole number >= 0; got {doc.get(key)!r}")
+    if errors:
+        raise PolicyError(f"{src}: invalid credit policy:\n  " + "\n  ".join(errors))
+    return CreditPolicy(doc["name"], doc["version"], doc["financials_lag_days"],
+                        doc["stale_financials_months"], doc["stale_bureau_months"], tuple(classes),
+                        f.get("tangible_net_worth_pct"), f.get("working_capital_pct"),
+                        f.get("bureau_recommended_pct"), f.get("months_of_purchases"),
+                        tuple(levels), report_currency)
+
+
+# =========================================================================== analysis
+
+def _div(a, b):
+    if a is None or b is None or pd.isna(a) or pd.isna(b) or b == 0:
+        return None
+    return float(a) / float(b)
+
+
+def financial_ratios(row) -> dict:
+    """Ratios of one financial statement (money in minor units; ratios plain floats).
+
+    current = CA / CL; quick = (CA - inventory) / CL; working capital = CA - CL;
+    debt to equity = TL / (TA - TL); debt ratio = TL / TA; tangible net worth =
+    TA - TL - intangibles; net margin = NI / revenue; interest coverage = EBIT / interest;
+    OCF to CL = operating cash flow / CL; DSO = receivables / revenue * 365.
+    """
+    g = lambda k: None if k not in row or pd.isna(row[k]) else int(row[k])  # noqa: E731
+    ca, cl, ta, tl = g("current_assets_minor"), g("current_liabilities_minor"), \
+        g("total_assets_minor"), g("total_liabilities_minor")
+    inv, intang = g("inventory_minor"), g("intangibles_minor")
+    equity = None if ta is None or tl is None else ta - tl
+    return {
+        "current_ratio": _div(ca, cl),
+        "quick_ratio": _div(None if ca is None else ca - (inv or 0), cl),
+        "working_capital_minor": None if ca is None or cl is None else ca - cl,
+        "debt_to_equity": _div(tl, equity) if equity and equity > 0 else None,
+        "debt_ratio": _div(tl, ta),
+        "tangible_net_worth_minor": None if equity is None else equity - (intang or 0),
+        "net_margin": _div(g("net_income_minor"), g("revenue_minor")),
+        "interest_coverage": _div(g("ebit_minor"), g("interest_expense_minor")),
+        "ocf_to_current_liabilities": _div(g("operating_cash_flow_minor"), cl),
+        "customer_dso": (None if _div(g("receivables_minor"), g("revenue_minor")) is None
+                         else _div(g("receivables_minor"), g("revenue_minor")) * 365),
+    }
+
+
+def _known_financials(ledger: Ledger, customer_id: str, D: pd.Timestamp, policy: CreditPolicy):
+    f = ledger.financials
+    if not len(f):
+        return f
+    f = f[(f["customer_id"] == customer_id)
+          & (f["period_end"] + pd.Timedelta(days=policy.financials_lag_days) <= D)]
+    return f.sort_values("period_end")
+
+
+def _history(ledger: Ledger, customer_id: str, D: pd.Timestamp) -> dict:
+    inv = ledger.invoices[(ledger.invoices["customer_id"] == customer_id)
+                          & (ledger.invoices["invoice_date"] <= D)]
+    cust = ledger.customers.set_index("customer_id").loc[customer_id]
+    if not len(inv):
+        return {"months_as_customer": 0, "purchases_per_month_minor": 0, "invoices": 0,
+                "avg_days_past_due": None, "worst_days_past_due": None, "share_paid_late": None,
+                "disputes_12m": 0, "broken_promises_12m": 0, "exposure_minor": 0,
+                "credit_limit_minor": None, "utilization": None}
+    first = inv["invoice_date"].min()
+    months = max((D - first).days / 30.4375, 0)
+    last12 = inv[inv["invoice_date"] > D - pd.DateOffset(months=12)]
+    window_months = min(12.0, max(months, 1.0))
+    bal = ledger.balances(D).set_index("invoice_id")
+    mine = bal.loc[bal.index.intersection(inv["invoice_id"])]
+    # days late of settled invoices: last reduction date - due; open ones: days past due
+    red = []
+    for table, col in (("applications", "applied_date"), ("credit_memos", "date"), ("write_offs", "date")):
+        t = ledger[table]
+        if len(t) and "invoice_id" in t:
+            t = t[t["invoice_id"].isin(inv["invoice_id"]) & (t[col] <= D)]
+            red.append(t[["invoice_id", col]].rename(columns={col: "d"}))
+    last = pd.concat(red).groupby("invoice_id")["d"].max() if red else pd.Series(dtype="datetime64[ns]")
+    settled = mine["open_minor"] == 0
+    late = np.where(settled, (last.reindex(mine.index) - mine["due_date"]).dt.days,
+                    mine["days_past_due"])
+    late = pd.Series(late, index=mine.index, dtype=float)
+    open_ = mine[mine["open_minor"] > 0]
+    disputes = ledger.disputes
+    n_disp = int((disputes["invoice_id"].isin(inv["invoice_id"])
+                  & (disputes["opened_date"] > D - pd.DateOffset(months=12))
+                  & (disputes["opened_date"] <= D)).sum()) if len(disputes) else 0
+    from .kpis import promise_outcomes
+    prom = promise_outcomes(ledger, D)
+    broken = int(((prom["customer_id"] == customer_id) & (prom["status"] == "broken")
+                  & (prom["promise_date"] > D - pd.DateOffset(months=12))).sum()) if len(prom) else 0
+    limit = cust.get("credit_limit_minor") if "credit_limit_minor" in cust.index else None
+    limit = None if limit is None or pd.isna(limit) else int(limit)
+    exposure = int(open_["open_minor"].sum())
+    return {
+        "months_as_customer": round(months, 1),
+        "purchases_per_month_minor": int(last12["amount_minor"].sum() / window_months),
+        "invoices": int(len(inv)),
+        "avg_days_past_due": round(float(late.clip(lower=0).mean()), 2) if len(late) else None,
+        "worst_days_past_due": int(late.max()) if len(late) else None,
+        "share_paid_late": round(float((late > 0).mean()), 4) if len(late) else None,
+        "disputes_12m": n_disp, "broken_promises_12m": broken,
+        "exposure_minor": exposure, "credit_limit_minor": limit,
+        "utilization": None if not limit else round(exposure / limit, 4),
+    }
+
+
+def customer_analysis(ledger: Ledger, customer_id: str, as_of, policy: CreditPolicy | None = None
+                      ) -> dict:
+    """Everything the credit file shows about a customer as of a date (known then)."""
+    policy = policy or load_credit_policy(report_currency=ledger.report_currency)
+    D = ledger.require_data_by(as_of)
+    cust = ledger.customers.set_index("customer_id")
+    if customer_id not in cust.index:
+        raise ValueError(f"unknown customer '{customer_id}'")
+    c = cust.loc[customer_id]
+    fin = _known_financials(ledger, customer_id, D, policy)
+    periods = [{"period_end": str(r["period_end"].date()), **financial_ratios(r)}
+               for _, r in fin.iterrows()]
+    bureau = ledger.bureau
+    b = bureau[(bureau["customer_id"] == customer_id) & (bureau["report_date"] <= D)].sort_values("report_date") \
+        if len(bureau) else bureau
+    latest_b = b.iloc[-1].to_dict() if len(b) else None
+    tr = ledger.trade_references
+    t = tr[(tr["customer_id"] == customer_id) & (tr["report_date"] <= D)] if len(tr) else tr
+    refs = None
+    if len(t):
+        w = t["high_credit_minor"].clip(lower=1)
+        refs = {"count": int(len(t)),
+                "weighted_days_beyond_terms": round(float((t["days_beyond_terms"] * w).sum() / w.sum()), 2),
+                "high_credit_minor": int(t["high_credit_minor"].max())}
+    return {"customer_id": customer_id, "name": c["name"], "currency": c["currency"],
+            "as_of": str(D.date()), "financials": periods,
+            "bureau": None if latest_b is None else {
+                k: (None if pd.isna(v) else (str(v.date()) if isinstance(v, pd.Timestamp) else
+                                              (int(v) if isinstance(v, (np.integer,)) else v)))
+                for k, v in latest_b.items() if k not in ("customer_id",)},
+            "bureau_history": [] if not len(b) else b[["report_date", "paydex"]].assign(
+                report_date=b["report_date"].dt.date.astype(str)).to_dict("records"),
+            "trade_references": refs, "history": _history(ledger, customer_id, D)}
+
+
+# =========================================================================== features
+
+FEATURES = ("paydex", "failure_score", "delinquency_score", "current_ratio", "debt_ratio",
+            "net_margin", "share_paid_late", "avg_days_past_due", "worst_days_past_due",
+            "months_as_customer", "utilization", "disputes_12m", "broken_promises_12m",
+            "trade_dbt")
+
+
+def feature_frame(ledger: Ledger, customer_ids, as_of, policy: CreditPolicy | None = None
+                  ) -> pd.DataFrame:
+    """Scorecard features per customer as of a date (NaN where a source is missing)."""
+    policy = policy or load_credit_policy(report_currency=ledger.report_currency)
+    rows = []
+    for cid in customer_ids:
+        a = customer_analysis(ledger, cid, as_of, policy)
+        fin = a["financials"][-1] if a["financials"] else {}
+        b = a["bureau"] or {}
+        h = a["history"]
+        rows.append({"customer_id": cid,
+                     "paydex": b.get("paydex"), "failure_score": b.get("failure_score"),
+                     "delinquency_score": b.get("delinquency_score"),
+                     "current_ratio": fin.get("current_ratio"), "debt_ratio": fin.get("debt_ratio"),
+                     "net_margin": fin.get("net_margin"), "share_paid_late": h["share_paid_late"],
+                     "avg_days_past_due": h["avg_days_past_due"],
+                     "worst_days_past_due": h["worst_days_past_due"],
+                     "months_as_customer": h["months_as_customer"], "utilization": h["utilization"],
+                     "disputes_12m": h["disputes_12m"], "broken_promises_12m": h["broken_promises_12m"],
+                     "trade_dbt": (a["trade_references"] or {}).get("weighted_days_beyond_terms")})
+    return pd.DataFrame(rows).set_index("customer_id").astype(float)
+
+
+def _bad_within(ledger: Ledger, customer_ids, start: pd.Timestamp, months: int = 12) -> pd.Series:
+    """1 when the customer had an invoice 90+ days past due, or a write-off, in
+    (start, start + months]."""
+    end = start + pd.DateOffset(months=months)
+    inv = ledger.invoices[ledger.invoices["customer_id"].isin(customer_ids)]
+    bal_end = ledger.balances(end).set_index("invoice_id")
+    mine = bal_end.loc[bal_end.index.intersection(inv["invoice_id"])]
+    # 90+ days past due at some day in the window: due + 90 inside the window while still open
+    # then; approximated at the window end and at its midpoint (both known after the fact)
+    bad = set(mine[(mine["open_minor"] > 0) & (mine["days_past_due"] >= 90)
+                   & (mine["due_date"] + pd.Timedelta(days=90) > start)]["customer_id"])
+    mid = start + pd.DateOffset(months=months // 2)
+    bal_mid = ledger.balances(mid)
+    bad |= set(bal_mid[(bal_mid["open_minor"] > 0) & (bal_mid["days_past_due"] >= 90)
+                       & bal_mid["customer_id"].isin(customer_ids)]["customer_id"])
+    wo = ledger.write_offs
+    if len(wo):
+        w = wo[(wo["date"] > start) & (wo["date"] <= end) & (wo["amount_minor"] > 0)]
+        bad |= set(ledger.invoices.set_index("invoice_id").loc[w["invoice_id"], "customer_id"])
+    return pd.Series([1 if c in bad else 0 for c in customer_ids], index=list(customer_ids))
+
+
+def training_set(ledger: Ledger, review_dates, policy: CreditPolicy | None = None) -> pd.DataFrame:
+    """(customer, review date) rows: features as known on the review date, the target
+    (90+ days past due or a write-off within 12 months after it), for dates whose 12
+    months are inside the ledger."""
+    policy = policy or load_credit_policy(report_currency=ledger.report_currency)
+    last = ledger.last_date
+    frames = []
+    for d in review_dates:
+        D = to_date(d)
+        if D + pd.DateOffset(months=12) > last:
+            continue
+        active = ledger.invoices[(ledger.invoices["invoice_date"] <= D)
+                                 & (ledger.invoices["invoice_date"] > D - pd.DateOffset(months=12))]
+        ids = sorted(active["customer_id"].unique())
+        if not ids:
+            continue
+        X = feature_frame(ledger, ids, D, policy)
+        # already bad on the review date: not a new applicant for this target
+        X["target"] = _bad_within(ledger, ids, D).to_numpy()
+        X["review_date"] = D
+        frames.append(X.reset_index())
+    if not frames:
+        raise ValueError("no review date leaves 12 months of outcome inside the ledger")
+    return pd.concat(frames, ignore_index=True)
+
+
+def train_scorecard(ledger: Ledger, review_dates, test_from, policy: CreditPolicy | None = None):
+    """Fit the scorecard on reviews before ``test_from``, evaluate on the later ones,
+    against a plain logistic regression on the same (median-imputed) features."""
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from .scorecard import Scorecard, discrimination
+
+    data = training_set(ledger, review_dates, policy)
+    T = to_date(test_from)
+    train, test = data[data["review_date"] < T], data[data["review_date"] >= T]
+    cols = list(FEATURES)
+    sc = Scorecard(max_bins=6, min_bin_size=0.08).fit(train[cols], train["target"])
+    lr = make_pipeline(SimpleImputer(strategy="median"), StandardScaler(),
+                       LogisticRegression(max_iter=1000)).fit(train[cols], train["target"])
+    report = {"train_rows": int(len(train)), "test_rows": int(len(test)),
+              "train_bad_rate": round(float(train["target"].mean()), 4),
+              "test_bad_rate": round(float(test["target"].mean()), 4) if len(test) else None,
+              "scorecard": discrimination(test["target"], sc.predict_proba(test[cols])[:, 1]),
+              "logistic_regression": discrimination(test["target"], lr.predict_proba(test[cols])[:, 1])}
+    return sc, report, data
+
+
+# =========================================================================== recommendation
+
+def _to_report(ledger: Ledger, minor: int, currency: str, D, report: str) -> int:
+    if currency == report:
+        return int(minor)
+    return convert(int(minor), currency, ledger.fx_rate(currency, D, report), report)
+
+
+def recommend(ledger: Ledger, customer_id: str, as_of, scorecard=None,
+              policy: CreditPolicy | None = None) -> dict:
+    """The limit recommendation under the credit policy, with the binding formula, every
+    exception, and who must approve. Without a fitted scorecard, points come from a
+    neutral 580 (class C) and that is listed as an exception."""
+    policy = policy or load_credit_policy(report_currency=ledger.report_currency)
+    a = customer_analysis(ledger, customer_id, as_of, policy)
+    D = to_date(a["as_of"])
+    cur = a["currency"]
+    exceptions, reasons = [], []
+    if scorecard is not None:
+        X = feature_frame(ledger, [customer_id], D, policy)
+        points = float(scorecard.score_points(X)[0])
+        reasons = scorecard.reason_codes(X)[0]
+    else:
+        points = 580.0
+        exceptions.append("no scorecard fitted: neutral points used")
+    rc = policy.risk_class(points)
+    candidates = {}
+    fin = a["financials"][-1] if a["financials"] else None
+    if fin is None:
+        exceptions.append("no financial statements known on the review date")
+    else:
+        age_months = (D - pd.Timestamp(fin["period_end"])).days / 30.4375
+        if age_months > policy.stale_financials_months:
+            exceptions.append(f"stale financials: latest period end {fin['period_end']} is "
+                              f"{age_months:.0f} months old (policy {policy.stale_financials_months})")
+        if policy.tnw_pct is not None and fin["tangible_net_worth_minor"] is not None:
+            candidates["tangible_net_worth"] = max(int(fin["tangible_net_worth_minor"] * policy.tnw_pct / 100), 0)
+        if policy.wc_pct is not None and fin["working_capital_minor"] is not None:
+            candidates["working_capital"] = max(int(fin["working_capital_minor"] * policy.wc_pct / 100), 0)
+    b = a["bureau"]
+    if b is None:
+        exceptions.append("missing bureau report")
+    else:
+        age = (D - pd.Timestamp(b["report_date"])).days / 30.4375
+        if age > policy.stale_bureau_months:
+            exceptions.append(f"stale bureau report from {b['report_date']} "
+                              f"(policy {policy.stale_bureau_months} months)")
+        if policy.bureau_pct is not None and b.get("recommended_limit_minor") is not None:
+            candidates["bureau_recommended"] = int(b["recommended_limit_minor"] * policy.bureau_pct / 100)
+    h = a["history"]
+    if policy.months_of_purchases is not None and h["invoices"]:
+        candidates["months_of_purchases"] = int(h["purchases_per_month_minor"] * policy.months_of_purchases)
+    if h["utilization"] is not None and h["utilization"] > 1:
+        exceptions.append(f"utilization above 100% ({h['utilization']:.0%} of the current limit)")
+    cap_report = parse_amount(rc.max_limit, policy.report_currency)
+    rate = ledger.fx_rate(cur, D, policy.report_currency)
+    cap = convert(cap_report, policy.report_currency, Decimal(1) / rate, cur) if cur != policy.report_currency else cap_report
+    candidates[f"class {rc.name} cap"] = cap
+    binding = min(candidates, key=lambda k: candidates[k])
+    limit = int(candidates[binding])
+    # round down to a whole 1,000 of the currency (a limit is not set to the cent)
+    step = 1000 * 10 ** minor_units(cur)
+    limit = (limit // step) * step
+    limit_report = _to_report(ledger, limit, cur, D, policy.report_currency)
+    missing_docs = [d for d in rc.documents if (d == "bureau" and b is None)
+                    or (d == "financials" and fin is None)
+                    or (d == "trade_references" and a["trade_references"] is None)]
+    for d in missing_docs:
+        exceptions.append(f"class {rc.name} requires {d}: missing")
+    approver = policy.approver_for(limit_report)
+    return {"customer_id": customer_id, "name": a["name"], "as_of": a["as_of"], "currency": cur,
+            "score": round(points, 1), "risk_class": rc.name,
+            "recommended_limit": format_amount(limit, cur),
+            "recommended_limit_minor": limit,
+            "binding_rule": binding,
+            "candidates": {k: format_amount(int(v), cur) for k, v in candidates.items()},
+            "exceptions": exceptions, "approver_level": approver,
+            "review_months": rc.review_months, "reasons": reasons,
+            "current_limit": (None if h["credit_limit_minor"] is None
+                              else format_amount(h["credit_limit_minor"], cur)),
+            "exposure": format_amount(h["exposure_minor"], cur), "policy": policy.label,
+            "analysis": a}
+
+
+# =========================================================================== decisions
+
+def record_decision(db, ledger: Ledger, recommendation: dict, decision: str, approver: str,
+                    approver_level: str, reason: str, limit: str | None = None,
+                    policy: CreditPolicy | None = None) -> int:
+    """Record a credit decision (append-only) with the policy version and ledger hash.
+
+    ``approve`` takes the recommended limit; ``approve_other`` needs ``limit``; ``decline``
+    sets no limit; ``hold`` keeps the current one. An approver below the level the limit
+    needs is refused with a clear message.
+    """
+    policy = policy or load_credit_policy(report_currency=ledger.report_currency)
+    if decision not in DECISIONS:
+        raise ValueError(f"decision must be one of {', '.join(DECISIONS)}; got {decision!r}")
+    if approver_level not in LEVELS:
+        raise ValueError(f"approver level must be one of {', '.join(LEVELS)}; got {approver_level!r}")
+    if not reason or not reason.strip():
+        raise ValueError("a decision needs a reason")
+    if not approver or not approver.strip():
+        raise ValueError("a decision needs the approver's name")
+    cur = recommendation["currency"]
+    if decision == "approve":
+        limit_minor = recommendation["recommended_limit_minor"]
+    elif decision == "approve_other":
+        if not limit:
+            raise ValueError("approve_other needs the limit approved")
+        limit_minor = parse_amount(str(limit), cur)
+        if limit_minor < 0:
+            raise ValueError(f"limit must be >= 0; got {limit}")
+    else:
+        limit_minor = None
+    if limit_minor is not None:
+        report_minor = _to_report(ledger, limit_minor, cur, recommendation["as_of"], policy.report_currency)
+        if not policy.can_approve(approver_level, report_minor):
+            needed = policy.approver_for(report_minor)
+            raise PermissionError(
+                f"{approver} ({approver_level}) may not approve a limit of "
+                f"{format_amount(limit_minor, cur, thousands=True)} {cur}: policy {policy.label} "
+                f"requires {needed} or above")
+    return db.append("credit_decisions", {
+        "customer_id": recommendation["customer_id"], "decision": decision,
+        "limit_minor": limit_minor, "currency": cur,
+        "recommended_limit_minor": recommendation["recommended_limit_minor"],
+        "reason": reason.strip(), "approver": approver, "approver_level": approver_level,
+        "policy_version": policy.label, "ledger_hash": ledger.content_hash()}, actor=approver)
+
+
+def limit_history(db, customer_id: str) -> pd.DataFrame:
+    """A customer's decisions, oldest first, with the limit in force after each."""
+    rows = db.current("credit_decisions", customer_id=customer_id)
+    df = pd.DataFrame(rows)
+    if not len(df):
+        return pd.DataFrame(columns=["recorded_at", "decision", "limit", "approver", "reason",
+                                     "limit_in_force"])
+    in_force, current = [], None
+    for r in df.itertuples():
+        if r.decision in ("approve", "approve_other"):
+            current = format_amount(int(r.limit_minor), r.currency)
+        elif r.decision == "decline":
+            current = format_amount(0, r.currency)
+        in_force.append(current)
+    df["limit"] = [None if pd.isna(v) else format_amount(int(v), c) for v, c in zip(df["limit_minor"], df["currency"])]
+    df["limit_in_force"] = in_force
+    return df[["id", "recorded_at", "decision", "limit", "currency", "approver", "approver_level",
+               "reason", "policy_version", "limit_in_force"]]
+
+
+def review_queue(ledger: Ledger, as_of, db=None, policy: CreditPolicy | None = None,
+                 top: int | None = None) -> pd.DataFrame:
+    """Customers due for a credit review: never reviewed, review older than their class's
+    frequency (neutral class when unscored), or exposure above the current limit."""
+    policy = policy or load_credit_policy(report_currency=ledger.report_currency)
+    D = to_date(as_of)
+    items = ledger.open_items(D)
+    exposure = items.groupby("customer_id")["open_minor"].sum()
+    cust = ledger.customers.set_index("customer_id")
+    last_review = {}
+    if db is not None:
+        for r in db.current("credit_decisions"):
+            last_review[r["customer_id"]] = max(last_review.get(r["customer_id"], ""), r["recorded_at"])
+    rows = []
+    months = policy.risk_class(580).review_months
+    for cid, exp in exposure.items():
+        limit = cust.at[cid, "credit_limit_minor"] if "credit_limit_minor" in cust else None
+        limit = None if limit is None or pd.isna(limit) else int(limit)
+        why = []
+        if limit and exp > limit:
+            why.append(f"exposure {exp / max(limit, 1):.0%} of the limit")
+        lr = last_review.get(cid)
+        if lr is None:
+            why.append("never reviewed")
+        elif pd.Timestamp(lr).tz_convert(None) < D - pd.DateOffset(months=months):
+            why.append(f"last review {lr[:10]}")
+        if why:
+            rows.append({"customer_id": cid, "name": cust.at[cid, "name"],
+                         "currency": cust.at[cid, "currency"], "exposure_minor": int(exp),
+                         "credit_limit_minor": limit, "utilization": None if not limit else round(exp / limit, 4),
+                         "why": "; ".join(why)})
+    out = pd.DataFrame(rows, columns=["customer_id", "name", "currency", "exposure_minor",
+                                      "credit_limit_minor", "utilization", "why"])
+    out = out.sort_values(["utilization", "exposure_minor"], ascending=False, na_position="last")
+    return out.head(top).reset_index(drop=True) if top else out.reset_index(drop=True)
+
+
+# =========================================================================== credit file
+
+def credit_file_html(ledger: Ledger, recommendation: dict, history: pd.DataFrame | None = None) -> str:
+    """The audit-ready credit file: inputs, ratios and trend, bureau and references, score
+    and reason codes, recommendation with exceptions, decisions and approvals."""
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    env = Environment(loader=FileSystemLoader(str(Path(__file__).resolve().parent / "templates")),
+                      autoescape=select_autoescape(["html", "j2"]))
+    a = recommendation["analysis"]
+    cur = recommendation["currency"]
+
+    def money(v):
+        return "" if v is None else format_amount(int(v), cur, thousands=True)
+
+    def num(v, digits=2):
+        return "" if v is None else f"{v:,.{digits}f}"
+
+    return env.get_template("credit_file.html.j2").render(
+        r=recommendation, a=a, money=money, num=num,
+        history=None if history is None or not len(history) else history.to_dict("records"),
+        generated=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
