@@ -145,6 +145,37 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--receipt", nargs="+", help="only these receipts")
     cp.add_argument("--db")
 
+    cr = sub.add_parser("credit", help="credit review, credit file, decisions, scorecard training")
+    cr_sub = cr.add_subparsers(dest="action", required=True, metavar="ACTION")
+    rv = cr_sub.add_parser("review", help="analysis and limit recommendation for one customer")
+    rv.add_argument("--ledger", type=Path, default=None, help="ledger folder (default: data/demo)")
+    rv.add_argument("--customer", required=True)
+    rv.add_argument("--as-of", help="default: the ledger's last date")
+    rv.add_argument("--format", choices=("table", "json"), default="table")
+    rv.add_argument("--scorecard", type=Path, help="a scorecard saved by 'workbench credit train'")
+    fl = cr_sub.add_parser("file", help="write the audit-ready credit file (HTML)")
+    fl.add_argument("--ledger", type=Path, default=None)
+    fl.add_argument("--customer", required=True)
+    fl.add_argument("--out", required=True, type=Path)
+    fl.add_argument("--as-of")
+    fl.add_argument("--scorecard", type=Path)
+    fl.add_argument("--db")
+    dc = cr_sub.add_parser("decide", help="record a credit decision (append-only, authority checked)")
+    dc.add_argument("--ledger", type=Path, default=None)
+    dc.add_argument("--customer", required=True)
+    dc.add_argument("--decision", required=True, choices=("approve", "approve_other", "decline", "hold"))
+    dc.add_argument("--approver", required=True)
+    dc.add_argument("--level", required=True, choices=("analyst", "manager", "director", "cfo"))
+    dc.add_argument("--reason", required=True)
+    dc.add_argument("--limit", help="with approve_other: the limit approved")
+    dc.add_argument("--as-of")
+    dc.add_argument("--scorecard", type=Path)
+    dc.add_argument("--db")
+    tr = cr_sub.add_parser("train", help="fit the scorecard on the ledger's history and save it")
+    tr.add_argument("--ledger", type=Path, default=None)
+    tr.add_argument("--out", required=True, type=Path)
+    tr.add_argument("--test-from", help="reviews from this date are held out (default: the last year)")
+
     r = sub.add_parser("report", help="run the quarter-end pack into reports/<quarter>/")
     r.add_argument("--ledger", required=True, type=Path)
     r.add_argument("--quarter", default="last", help="2026Q3, or 'last' (default): the last "
@@ -518,6 +549,81 @@ def cmd_cashapp_post(args) -> int:
     return 0 if not result["refused"] else 1
 
 
+def _credit_inputs(args):
+    from .config import DEMO_DIR
+    from .ledger import to_date
+    ledger = _load(args.ledger or DEMO_DIR)
+    try:
+        as_of = to_date(args.as_of) if getattr(args, "as_of", None) else ledger.last_date
+    except ValueError as e:
+        raise CLIError(str(e)) from None
+    scorecard = None
+    if getattr(args, "scorecard", None):
+        from .credit import load_scorecard
+        try:
+            scorecard = load_scorecard(args.scorecard)
+        except (OSError, ValueError) as e:
+            raise CLIError(str(e)) from None
+    return ledger, as_of, scorecard
+
+
+def cmd_credit(args) -> int:
+    from . import credit
+    if args.action == "train":
+        from .config import DEMO_DIR
+        ledger = _load(args.ledger or DEMO_DIR)
+        last = ledger.last_date
+        dates = [d for d in pd_quarter_starts(ledger.first_date, last)]
+        test_from = args.test_from or str((last - __import__("pandas").DateOffset(months=24)).date())
+        try:
+            sc, report, _ = credit.train_scorecard(ledger, dates, test_from)
+        except ValueError as e:
+            raise CLIError(str(e)) from None
+        credit.save_scorecard(sc, args.out, report)
+        print(json.dumps(report, indent=2))
+        return 0
+    ledger, as_of, scorecard = _credit_inputs(args)
+    try:
+        rec = credit.recommend(ledger, args.customer, as_of, scorecard)
+    except ValueError as e:
+        raise CLIError(str(e)) from None
+    if args.action == "review":
+        out = {k: v for k, v in rec.items() if k != "analysis"}
+        if args.format == "json":
+            out["analysis"] = rec["analysis"]
+            print(json.dumps(out, indent=2, default=str))
+        else:
+            for k in ("customer_id", "name", "as_of", "score", "risk_class", "recommended_limit",
+                      "currency", "binding_rule", "approver_level", "current_limit", "exposure"):
+                print(f"{k:>18}: {out[k]}")
+            print(f"{'exceptions':>18}: {'; '.join(out['exceptions']) or 'none'}")
+            print(f"{'reasons':>18}: {'; '.join(out['reasons']) or 'n/a'}")
+        return 0
+    db = _state(args.db)
+    if args.action == "decide":
+        try:
+            rid = credit.record_decision(db, ledger, rec, args.decision, args.approver, args.level,
+                                         args.reason, args.limit)
+        except PermissionError as e:
+            print(f"workbench credit decide: refused: {e}", file=sys.stderr)
+            return 1
+        except ValueError as e:
+            raise CLIError(str(e)) from None
+        print(f"recorded decision {rid}: {args.decision} for {args.customer} by {args.approver}")
+        return 0
+    from .io.writer import atomic_write_text
+    html = credit.credit_file_html(ledger, rec, credit.limit_history(db, args.customer))
+    atomic_write_text(args.out, html)
+    print(f"credit file for {args.customer} as of {rec['as_of']} written to {args.out}")
+    return 0
+
+
+def pd_quarter_starts(first, last):
+    import pandas as pd
+    start = (first + pd.offsets.QuarterBegin(startingMonth=1)).normalize()
+    return [str(d.date()) for d in pd.date_range(start, last, freq="QS")]
+
+
 def cmd_report(args) -> int:
     from .ledger import LedgerError
     from .reports import run_quarter_pack
@@ -542,7 +648,7 @@ def cmd_report(args) -> int:
 COMMANDS = {"demo": cmd_demo, "validate": cmd_validate, "aging": cmd_aging, "kpis": cmd_kpis,
             "activity": cmd_activity, "worklist": cmd_worklist, "proposals": cmd_proposals,
             "statement": cmd_statement, "letter": cmd_letter, "cashapp": cmd_cashapp,
-            "cashapp-post": cmd_cashapp_post, "report": cmd_report}
+            "cashapp-post": cmd_cashapp_post, "credit": cmd_credit, "report": cmd_report}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,7 +23,8 @@ from .policy import PolicyError, read_policy
 
 __all__ = ["CreditPolicy", "load_credit_policy", "financial_ratios", "customer_analysis",
            "FEATURES", "feature_frame", "training_set", "train_scorecard", "recommend",
-           "record_decision", "limit_history", "DECISIONS", "credit_file_html", "review_queue"]
+           "record_decision", "limit_history", "DECISIONS", "credit_file_html", "review_queue",
+           "save_scorecard", "load_scorecard"]
 
 DECISIONS = ("approve", "approve_other", "decline", "hold")
 LEVELS = ("analyst", "manager", "director", "cfo")
@@ -168,56 +169,89 @@ def _known_financials(ledger: Ledger, customer_id: str, D: pd.Timestamp, policy:
     return f.sort_values("period_end")
 
 
+def history_frame(ledger: Ledger, as_of) -> pd.DataFrame:
+    """Internal payment history of every customer as of a date (one pass over the ledger).
+
+    Days late: settled invoices, the last reduction date minus the due date; open ones,
+    days past due. Share paid late: invoices more than 0 days late.
+    """
+    D = to_date(as_of)
+    cache = ledger.__dict__.setdefault("_history_cache", {})
+    if D in cache:
+        return cache[D]
+    inv = ledger.invoices[ledger.invoices["invoice_date"] <= D]
+    bal = ledger.balances(D).set_index("invoice_id")
+    parts = []
+    for table, col in (("applications", "applied_date"), ("credit_memos", "date"), ("write_offs", "date")):
+        t = ledger[table]
+        if len(t) and "invoice_id" in t:
+            t = t[t[col] <= D]
+            parts.append(pd.DataFrame({"invoice_id": t["invoice_id"].to_numpy(), "d": t[col].to_numpy()}))
+    last = (pd.concat(parts).groupby("invoice_id")["d"].max().reindex(bal.index) if parts
+            else pd.Series(pd.NaT, index=bal.index, dtype="datetime64[ns]"))
+    settled = bal["open_minor"] == 0
+    late = np.where(settled, (last - bal["due_date"]).dt.days, bal["days_past_due"]).astype(float)
+    bal = bal.assign(late=late)
+    g = bal.groupby("customer_id")
+    first = inv.groupby("customer_id")["invoice_date"].min()
+    months = ((D - first).dt.days / 30.4375).clip(lower=0)
+    recent = inv[inv["invoice_date"] > D - pd.DateOffset(months=12)]
+    purchases = recent.groupby("customer_id")["amount_minor"].sum()
+    out = pd.DataFrame({
+        "months_as_customer": months.round(1),
+        "invoices": g.size(),
+        "avg_days_past_due": g["late"].apply(lambda x: x.clip(lower=0).mean()).round(2),
+        "worst_days_past_due": g["late"].max(),
+        "share_paid_late": g["late"].apply(lambda x: (x > 0).mean()).round(4),
+        "exposure_minor": bal[bal["open_minor"] > 0].groupby("customer_id")["open_minor"].sum(),
+    })
+    out["purchases_per_month_minor"] = (purchases.reindex(out.index).fillna(0)
+                                        / out["months_as_customer"].clip(lower=1, upper=12)).astype(np.int64)
+    out["exposure_minor"] = out["exposure_minor"].fillna(0).astype(np.int64)
+    d = ledger.disputes
+    if len(d):
+        d = d[(d["opened_date"] <= D) & (d["opened_date"] > D - pd.DateOffset(months=12))]
+        d = d.assign(customer_id=d["invoice_id"].map(ledger.invoices.set_index("invoice_id")["customer_id"]))
+        out["disputes_12m"] = d.groupby("customer_id").size().reindex(out.index).fillna(0).astype(int)
+    else:
+        out["disputes_12m"] = 0
+    from .kpis import promise_outcomes
+    prom = promise_outcomes(ledger, D)
+    if len(prom):
+        prom = prom[(prom["status"] == "broken") & (prom["promise_date"] > D - pd.DateOffset(months=12))]
+        out["broken_promises_12m"] = prom.groupby("customer_id").size().reindex(out.index).fillna(0).astype(int)
+    else:
+        out["broken_promises_12m"] = 0
+    cust = ledger.customers.set_index("customer_id")
+    limit = cust["credit_limit_minor"] if "credit_limit_minor" in cust else pd.Series(dtype="Int64")
+    out["credit_limit_minor"] = limit.reindex(out.index)
+    lim = out["credit_limit_minor"].astype("float")
+    out["utilization"] = (out["exposure_minor"] / lim.where(lim > 0)).round(4)
+    cache[D] = out
+    return out
+
+
 def _history(ledger: Ledger, customer_id: str, D: pd.Timestamp) -> dict:
-    inv = ledger.invoices[(ledger.invoices["customer_id"] == customer_id)
-                          & (ledger.invoices["invoice_date"] <= D)]
-    cust = ledger.customers.set_index("customer_id").loc[customer_id]
-    if not len(inv):
+    h = history_frame(ledger, D)
+    if customer_id not in h.index:
         return {"months_as_customer": 0, "purchases_per_month_minor": 0, "invoices": 0,
                 "avg_days_past_due": None, "worst_days_past_due": None, "share_paid_late": None,
                 "disputes_12m": 0, "broken_promises_12m": 0, "exposure_minor": 0,
                 "credit_limit_minor": None, "utilization": None}
-    first = inv["invoice_date"].min()
-    months = max((D - first).days / 30.4375, 0)
-    last12 = inv[inv["invoice_date"] > D - pd.DateOffset(months=12)]
-    window_months = min(12.0, max(months, 1.0))
-    bal = ledger.balances(D).set_index("invoice_id")
-    mine = bal.loc[bal.index.intersection(inv["invoice_id"])]
-    # days late of settled invoices: last reduction date - due; open ones: days past due
-    red = []
-    for table, col in (("applications", "applied_date"), ("credit_memos", "date"), ("write_offs", "date")):
-        t = ledger[table]
-        if len(t) and "invoice_id" in t:
-            t = t[t["invoice_id"].isin(inv["invoice_id"]) & (t[col] <= D)]
-            red.append(t[["invoice_id", col]].rename(columns={col: "d"}))
-    last = pd.concat(red).groupby("invoice_id")["d"].max() if red else pd.Series(dtype="datetime64[ns]")
-    settled = mine["open_minor"] == 0
-    late = np.where(settled, (last.reindex(mine.index) - mine["due_date"]).dt.days,
-                    mine["days_past_due"])
-    late = pd.Series(late, index=mine.index, dtype=float)
-    open_ = mine[mine["open_minor"] > 0]
-    disputes = ledger.disputes
-    n_disp = int((disputes["invoice_id"].isin(inv["invoice_id"])
-                  & (disputes["opened_date"] > D - pd.DateOffset(months=12))
-                  & (disputes["opened_date"] <= D)).sum()) if len(disputes) else 0
-    from .kpis import promise_outcomes
-    prom = promise_outcomes(ledger, D)
-    broken = int(((prom["customer_id"] == customer_id) & (prom["status"] == "broken")
-                  & (prom["promise_date"] > D - pd.DateOffset(months=12))).sum()) if len(prom) else 0
-    limit = cust.get("credit_limit_minor") if "credit_limit_minor" in cust.index else None
-    limit = None if limit is None or pd.isna(limit) else int(limit)
-    exposure = int(open_["open_minor"].sum())
-    return {
-        "months_as_customer": round(months, 1),
-        "purchases_per_month_minor": int(last12["amount_minor"].sum() / window_months),
-        "invoices": int(len(inv)),
-        "avg_days_past_due": round(float(late.clip(lower=0).mean()), 2) if len(late) else None,
-        "worst_days_past_due": int(late.max()) if len(late) else None,
-        "share_paid_late": round(float((late > 0).mean()), 4) if len(late) else None,
-        "disputes_12m": n_disp, "broken_promises_12m": broken,
-        "exposure_minor": exposure, "credit_limit_minor": limit,
-        "utilization": None if not limit else round(exposure / limit, 4),
-    }
+    r = h.loc[customer_id]
+
+    def clean(v, kind=float):
+        return None if v is None or pd.isna(v) else kind(v)
+
+    return {"months_as_customer": clean(r["months_as_customer"]),
+            "purchases_per_month_minor": int(r["purchases_per_month_minor"]),
+            "invoices": int(r["invoices"]), "avg_days_past_due": clean(r["avg_days_past_due"]),
+            "worst_days_past_due": clean(r["worst_days_past_due"], int),
+            "share_paid_late": clean(r["share_paid_late"]), "disputes_12m": int(r["disputes_12m"]),
+            "broken_promises_12m": int(r["broken_promises_12m"]),
+            "exposure_minor": int(r["exposure_minor"]),
+            "credit_limit_minor": clean(r["credit_limit_minor"], int),
+            "utilization": clean(r["utilization"])}
 
 
 def customer_analysis(ledger: Ledger, customer_id: str, as_of, policy: CreditPolicy | None = None
@@ -265,46 +299,68 @@ FEATURES = ("paydex", "failure_score", "delinquency_score", "current_ratio", "de
 
 def feature_frame(ledger: Ledger, customer_ids, as_of, policy: CreditPolicy | None = None
                   ) -> pd.DataFrame:
-    """Scorecard features per customer as of a date (NaN where a source is missing)."""
+    """Scorecard features per customer as of a date (NaN where a source is missing):
+    latest bureau report, latest known financial statement, payment history, trade
+    references, all as known on the date."""
     policy = policy or load_credit_policy(report_currency=ledger.report_currency)
-    rows = []
-    for cid in customer_ids:
-        a = customer_analysis(ledger, cid, as_of, policy)
-        fin = a["financials"][-1] if a["financials"] else {}
-        b = a["bureau"] or {}
-        h = a["history"]
-        rows.append({"customer_id": cid,
-                     "paydex": b.get("paydex"), "failure_score": b.get("failure_score"),
-                     "delinquency_score": b.get("delinquency_score"),
-                     "current_ratio": fin.get("current_ratio"), "debt_ratio": fin.get("debt_ratio"),
-                     "net_margin": fin.get("net_margin"), "share_paid_late": h["share_paid_late"],
-                     "avg_days_past_due": h["avg_days_past_due"],
-                     "worst_days_past_due": h["worst_days_past_due"],
-                     "months_as_customer": h["months_as_customer"], "utilization": h["utilization"],
-                     "disputes_12m": h["disputes_12m"], "broken_promises_12m": h["broken_promises_12m"],
-                     "trade_dbt": (a["trade_references"] or {}).get("weighted_days_beyond_terms")})
-    return pd.DataFrame(rows).set_index("customer_id").astype(float)
+    D = to_date(as_of)
+    ids = list(customer_ids)
+    out = pd.DataFrame(index=pd.Index(ids, name="customer_id"))
+    b = ledger.bureau
+    if len(b):
+        b = b[b["report_date"] <= D].sort_values("report_date").groupby("customer_id").last()
+        for c in ("paydex", "failure_score", "delinquency_score"):
+            out[c] = b[c].reindex(ids).astype(float) if c in b else np.nan
+    else:
+        out[["paydex", "failure_score", "delinquency_score"]] = np.nan
+    f = ledger.financials
+    if len(f):
+        f = f[f["period_end"] + pd.Timedelta(days=policy.financials_lag_days) <= D]
+        f = f.sort_values("period_end").groupby("customer_id").last().reindex(ids)
+        ratios = pd.DataFrame([financial_ratios(r) if not pd.isna(r.get("current_assets_minor"))
+                               else {} for _, r in f.iterrows()], index=ids)
+        for c in ("current_ratio", "debt_ratio", "net_margin"):
+            out[c] = ratios[c].astype(float) if c in ratios else np.nan
+    else:
+        out[["current_ratio", "debt_ratio", "net_margin"]] = np.nan
+    h = history_frame(ledger, D).reindex(ids)
+    for c in ("share_paid_late", "avg_days_past_due", "worst_days_past_due", "months_as_customer",
+              "utilization", "disputes_12m", "broken_promises_12m"):
+        out[c] = h[c].astype(float)
+    t = ledger.trade_references
+    if len(t):
+        t = t[t["report_date"] <= D]
+        w = t["high_credit_minor"].clip(lower=1).astype(float)
+        dbt = (t["days_beyond_terms"] * w).groupby(t["customer_id"]).sum() / w.groupby(t["customer_id"]).sum()
+        out["trade_dbt"] = dbt.reindex(ids).astype(float)
+    else:
+        out["trade_dbt"] = np.nan
+    return out[list(FEATURES)].astype(float)
 
 
 def _bad_within(ledger: Ledger, customer_ids, start: pd.Timestamp, months: int = 12) -> pd.Series:
-    """1 when the customer had an invoice 90+ days past due, or a write-off, in
-    (start, start + months]."""
+    """1 when, in (start, start + months], the customer had a write-off, or undisputed
+    invoices 90+ days past due amounting to at least a month of its purchases (material
+    delinquency, seen at the window's month ends)."""
     end = start + pd.DateOffset(months=months)
-    inv = ledger.invoices[ledger.invoices["customer_id"].isin(customer_ids)]
-    bal_end = ledger.balances(end).set_index("invoice_id")
-    mine = bal_end.loc[bal_end.index.intersection(inv["invoice_id"])]
-    # 90+ days past due at some day in the window: due + 90 inside the window while still open
-    # then; approximated at the window end and at its midpoint (both known after the fact)
-    bad = set(mine[(mine["open_minor"] > 0) & (mine["days_past_due"] >= 90)
-                   & (mine["due_date"] + pd.Timedelta(days=90) > start)]["customer_id"])
-    mid = start + pd.DateOffset(months=months // 2)
-    bal_mid = ledger.balances(mid)
-    bad |= set(bal_mid[(bal_mid["open_minor"] > 0) & (bal_mid["days_past_due"] >= 90)
-                       & bal_mid["customer_id"].isin(customer_ids)]["customer_id"])
+    ids = set(customer_ids)
+    disputed = set(ledger.disputes["invoice_id"]) if len(ledger.disputes) else set()
+    inv = ledger.invoices
+    monthly = (inv[(inv["invoice_date"] <= start) & (inv["invoice_date"] > start - pd.DateOffset(months=12))]
+               .groupby("customer_id")["amount_minor"].sum() / 12.0)
+    bad = set()
+    for k in range(1, months + 1):
+        D = start + pd.DateOffset(months=k)
+        bal = ledger.balances(D)
+        late = bal[(bal["open_minor"] > 0) & (bal["days_past_due"] >= 90)
+                   & ~bal["invoice_id"].isin(disputed) & bal["customer_id"].isin(ids)]
+        amt = late.groupby("customer_id")["open_minor"].sum()
+        bad |= set(amt[amt >= monthly.reindex(amt.index).fillna(0)].index)
     wo = ledger.write_offs
     if len(wo):
-        w = wo[(wo["date"] > start) & (wo["date"] <= end) & (wo["amount_minor"] > 0)]
-        bad |= set(ledger.invoices.set_index("invoice_id").loc[w["invoice_id"], "customer_id"])
+        w = wo[(wo["date"] > start) & (wo["date"] <= end) & (wo["amount_minor"] > 0)
+               & ~wo["reason"].fillna("").str.contains("small", case=False)]
+        bad |= set(inv.set_index("invoice_id").loc[w["invoice_id"], "customer_id"]) & ids
     return pd.Series([1 if c in bad else 0 for c in customer_ids], index=list(customer_ids))
 
 
@@ -569,3 +625,30 @@ def credit_file_html(ledger: Ledger, recommendation: dict, history: pd.DataFrame
         r=recommendation, a=a, money=money, num=num,
         history=None if history is None or not len(history) else history.to_dict("records"),
         generated=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+
+
+def save_scorecard(scorecard, path: str | Path, report: dict) -> Path:
+    """Save a fitted scorecard with its evaluation (pickle; only load files you made)."""
+    import pickle
+
+    from .io.writer import atomic_path
+
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            pickle.dump({"kind": "workbench-scorecard", "version": 1, "scorecard": scorecard,
+                         "report": report, "features": list(FEATURES)}, f)
+    return path
+
+
+def load_scorecard(path: str | Path):
+    import pickle
+
+    with open(path, "rb") as f:
+        obj = pickle.load(f)
+    if not isinstance(obj, dict) or obj.get("kind") != "workbench-scorecard":
+        raise ValueError(f"{path} is not a scorecard saved by 'workbench credit train'")
+    if obj.get("features") != list(FEATURES):
+        raise ValueError(f"{path} was trained on features {obj.get('features')}, this workbench "
+                         f"computes {list(FEATURES)}: retrain")
+    return obj["scorecard"]
