@@ -405,7 +405,7 @@ def train_scorecard(ledger: Ledger, review_dates, test_from, policy: CreditPolic
     train, test = data[data["review_date"] < T], data[data["review_date"] >= T]
     cols = list(FEATURES)
     sc = Scorecard(max_bins=6, min_bin_size=0.08).fit(train[cols], train["target"])
-    lr = make_pipeline(SimpleImputer(strategy="median"), StandardScaler(),
+    lr = make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler(),
                        LogisticRegression(max_iter=1000)).fit(train[cols], train["target"])
     report = {"train_rows": int(len(train)), "test_rows": int(len(test)),
               "train_bad_rate": round(float(train["target"].mean()), 4),
