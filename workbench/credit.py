@@ -24,7 +24,7 @@ from .policy import PolicyError, read_policy
 __all__ = ["CreditPolicy", "load_credit_policy", "financial_ratios", "customer_analysis",
            "FEATURES", "feature_frame", "training_set", "train_scorecard", "recommend",
            "record_decision", "limit_history", "DECISIONS", "credit_file_html", "review_queue",
-           "save_scorecard", "load_scorecard"]
+           "save_scorecard", "load_scorecard", "portfolio"]
 
 DECISIONS = ("approve", "approve_other", "decline", "hold")
 LEVELS = ("analyst", "manager", "director", "cfo")
@@ -652,3 +652,25 @@ def load_scorecard(path: str | Path):
         raise ValueError(f"{path} was trained on features {obj.get('features')}, this workbench "
                          f"computes {list(FEATURES)}: retrain")
     return obj["scorecard"]
+
+
+def portfolio(ledger: Ledger, as_of, scorecard=None, policy: CreditPolicy | None = None,
+              db=None) -> pd.DataFrame:
+    """Every customer with open exposure: score, risk class, recommended limit, current
+    limit, exposure, utilization, exceptions, due for review."""
+    policy = policy or load_credit_policy(report_currency=ledger.report_currency)
+    D = ledger.require_data_by(as_of)
+    ids = sorted(ledger.open_items(D)["customer_id"].unique())
+    due = set(review_queue(ledger, D, db, policy)["customer_id"])
+    rows = []
+    for cid in ids:
+        r = recommend(ledger, cid, D, scorecard, policy)
+        h = r["analysis"]["history"]
+        rows.append({"customer_id": cid, "name": r["name"], "currency": r["currency"],
+                     "score": r["score"], "risk_class": r["risk_class"],
+                     "recommended_limit_minor": r["recommended_limit_minor"],
+                     "credit_limit_minor": h["credit_limit_minor"], "exposure_minor": h["exposure_minor"],
+                     "utilization": h["utilization"], "binding_rule": r["binding_rule"],
+                     "approver_level": r["approver_level"], "exceptions": len(r["exceptions"]),
+                     "due_for_review": cid in due})
+    return pd.DataFrame(rows)

@@ -14,7 +14,8 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 def test_there_are_notebooks():
     assert [p.name for p in NOTEBOOKS] == ["ar_aging.ipynb", "cash_reconciliation.ipynb",
-                                           "collections_overview.ipynb"]
+                                           "collections_overview.ipynb", "credit_evaluation.ipynb"]
+    assert [p.name for p in (ROOT / "notebooks" / "apps").glob("*.ipynb")] == ["credit_review.ipynb"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -104,3 +105,17 @@ def test_cash_reconciliation_runs(demo_dir, tmp_path):
     images = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
               if "image/png" in o.get("data", {})]
     assert len(images) >= 1
+
+
+def test_credit_evaluation_parameters_and_runs(demo_dir, tmp_path):
+    params = pm.inspect_notebook(str(ROOT / "notebooks" / "credit_evaluation.ipynb"))
+    assert {k: (v["inferred_type_name"], v["default"]) for k, v in params.items()} == {
+        "ledger_dir": ("str", '"../data/demo"'), "as_of": ("str", '"2026-09-30"'),
+        "customer_id": ("str", '""')}
+    out = tmp_path / "ce.ipynb"
+    pm.execute_notebook(str(ROOT / "notebooks" / "credit_evaluation.ipynb"), str(out),
+                        kernel_name="python3", cwd=str(ROOT / "notebooks"), progress_bar=False,
+                        parameters={"ledger_dir": str(demo_dir), "as_of": "2026-09-30",
+                                    "customer_id": "C00001"})
+    result = eval(_last_output(nbformat.read(out, as_version=4)))
+    assert result["customer_id"] == "C00001" and result["risk_class"] in "ABCDE"
