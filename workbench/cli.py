@@ -156,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     fl = cr_sub.add_parser("file", help="write the audit-ready credit file (HTML)")
     fl.add_argument("--ledger", type=Path, default=None)
     fl.add_argument("--customer", required=True)
-    fl.add_argument("--out", required=True, type=Path)
+    fl.add_argument("--out", required=True, type=Path, help="file.html, or file.pdf (needs chromium)")
     fl.add_argument("--as-of")
     fl.add_argument("--scorecard", type=Path)
     fl.add_argument("--db")
@@ -613,7 +613,13 @@ def cmd_credit(args) -> int:
         return 0
     from .io.writer import atomic_write_text
     html = credit.credit_file_html(ledger, rec, credit.limit_history(db, args.customer))
-    atomic_write_text(args.out, html)
+    if args.out.suffix.lower() == ".pdf":
+        try:
+            credit.html_to_pdf(html, args.out)
+        except RuntimeError as e:
+            raise CLIError(str(e)) from None
+    else:
+        atomic_write_text(args.out, html)
     print(f"credit file for {args.customer} as of {rec['as_of']} written to {args.out}")
     return 0
 

@@ -674,3 +674,30 @@ def portfolio(ledger: Ledger, as_of, scorecard=None, policy: CreditPolicy | None
                      "approver_level": r["approver_level"], "exceptions": len(r["exceptions"]),
                      "due_for_review": cid in due})
     return pd.DataFrame(rows)
+
+
+def html_to_pdf(html: str, path: str | Path, chromium: str = "/usr/bin/chromium") -> Path:
+    """Render an HTML document to PDF with headless Chromium (Debian's package), atomically.
+    Raises RuntimeError when Chromium is not installed or fails."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    from .io.writer import atomic_path
+
+    exe = chromium if Path(chromium).exists() else shutil.which("chromium")
+    if not exe:
+        raise RuntimeError("PDF needs Chromium (apt-get install chromium); write .html instead")
+    path = Path(path)
+    with tempfile.TemporaryDirectory(prefix="wb-pdf-") as tmp:
+        src = Path(tmp) / "file.html"
+        src.write_text(html, encoding="utf-8")
+        with atomic_path(path) as out:
+            r = subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                                "--disable-background-networking", "--disable-component-update",
+                                "--disable-sync", f"--user-data-dir={tmp}/profile",
+                                f"--print-to-pdf={out}", "--no-pdf-header-footer", src.as_uri()],
+                               capture_output=True, text=True, timeout=120)
+            if r.returncode != 0 or not Path(out).exists() or Path(out).stat().st_size < 1000:
+                raise RuntimeError(f"Chromium could not print the PDF: {r.stderr[-300:]}")
+    return path

@@ -16,7 +16,6 @@ import ipywidgets as widgets
 import pandas as pd
 import traitlets
 
-from ..money import format_amount
 
 __all__ = ["CreditReviewApp"]
 
