@@ -338,10 +338,17 @@ def feature_frame(ledger: Ledger, customer_ids, as_of, policy: CreditPolicy | No
     return out[list(FEATURES)].astype(float)
 
 
-def _bad_within(ledger: Ledger, customer_ids, start: pd.Timestamp, months: int = 12) -> pd.Series:
-    """1 when, in (start, start + months], the customer had a write-off, or undisputed
-    invoices 90+ days past due amounting to at least a month of its purchases (material
-    delinquency, seen at the window's month ends)."""
+def _bad_within(ledger: Ledger, customer_ids, start: pd.Timestamp, months: int = 12,
+                target: str = "material") -> pd.Series:
+    """1 when, in (start, start + months], the customer had a write-off (not a small-balance
+    one), or was 90+ days past due, seen at the window's month ends.
+
+    ``target="material"`` (default) counts undisputed invoices 90+ days past due amounting
+    to at least a month of the customer's purchases; ``"any"`` counts any invoice 90+ days
+    past due (on the demo ledger that marks four customer-reviews in five as bad: every
+    large account has some disputed or forgotten invoice that old)."""
+    if target not in ("material", "any"):
+        raise ValueError(f"target must be 'material' or 'any'; got {target!r}.")
     end = start + pd.DateOffset(months=months)
     ids = set(customer_ids)
     disputed = set(ledger.disputes["invoice_id"]) if len(ledger.disputes) else set()
@@ -352,8 +359,11 @@ def _bad_within(ledger: Ledger, customer_ids, start: pd.Timestamp, months: int =
     for k in range(1, months + 1):
         D = start + pd.DateOffset(months=k)
         bal = ledger.balances(D)
-        late = bal[(bal["open_minor"] > 0) & (bal["days_past_due"] >= 90)
-                   & ~bal["invoice_id"].isin(disputed) & bal["customer_id"].isin(ids)]
+        late = bal[(bal["open_minor"] > 0) & (bal["days_past_due"] >= 90) & bal["customer_id"].isin(ids)]
+        if target == "any":
+            bad |= set(late["customer_id"])
+            continue
+        late = late[~late["invoice_id"].isin(disputed)]
         amt = late.groupby("customer_id")["open_minor"].sum()
         bad |= set(amt[amt >= monthly.reindex(amt.index).fillna(0)].index)
     wo = ledger.write_offs
@@ -364,7 +374,8 @@ def _bad_within(ledger: Ledger, customer_ids, start: pd.Timestamp, months: int =
     return pd.Series([1 if c in bad else 0 for c in customer_ids], index=list(customer_ids))
 
 
-def training_set(ledger: Ledger, review_dates, policy: CreditPolicy | None = None) -> pd.DataFrame:
+def training_set(ledger: Ledger, review_dates, policy: CreditPolicy | None = None,
+                 target: str = "material") -> pd.DataFrame:
     """(customer, review date) rows: features as known on the review date, the target
     (90+ days past due or a write-off within 12 months after it), for dates whose 12
     months are inside the ledger."""
@@ -382,7 +393,7 @@ def training_set(ledger: Ledger, review_dates, policy: CreditPolicy | None = Non
             continue
         X = feature_frame(ledger, ids, D, policy)
         # already bad on the review date: not a new applicant for this target
-        X["target"] = _bad_within(ledger, ids, D).to_numpy()
+        X["target"] = _bad_within(ledger, ids, D, target=target).to_numpy()
         X["review_date"] = D
         frames.append(X.reset_index())
     if not frames:
@@ -390,7 +401,8 @@ def training_set(ledger: Ledger, review_dates, policy: CreditPolicy | None = Non
     return pd.concat(frames, ignore_index=True)
 
 
-def train_scorecard(ledger: Ledger, review_dates, test_from, policy: CreditPolicy | None = None):
+def train_scorecard(ledger: Ledger, review_dates, test_from, policy: CreditPolicy | None = None,
+                    target: str = "material"):
     """Fit the scorecard on reviews before ``test_from``, evaluate on the later ones,
     against a plain logistic regression on the same (median-imputed) features."""
     from sklearn.impute import SimpleImputer
@@ -400,14 +412,14 @@ def train_scorecard(ledger: Ledger, review_dates, test_from, policy: CreditPolic
 
     from .scorecard import Scorecard, discrimination
 
-    data = training_set(ledger, review_dates, policy)
+    data = training_set(ledger, review_dates, policy, target)
     T = to_date(test_from)
     train, test = data[data["review_date"] < T], data[data["review_date"] >= T]
     cols = list(FEATURES)
     sc = Scorecard(max_bins=6, min_bin_size=0.08).fit(train[cols], train["target"])
     lr = make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler(),
                        LogisticRegression(max_iter=1000)).fit(train[cols], train["target"])
-    report = {"train_rows": int(len(train)), "test_rows": int(len(test)),
+    report = {"target": target, "train_rows": int(len(train)), "test_rows": int(len(test)),
               "train_bad_rate": round(float(train["target"].mean()), 4),
               "test_bad_rate": round(float(test["target"].mean()), 4) if len(test) else None,
               "scorecard": discrimination(test["target"], sc.predict_proba(test[cols])[:, 1]),
