@@ -176,6 +176,26 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--out", required=True, type=Path)
     tr.add_argument("--test-from", help="reviews from this date are held out (default: the last year)")
 
+    rk = sub.add_parser("risk", help="payment-risk model: train, score open items, cash forecast")
+    rk_sub = rk.add_subparsers(dest="action", required=True, metavar="ACTION")
+    rt = rk_sub.add_parser("train", help="train on the ledger's history; print the metrics as JSON")
+    rt.add_argument("--ledger", required=True, type=Path)
+    rt.add_argument("--as-of", required=True)
+    rt.add_argument("--model", required=True, type=Path, help="where to save the model")
+    rt.add_argument("--late-days", type=int, default=30)
+    rt.add_argument("--card", type=Path, help="also write the model card (Markdown)")
+    rs = rk_sub.add_parser("score", help="score the open items as of a date")
+    rs.add_argument("--ledger", required=True, type=Path)
+    rs.add_argument("--model", required=True, type=Path)
+    rs.add_argument("--as-of", required=True)
+    rs.add_argument("--out", required=True, type=Path, help="FILE.csv")
+    rf = rk_sub.add_parser("forecast", help="expected collections per week")
+    rf.add_argument("--ledger", required=True, type=Path)
+    rf.add_argument("--model", required=True, type=Path)
+    rf.add_argument("--as-of", required=True)
+    rf.add_argument("--weeks", type=int, default=13)
+    rf.add_argument("--format", choices=("table", "json", "csv"), default="table")
+
     r = sub.add_parser("report", help="run the quarter-end pack into reports/<quarter>/")
     r.add_argument("--ledger", required=True, type=Path)
     r.add_argument("--quarter", default="last", help="2026Q3, or 'last' (default): the last "
@@ -630,6 +650,57 @@ def pd_quarter_starts(first, last):
     return [str(d.date()) for d in pd.date_range(start, last, freq="QS")]
 
 
+def cmd_risk(args) -> int:
+    import warnings
+
+    from . import risk
+    from .ledger import to_date
+    try:
+        as_of = to_date(args.as_of)
+    except ValueError as e:
+        raise CLIError(str(e)) from None
+    ledger = _load(args.ledger)
+    if args.action == "train":
+        try:
+            model, metrics = risk.train(ledger, as_of, args.late_days)
+        except ValueError as e:
+            raise CLIError(str(e)) from None
+        risk.save_model(model, args.model)
+        if args.card:
+            from .io.writer import atomic_write_text
+            atomic_write_text(args.card, risk.model_card(model))
+        print(json.dumps(metrics, indent=2))
+        return 0
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model = risk.load_model(args.model, as_of)
+        for w in caught:
+            print(f"warning: {w.message}", file=sys.stderr)
+        if args.action == "score":
+            sc = risk.score_open_items(ledger, model, as_of)
+            from .io.writer import atomic_write_text
+            cols = ["invoice_id", "p_late", "expected_pay_date", "pay_date_low", "pay_date_high",
+                    "customer_id", "currency", "open_minor"]
+            atomic_write_text(args.out, sc[cols].to_csv(index=False, lineterminator="\n"))
+            print(f"{len(sc)} open invoices scored as of {as_of.date()} -> {args.out}")
+            return 0
+        fc = risk.cash_forecast(ledger, model, as_of, args.weeks)
+    except (ValueError, OSError) as e:
+        raise CLIError(str(e)) from None
+    from .reports import money_frame
+    shown = money_frame(fc, ["expected_minor", "low_minor", "high_minor"]).rename(
+        columns={"expected_minor": "expected", "low_minor": "low", "high_minor": "high"})
+    if args.format == "json":
+        print(json.dumps({"as_of": str(as_of.date()), "weeks": args.weeks,
+                          "forecast": shown.to_dict("records")}, indent=2))
+    elif args.format == "csv":
+        sys.stdout.write(shown.to_csv(index=False, lineterminator="\n"))
+    else:
+        print(shown.to_string(index=False))
+    return 0
+
+
 def cmd_report(args) -> int:
     from .ledger import LedgerError
     from .reports import run_quarter_pack
@@ -654,7 +725,8 @@ def cmd_report(args) -> int:
 COMMANDS = {"demo": cmd_demo, "validate": cmd_validate, "aging": cmd_aging, "kpis": cmd_kpis,
             "activity": cmd_activity, "worklist": cmd_worklist, "proposals": cmd_proposals,
             "statement": cmd_statement, "letter": cmd_letter, "cashapp": cmd_cashapp,
-            "cashapp-post": cmd_cashapp_post, "credit": cmd_credit, "report": cmd_report}
+            "cashapp-post": cmd_cashapp_post, "credit": cmd_credit, "risk": cmd_risk,
+            "report": cmd_report}
 
 
 def main(argv: list[str] | None = None) -> int:

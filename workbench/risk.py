@@ -1,0 +1,564 @@
+"""Payment risk: point-in-time features, a calibrated model of paying late, days to pay,
+scores for open items, the 13-week cash forecast with its backtest, and the model card.
+
+Point in time, by construction: every customer-history feature of a row is read off
+event streams (invoices issued, invoices settled, payments, disputes, promises, bureau
+reports) at the row's as-of time, counting only events dated strictly before it. For
+training the as-of time is the invoice's issue date; for scoring, the scoring date. The
+test suite recomputes features on a ledger cut at the as-of date and finds them equal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+import platform
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .ledger import Ledger, to_date
+
+__all__ = ["FEATURES", "invoice_features", "settlement", "training_frame", "train",
+           "RiskModel", "load_model", "score_open_items", "cash_forecast", "backtest_forecast",
+           "model_card"]
+
+FEATURES = ("hist_invoices", "hist_settled", "hist_share_late", "hist_share_late_n",
+            "hist_mean_days_late",
+            "hist_max_days_late", "hist_share_late_90d", "hist_share_late_180d",
+            "days_since_last_payment", "open_balance", "open_past_due", "utilization",
+            "disputes_before", "broken_promises_before", "paydex", "failure_score",
+            "log_amount", "amount_vs_usual", "terms_days", "currency_code", "month",
+            "quarter_end", "age_days")
+
+_NEVER = np.iinfo(np.int64).max // 4
+
+
+def _days(values) -> np.ndarray:
+    arr = np.asarray(values).astype("datetime64[D]")
+    out = arr.astype(np.int64)
+    out[np.isnat(arr)] = _NEVER
+    return out
+
+
+def settlement(ledger: Ledger) -> pd.DataFrame:
+    """Each invoice's settlement as recorded: the date its open balance reached zero (the
+    last reduction), or none when still open; and its days late."""
+    inv = ledger.invoices
+    parts = []
+    for table, col in (("applications", "applied_date"), ("credit_memos", "date"), ("write_offs", "date")):
+        t = ledger[table]
+        if len(t) and "invoice_id" in t:
+            pos = ledger._invoice_positions(table)
+            ok = pos >= 0
+            parts.append(pd.DataFrame({"pos": pos[ok], "day": _days(t[col].to_numpy())[ok],
+                                       "amount": t["amount_minor"].to_numpy()[ok]}))
+    settle = np.full(len(inv), _NEVER, dtype=np.int64)
+    if parts:
+        ev = pd.concat(parts).sort_values(["pos", "day"], kind="stable")
+        ev["cum"] = ev.groupby("pos")["amount"].cumsum()
+        amount = inv["amount_minor"].to_numpy()
+        done = ev[ev["cum"].to_numpy() >= amount[ev["pos"].to_numpy()]]
+        first = done.groupby("pos")["day"].min()
+        settle[first.index.to_numpy()] = first.to_numpy()
+    due = _days(inv["due_date"].to_numpy())
+    return pd.DataFrame({"settle_day": settle, "days_late": np.where(settle < _NEVER, settle - due, np.nan)})
+
+
+class _Streams:
+    """Per-customer cumulative event streams, queried at any (customer, day)."""
+
+    def __init__(self, ledger: Ledger, late_days: int = 30):
+        inv = ledger.invoices
+        self.ledger = ledger
+        self.cust_codes, self.customers = pd.factorize(inv["customer_id"], sort=True)
+        self.cust_index = pd.Index(self.customers)
+        self.inv_day = _days(inv["invoice_date"].to_numpy())
+        self.due_day = _days(inv["due_date"].to_numpy())
+        self.amount = inv["amount_minor"].to_numpy(dtype=np.int64)
+        st = settlement(ledger)
+        self.settle_day = st["settle_day"].to_numpy()
+        late = st["days_late"].to_numpy()
+        ok = self.settle_day < _NEVER
+        c = self.cust_codes
+        # settled invoices, at their settlement day: count, late count, sum and max of days late
+        self.settled = self._stream(c[ok], self.settle_day[ok],
+                                    {"n": np.ones(ok.sum()), "late": (late[ok] > 0).astype(float),
+                                     "late_n": (late[ok] > late_days).astype(float),
+                                     "days": late[ok]}, maxcol=late[ok])
+        # issued invoices (amounts and counts) for open balance and the usual amount
+        self.issued = self._stream(c, self.inv_day, {"n": np.ones(len(c)), "amt": self.amount.astype(float)})
+        red_pos, red_day, red_amt = [], [], []
+        for table, col in (("applications", "applied_date"), ("credit_memos", "date"), ("write_offs", "date")):
+            t = ledger[table]
+            if len(t) and "invoice_id" in t:
+                pos = ledger._invoice_positions(table)
+                k = pos >= 0
+                red_pos.append(pos[k])
+                red_day.append(np.maximum(_days(t[col].to_numpy())[k], self.inv_day[pos[k]]))
+                red_amt.append(t["amount_minor"].to_numpy()[k].astype(float))
+        rp = np.concatenate(red_pos) if red_pos else np.zeros(0, np.int64)
+        self.reductions = self._stream(c[rp], np.concatenate(red_day) if red_day else np.zeros(0, np.int64),
+                                       {"amt": np.concatenate(red_amt) if red_amt else np.zeros(0)})
+        apps = ledger.applications
+        ap = ledger._invoice_positions("applications") if len(apps) else np.zeros(0, np.int64)
+        k = ap >= 0
+        self.payments = self._stream(c[ap[k]], _days(apps["applied_date"].to_numpy())[k] if len(apps) else np.zeros(0, np.int64),
+                                     {"n": np.ones(k.sum())}, lastday=True)
+        d = ledger.disputes
+        if len(d):
+            dp = ledger._invoice_positions("disputes")
+            k = dp >= 0
+            self.disputes = self._stream(c[dp[k]], _days(d["opened_date"].to_numpy())[k], {"n": np.ones(k.sum())})
+        else:
+            self.disputes = None
+        self.broken = None
+        acts = ledger.activities
+        if len(acts) and "promise_date" in acts:
+            from .kpis import _cached_schedule
+            sched = _cached_schedule(ledger, None, __import__("workbench.kpis", fromlist=["KPIOptions"]).KPIOptions())
+            if len(sched):
+                due = _days(sched["due"].to_numpy())
+                kept = _days(sched["kept_on"].to_numpy())
+                broken = kept > due           # not kept by its date: known the day after
+                codes = self.cust_index.get_indexer(sched["customer_id"].astype(object))
+                k = (codes >= 0) & broken
+                self.broken = self._stream(codes[k], due[k] + 1, {"n": np.ones(k.sum())})
+        b = ledger.bureau
+        self.bureau = None
+        if len(b):
+            codes = self.cust_index.get_indexer(b["customer_id"].astype(object))
+            k = codes >= 0
+            self.bureau = self._stream(codes[k], _days(b["report_date"].to_numpy())[k],
+                                       {}, carry={"paydex": b["paydex"].to_numpy(dtype=float)[k],
+                                                  "failure_score": b["failure_score"].to_numpy(dtype=float)[k]})
+
+    @staticmethod
+    def _stream(codes, days, cols: dict, maxcol=None, lastday=False, carry=None):
+        codes = np.asarray(codes, dtype=np.int64)
+        days = np.asarray(days, dtype=np.int64)
+        order = np.lexsort((days, codes))
+        key = codes[order] * (1 << 32) + days[order]
+        start = np.r_[True, codes[order][1:] != codes[order][:-1]] if len(order) else np.zeros(0, bool)
+        group_first = np.maximum.accumulate(np.where(start, np.arange(len(order)), 0)) if len(order) else np.zeros(0, np.int64)
+        out = {"key": key, "codes": codes[order], "days": days[order], "first": group_first}
+        for name, v in cols.items():
+            cs = np.cumsum(np.asarray(v, dtype=float)[order])
+            base = (cs - np.asarray(v, dtype=float)[order])[group_first]
+            out[name] = cs - base           # cumulative within the customer
+        if maxcol is not None:
+            m = np.asarray(maxcol, dtype=float)[order]
+            res = np.empty_like(m)
+            cur, _prev_code = -np.inf, None
+            for i in range(len(m)):          # grouped running max (sorted by customer)
+                if start[i]:
+                    cur = -np.inf
+                cur = max(cur, m[i])
+                res[i] = cur
+            out["max"] = res
+        if carry:
+            out["carry"] = {k: np.asarray(v)[order] for k, v in carry.items()}
+        return out
+
+    @staticmethod
+    def at(stream, codes, days, name=None):
+        """Value of a cumulative column (or the row index) for events strictly before day."""
+        if stream is None or not len(stream["key"]):
+            return np.zeros(len(codes)) if name else np.full(len(codes), -1)
+        q = np.asarray(codes, dtype=np.int64) * (1 << 32) + np.asarray(days, dtype=np.int64)
+        idx = np.searchsorted(stream["key"], q, side="left") - 1
+        ok = (idx >= 0) & (stream["codes"][np.maximum(idx, 0)] == codes)
+        if name is None:
+            return np.where(ok, idx, -1)
+        return np.where(ok, stream[name][np.maximum(idx, 0)], 0.0)
+
+
+def invoice_features(ledger: Ledger, positions: np.ndarray, as_of_days: np.ndarray,
+                     streams: _Streams | None = None, late_days: int = 30) -> pd.DataFrame:
+    """Features of invoices (row positions in ``ledger.invoices``) as of given days, using
+    only events dated strictly before each as-of day."""
+    s = streams or _Streams(ledger, late_days)
+    pos = np.asarray(positions, dtype=np.int64)
+    t = np.asarray(as_of_days, dtype=np.int64)
+    c = s.cust_codes[pos]
+    n_set = s.at(s.settled, c, t, "n")
+    late = s.at(s.settled, c, t, "late")
+    days = s.at(s.settled, c, t, "days")
+    idx = s.at(s.settled, c, t)
+    mx = np.where(idx >= 0, s.settled["max"][np.maximum(idx, 0)], np.nan) if "max" in s.settled else np.nan
+
+    def window(w):
+        n_w = n_set - s.at(s.settled, c, t - w, "n")
+        l_w = late - s.at(s.settled, c, t - w, "late")
+        return np.where(n_w > 0, l_w / np.maximum(n_w, 1), np.nan)
+
+    issued_n = s.at(s.issued, c, t, "n")
+    issued_amt = s.at(s.issued, c, t, "amt")
+    open_bal = issued_amt - s.at(s.reductions, c, t, "amt")
+    # past-due part of the open balance: invoices due before t still open at t
+    pidx = s.at(s.payments, c, t)
+    last_pay = np.where(pidx >= 0, s.payments["days"][np.maximum(pidx, 0)], -1)
+    cust = ledger.customers.set_index("customer_id")
+    limits = cust["credit_limit_minor"].reindex(s.customers).to_numpy(dtype=float) if "credit_limit_minor" in cust \
+        else np.full(len(s.customers), np.nan)
+    lim = limits[c]
+    bidx = s.at(s.bureau, c, t) if s.bureau is not None else np.full(len(c), -1)
+    paydex = np.where(bidx >= 0, s.bureau["carry"]["paydex"][np.maximum(bidx, 0)], np.nan) if s.bureau else np.full(len(c), np.nan)
+    fail = np.where(bidx >= 0, s.bureau["carry"]["failure_score"][np.maximum(bidx, 0)], np.nan) if s.bureau else np.full(len(c), np.nan)
+    amount = s.amount[pos].astype(float)
+    usual = np.where(issued_n > 0, issued_amt / np.maximum(issued_n, 1), np.nan)
+    inv_day = s.inv_day[pos]
+    dates = pd.to_datetime(inv_day.astype("datetime64[D]"))
+    cur_codes = pd.Categorical(ledger.invoices["currency"].to_numpy(dtype=object)[pos],
+                               categories=sorted(ledger.invoices["currency"].dropna().unique())).codes
+    past_due_open = _past_due_open(ledger, s, c, t)
+    return pd.DataFrame({
+        "hist_invoices": issued_n, "hist_settled": n_set,
+        "hist_share_late": np.where(n_set > 0, late / np.maximum(n_set, 1), np.nan),
+        "hist_share_late_n": np.where(n_set > 0, s.at(s.settled, c, t, "late_n") / np.maximum(n_set, 1), np.nan),
+        "hist_mean_days_late": np.where(n_set > 0, days / np.maximum(n_set, 1), np.nan),
+        "hist_max_days_late": mx,
+        "hist_share_late_90d": window(90), "hist_share_late_180d": window(180),
+        "days_since_last_payment": np.where(last_pay >= 0, t - last_pay, np.nan),
+        "open_balance": open_bal, "open_past_due": past_due_open,
+        "utilization": np.where(lim > 0, open_bal / np.where(lim > 0, lim, 1), np.nan),
+        "disputes_before": s.at(s.disputes, c, t, "n") if s.disputes else np.zeros(len(c)),
+        "broken_promises_before": s.at(s.broken, c, t, "n") if s.broken else np.zeros(len(c)),
+        "paydex": paydex, "failure_score": fail,
+        "log_amount": np.log1p(amount), "amount_vs_usual": amount / usual,
+        "terms_days": (s.due_day[pos] - inv_day).astype(float),
+        "currency_code": cur_codes.astype(float), "month": dates.month.to_numpy(dtype=float),
+        "quarter_end": (dates.month.to_numpy() % 3 == 0).astype(float),
+        "age_days": (t - inv_day).astype(float),
+    })[list(FEATURES)]
+
+
+def _past_due_open(ledger, s: _Streams, c, t) -> np.ndarray:
+    """Open amount, at t, of the customer's invoices due before t: issued-and-due events
+    minus reductions of those invoices dated before t (both counted before t)."""
+    if not hasattr(s, "_due_stream"):
+        s._due_stream = s._stream(s.cust_codes, s.due_day + 1, {"amt": s.amount.astype(float)})
+        red = []
+        for table, col in (("applications", "applied_date"), ("credit_memos", "date"), ("write_offs", "date")):
+            tt = ledger[table]
+            if len(tt) and "invoice_id" in tt:
+                pos = ledger._invoice_positions(table)
+                k = pos >= 0
+                red.append(pd.DataFrame({"c": s.cust_codes[pos[k]],
+                                         "d": np.maximum(_days(tt[col].to_numpy())[k], s.due_day[pos[k]] + 1),
+                                         "a": tt["amount_minor"].to_numpy()[k].astype(float)}))
+        r = pd.concat(red) if red else pd.DataFrame({"c": [], "d": [], "a": []})
+        s._due_red = s._stream(r["c"].to_numpy(), r["d"].to_numpy(), {"amt": r["a"].to_numpy()})
+    return s.at(s._due_stream, c, t, "amt") - s.at(s._due_red, c, t, "amt")
+
+
+# =========================================================================== training
+
+def training_frame(ledger: Ledger, as_of, late_days: int = 30,
+                   streams: _Streams | None = None) -> pd.DataFrame:
+    """One row per invoice issued before ``as_of`` whose outcome is known on ``as_of``:
+    features as of its issue date, ``late`` (paid more than ``late_days`` after due, or
+    still unpaid that long after due) and ``days_to_pay`` (settled ones)."""
+    D = to_date(as_of)
+    d = int(np.datetime64(D.date(), "D").astype(np.int64))
+    s = streams or _Streams(ledger, late_days)
+    inv_day, due = s.inv_day, s.due_day
+    settled_by = s.settle_day <= d
+    known = settled_by | (d - due > late_days)
+    pos = np.flatnonzero((inv_day < d) & known)
+    X = invoice_features(ledger, pos, inv_day[pos], s)
+    days_late = np.where(settled_by[pos], s.settle_day[pos] - due[pos], d - due[pos])
+    X["late"] = (days_late > late_days).astype(int)
+    X["days_to_pay"] = np.where(settled_by[pos], s.settle_day[pos] - inv_day[pos], np.nan)
+    X["invoice_day"] = inv_day[pos]
+    X["invoice_id"] = ledger.invoices["invoice_id"].to_numpy(dtype=object)[pos]
+    X["customer_id"] = ledger.invoices["customer_id"].to_numpy(dtype=object)[pos]
+    return X
+
+
+def _metrics(y, p) -> dict:
+    from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+    y = np.asarray(y)
+    p = np.clip(np.asarray(p, dtype=float), 0, 1)
+    if len(np.unique(y)) < 2:
+        return {"auc": None, "pr_auc": None, "brier": None, "lift_top_decile": None}
+    order = np.argsort(-p)
+    top = order[: max(len(p) // 10, 1)]
+    return {"auc": round(float(roc_auc_score(y, p)), 4),
+            "pr_auc": round(float(average_precision_score(y, p)), 4),
+            "brier": round(float(brier_score_loss(y, p)), 4),
+            "lift_top_decile": round(float(y[top].mean() / max(y.mean(), 1e-9)), 3)}
+
+
+def _calibration(y, p, bins: int = 10) -> list[dict]:
+    edges = np.linspace(0, 1, bins + 1)
+    idx = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, bins - 1)
+    out = []
+    for b in range(bins):
+        m = idx == b
+        if m.any():
+            out.append({"bin": f"{edges[b]:.1f}-{edges[b + 1]:.1f}", "n": int(m.sum()),
+                        "predicted": round(float(p[m].mean()), 4), "observed": round(float(np.mean(y[m])), 4)})
+    return out
+
+
+@dataclass
+class RiskModel:
+    """A trained payment-risk model with what it needs to be trusted and checked."""
+
+    classifier: object
+    quantile_models: dict
+    features: list
+    dtypes: dict
+    late_days: int
+    trained_as_of: str
+    window: tuple
+    metrics: dict
+    versions: dict
+    sha256: str = ""
+
+    def check(self, X: pd.DataFrame) -> None:
+        missing = [f for f in self.features if f not in X.columns]
+        if missing:
+            raise ValueError(f"scoring data lacks feature(s) {missing}")
+        wrong = [f"{f} ({X[f].dtype}, model {self.dtypes[f]})" for f in self.features
+                 if str(X[f].dtype) != self.dtypes[f]]
+        if wrong:
+            raise ValueError(f"scoring data has differently typed feature(s): {', '.join(wrong)}")
+
+    def p_late(self, X: pd.DataFrame) -> np.ndarray:
+        self.check(X)
+        return self.classifier.predict_proba(X[self.features])[:, 1]
+
+    def days_to_pay(self, X: pd.DataFrame) -> dict:
+        self.check(X)
+        out = {q: m.predict(X[self.features]) for q, m in self.quantile_models.items()}
+        lo, mid, hi = np.sort(np.column_stack([out[0.1], out[0.5], out[0.9]]), axis=1).T
+        return {0.1: lo, 0.5: mid, 0.9: hi}
+
+
+def train(ledger: Ledger, as_of, late_days: int = 30, test_share: float = 0.25,
+          seed: int = 0) -> tuple[RiskModel, dict]:
+    """Gradient boosting with isotonic calibration against two baselines (the customer's
+    historical late share, a logistic regression), time split: the newest ``test_share``
+    of invoices (by issue date) are the test set."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    D = to_date(as_of)
+    data = training_frame(ledger, D, late_days)
+    if len(data) < 200 or data["late"].nunique() < 2:
+        raise ValueError(f"too little history to train on before {D.date()}: {len(data)} invoices "
+                         f"with a known outcome, {int(data['late'].sum())} late")
+    data = data.sort_values("invoice_day", kind="stable")
+    split = data["invoice_day"].quantile(1 - test_share)
+    tr, te = data[data["invoice_day"] < split], data[data["invoice_day"] >= split]
+    cols = list(FEATURES)
+    gb = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.08, max_leaf_nodes=31,
+                                        l2_regularization=1.0, random_state=seed)
+    clf = CalibratedClassifierCV(gb, method="isotonic", cv=3).fit(tr[cols], tr["late"])
+    lr = make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler(),
+                       LogisticRegression(max_iter=1000)).fit(tr[cols], tr["late"])
+    p_gb = clf.predict_proba(te[cols])[:, 1]
+    p_lr = lr.predict_proba(te[cols])[:, 1]
+    # the customer's own history: share of its settled invoices paid more than N days late
+    base = te["hist_share_late_n"].fillna(tr["late"].mean()).to_numpy()
+    settled = tr[tr["days_to_pay"].notna()]
+    qm = {}
+    for q in (0.1, 0.5, 0.9):
+        qm[q] = HistGradientBoostingRegressor(loss="quantile", quantile=q, max_iter=150,
+                                              random_state=seed).fit(settled[cols], settled["days_to_pay"])
+    te_s = te[te["days_to_pay"].notna()]
+    preds = {q: m.predict(te_s[cols]) for q, m in qm.items()}
+    lo, mid, hi = np.sort(np.column_stack([preds[0.1], preds[0.5], preds[0.9]]), axis=1).T
+    y_days = te_s["days_to_pay"].to_numpy()
+    metrics = {
+        "n_train": int(len(tr)), "n_test": int(len(te)), "late_days": late_days,
+        "late_rate_train": round(float(tr["late"].mean()), 4), "late_rate_test": round(float(te["late"].mean()), 4),
+        "model": _metrics(te["late"], p_gb), "baseline_history": _metrics(te["late"], base),
+        "baseline_logistic": _metrics(te["late"], p_lr),
+        "calibration": _calibration(te["late"].to_numpy(), p_gb),
+        "days_to_pay": {"mae_median": round(float(np.mean(np.abs(mid - y_days))), 2) if len(y_days) else None,
+                        "coverage_80": round(float(np.mean((y_days >= lo) & (y_days <= hi))), 4) if len(y_days) else None},
+        "test_from": str(np.datetime64(int(split), "D")),
+    }
+    metrics.update({"auc": metrics["model"]["auc"], "pr_auc": metrics["model"]["pr_auc"],
+                    "brier": metrics["model"]["brier"], "baseline_auc": metrics["baseline_history"]["auc"],
+                    "logistic_auc": metrics["baseline_logistic"]["auc"]})
+    # importance: permutation on the test set (the model card shows it)
+    from sklearn.inspection import permutation_importance
+    sample = te.sample(min(len(te), 5000), random_state=seed)
+    imp = permutation_importance(clf, sample[cols], sample["late"], scoring="roc_auc", n_repeats=3,
+                                 random_state=seed)
+    metrics["importance"] = sorted(({"feature": f, "auc_drop": round(float(v), 4)}
+                                    for f, v in zip(cols, imp.importances_mean)),
+                                   key=lambda r: -r["auc_drop"])
+    import sklearn
+    versions = {"python": platform.python_version(), "scikit-learn": sklearn.__version__,
+                "pandas": pd.__version__, "numpy": np.__version__}
+    model = RiskModel(clf, qm, cols, {c: str(tr[c].dtype) for c in cols}, late_days, str(D.date()),
+                      (str(np.datetime64(int(data["invoice_day"].min()), "D")), str(D.date())),
+                      metrics, versions)
+    return model, metrics
+
+
+def save_model(model: RiskModel, path: str | Path) -> Path:
+    """Pickle the model with a SHA-256 of its content (checked on load)."""
+    from .io.writer import atomic_path
+
+    model.sha256 = ""
+    body = pickle.dumps(model)
+    model.sha256 = hashlib.sha256(body).hexdigest()
+    with atomic_path(path) as tmp:
+        Path(tmp).write_bytes(pickle.dumps({"kind": "workbench-risk-model", "body": body,
+                                            "sha256": model.sha256}))
+    return Path(path)
+
+
+def load_model(path: str | Path, as_of=None, max_age_days: int = 180) -> RiskModel:
+    """Load a saved model; refuse a corrupted file; warn when it is older than
+    ``max_age_days`` at ``as_of``."""
+    with open(path, "rb") as f:
+        obj = pickle.load(f)
+    if not isinstance(obj, dict) or obj.get("kind") != "workbench-risk-model":
+        raise ValueError(f"{path} is not a payment-risk model saved by 'workbench risk train'")
+    if hashlib.sha256(obj["body"]).hexdigest() != obj["sha256"]:
+        raise ValueError(f"{path}: content does not match its hash (corrupted or edited)")
+    model = pickle.loads(obj["body"])
+    model.sha256 = obj["sha256"]
+    if as_of is not None:
+        age = (to_date(as_of) - to_date(model.trained_as_of)).days
+        if age > max_age_days:
+            warnings.warn(f"the payment-risk model was trained as of {model.trained_as_of}, "
+                          f"{age} days before {to_date(as_of).date()} (policy: {max_age_days}); retrain",
+                          stacklevel=2)
+    return model
+
+
+# =========================================================================== use
+
+def score_open_items(ledger: Ledger, model: RiskModel, as_of) -> pd.DataFrame:
+    """Open invoices as of a date: probability of paying more than ``late_days`` late,
+    expected pay date and an 80 % interval (never before the as-of date)."""
+    D = ledger.require_data_by(as_of)
+    d = int(np.datetime64(D.date(), "D").astype(np.int64))
+    items = ledger.open_items(D, customer_columns=())
+    pos = pd.Index(ledger.invoices["invoice_id"]).get_indexer(items["invoice_id"])
+    X = invoice_features(ledger, pos, np.full(len(pos), d + 1), late_days=model.late_days)  # up to and on D
+    p = model.p_late(X)
+    q = model.days_to_pay(X)
+    inv_day = _days(ledger.invoices["invoice_date"].to_numpy())[pos]
+
+    def date(v):
+        return (np.maximum(inv_day + np.rint(v).astype(np.int64), d + 1)).astype("datetime64[D]")
+
+    return pd.DataFrame({"invoice_id": items["invoice_id"].to_numpy(),
+                         "customer_id": items["customer_id"].to_numpy(),
+                         "currency": items["currency"].to_numpy(),
+                         "open_minor": items["open_minor"].to_numpy(),
+                         "p_late": np.round(p, 4),
+                         "expected_pay_date": date(q[0.5]), "pay_date_low": date(q[0.1]),
+                         "pay_date_high": date(q[0.9])})
+
+
+def cash_forecast(ledger: Ledger, model: RiskModel, as_of, weeks: int = 13) -> pd.DataFrame:
+    """Expected collections per week (per currency) from the open items as of a date: each
+    invoice's open balance spread over the weeks by its days-to-pay quantiles (a piecewise
+    linear distribution through the 10th, 50th and 90th percentiles); ``low``/``high``: all
+    invoices at their 90th / 10th percentile date."""
+    D = ledger.require_data_by(as_of)
+    sc = score_open_items(ledger, model, D)
+    start = np.datetime64(D.date(), "D") + 1
+    edges = start + 7 * np.arange(weeks + 1)
+    lo = sc["pay_date_low"].to_numpy(dtype="datetime64[D]").astype(np.int64)
+    mid = sc["expected_pay_date"].to_numpy(dtype="datetime64[D]").astype(np.int64)
+    hi = sc["pay_date_high"].to_numpy(dtype="datetime64[D]").astype(np.int64)
+    e = edges.astype(np.int64)
+
+    def cdf(x):
+        # 0.1 at lo, 0.5 at mid, 0.9 at hi; 0 a week before lo; 1 four weeks after hi
+        xs = np.column_stack([lo - 7, lo, mid, hi, hi + 28]).astype(float)
+        ys = np.array([0.0, 0.1, 0.5, 0.9, 1.0])
+        out = np.empty((len(lo), len(x)))
+        for i in range(len(lo)):
+            out[i] = np.interp(x, np.maximum.accumulate(xs[i] + np.arange(5) * 1e-6), ys)
+        return out
+
+    F = cdf(e.astype(float))
+    share = np.diff(F, axis=1)
+    rows = []
+    amount = sc["open_minor"].to_numpy(dtype=float)
+    for cur in sorted(sc["currency"].unique()):
+        m = (sc["currency"] == cur).to_numpy()
+        for w in range(weeks):
+            in_w = lambda dd: (dd >= e[w]) & (dd < e[w + 1])  # noqa: E731
+            rows.append({"currency": cur, "week": w + 1,
+                         "week_start": str(edges[w]), "week_end": str(edges[w + 1] - 1),
+                         "expected_minor": int(round(float((amount[m] * share[m, w]).sum()))),
+                         "low_minor": int(amount[m][in_w(hi[m])].sum()),
+                         "high_minor": int(amount[m][in_w(lo[m])].sum())})
+    return pd.DataFrame(rows)
+
+
+def backtest_forecast(ledger: Ledger, model: RiskModel, dates, weeks: int = 13) -> pd.DataFrame:
+    """Forecasts made at past dates against the cash that actually arrived on the invoices
+    open then (applications dated in each week): error per horizon week."""
+    apps = ledger.applications
+    rows = []
+    for d in dates:
+        D = to_date(d)
+        fc = cash_forecast(ledger, model, D, weeks)
+        open_ids = set(ledger.open_items(D)["invoice_id"])
+        a = apps[apps["invoice_id"].isin(open_ids) & (apps["applied_date"] > D)]
+        for r in fc.itertuples(index=False):
+            got = a[(a["currency"] == r.currency) & (a["applied_date"] >= pd.Timestamp(r.week_start))
+                    & (a["applied_date"] <= pd.Timestamp(r.week_end))]["amount_minor"].sum()
+            rows.append({"forecast_date": str(D.date()), "currency": r.currency, "week": r.week,
+                         "expected_minor": r.expected_minor, "actual_minor": int(got),
+                         "error_minor": int(r.expected_minor - got)})
+    out = pd.DataFrame(rows)
+    return out
+
+
+def model_card(model: RiskModel, backtest: pd.DataFrame | None = None) -> str:
+    """A Markdown model card: data window, target, features, metrics against the
+    baselines, calibration, importance, known limits."""
+    m = model.metrics
+    lines = ["# Payment-risk model card", "",
+             f"- Trained as of {model.trained_as_of}; data window {model.window[0]} to {model.window[1]}",
+             f"- Target: paid more than {model.late_days} days after the due date (or still unpaid that long)",
+             f"- Time split: test on invoices issued from {m['test_from']} ({m['n_test']} rows; "
+             f"{m['n_train']} to train)",
+             "- Model: gradient boosting (HistGradientBoosting) with isotonic calibration; days to pay: "
+             "quantile gradient boosting (10th, 50th, 90th percentiles)",
+             f"- SHA-256 {model.sha256 or '(not saved)'}; versions {json.dumps(model.versions)}", "",
+             "## Metrics on the test set", "", "| model | ROC AUC | PR AUC | Brier | lift top decile |",
+             "| --- | --- | --- | --- | --- |"]
+    for name, key in (("model", "model"), ("customer history baseline", "baseline_history"),
+                      ("logistic regression", "baseline_logistic")):
+        r = m[key]
+        lines.append(f"| {name} | {r['auc']} | {r['pr_auc']} | {r['brier']} | {r['lift_top_decile']} |")
+    lines += ["", f"Days to pay: median MAE {m['days_to_pay']['mae_median']} days; 80 % interval coverage "
+              f"{m['days_to_pay']['coverage_80']}", "", "## Calibration", "",
+              "| predicted bin | n | mean predicted | observed |", "| --- | --- | --- | --- |"]
+    lines += [f"| {c['bin']} | {c['n']} | {c['predicted']} | {c['observed']} |" for c in m["calibration"]]
+    lines += ["", "## Features (permutation importance, drop in ROC AUC)", ""]
+    lines += [f"- {r['feature']}: {r['auc_drop']}" for r in m["importance"]]
+    if backtest is not None and len(backtest):
+        err = backtest.assign(abs_err=backtest["error_minor"].abs()).groupby("week")["abs_err"].mean()
+        lines += ["", "## 13-week forecast backtest (mean absolute error per horizon week, minor units)", ""]
+        lines += [f"- week {w}: {int(v)}" for w, v in err.items()]
+    lines += ["", "## Known limits", "",
+              "- Days to pay is fitted on settled invoices only (right-censoring of slow payers is not modelled).",
+              "- The credit limit used for utilization is the customer master's current value.",
+              "- The forecast spreads each invoice by three quantiles; correlated delays (a customer "
+              "paying everything late at once) widen the true interval beyond low/high.", ""]
+    return "\n".join(lines)
