@@ -179,6 +179,14 @@ class _Streams:
         return np.where(ok, stream[name][np.maximum(idx, 0)], 0.0)
 
 
+def _take(values, idx) -> np.ndarray:
+    """values[idx] where idx >= 0, NaN elsewhere (and everywhere when values is empty)."""
+    idx = np.asarray(idx)
+    if values is None or len(values) == 0:
+        return np.full(len(idx), np.nan)
+    return np.where(idx >= 0, np.asarray(values, dtype=float)[np.maximum(idx, 0)], np.nan)
+
+
 def invoice_features(ledger: Ledger, positions: np.ndarray, as_of_days: np.ndarray,
                      streams: _Streams | None = None, late_days: int = 30) -> pd.DataFrame:
     """Features of invoices (row positions in ``ledger.invoices``) as of given days, using
@@ -191,9 +199,8 @@ def invoice_features(ledger: Ledger, positions: np.ndarray, as_of_days: np.ndarr
     late = s.at(s.settled, c, t, "late")
     days = s.at(s.settled, c, t, "days")
     idx = s.at(s.settled, c, t)
-    mx = np.where(idx >= 0, s.settled["max"][np.maximum(idx, 0)], np.nan) if "max" in s.settled else np.nan
-
-    last_late = np.where(idx >= 0, s.settled["carry"]["last"][np.maximum(idx, 0)], np.nan)
+    mx = _take(s.settled.get("max"), idx)
+    last_late = _take(s.settled.get("carry", {}).get("last"), idx)
     n90 = n_set - s.at(s.settled, c, t - 90, "n")
     d90 = days - s.at(s.settled, c, t - 90, "days")
 
@@ -207,14 +214,14 @@ def invoice_features(ledger: Ledger, positions: np.ndarray, as_of_days: np.ndarr
     open_bal = issued_amt - s.at(s.reductions, c, t, "amt")
     # past-due part of the open balance: invoices due before t still open at t
     pidx = s.at(s.payments, c, t)
-    last_pay = np.where(pidx >= 0, s.payments["days"][np.maximum(pidx, 0)], -1)
+    last_pay = np.where(pidx >= 0, _take(s.payments["days"].astype(float), pidx), -1)
     cust = ledger.customers.set_index("customer_id")
     limits = cust["credit_limit_minor"].reindex(s.customers).to_numpy(dtype=float) if "credit_limit_minor" in cust \
         else np.full(len(s.customers), np.nan)
     lim = limits[c]
     bidx = s.at(s.bureau, c, t) if s.bureau is not None else np.full(len(c), -1)
-    paydex = np.where(bidx >= 0, s.bureau["carry"]["paydex"][np.maximum(bidx, 0)], np.nan) if s.bureau else np.full(len(c), np.nan)
-    fail = np.where(bidx >= 0, s.bureau["carry"]["failure_score"][np.maximum(bidx, 0)], np.nan) if s.bureau else np.full(len(c), np.nan)
+    paydex = _take(s.bureau["carry"]["paydex"], bidx) if s.bureau else np.full(len(c), np.nan)
+    fail = _take(s.bureau["carry"]["failure_score"], bidx) if s.bureau else np.full(len(c), np.nan)
     amount = s.amount[pos].astype(float)
     usual = np.where(issued_n > 0, issued_amt / np.maximum(issued_n, 1), np.nan)
     inv_day = s.inv_day[pos]
@@ -409,7 +416,8 @@ def train(ledger: Ledger, as_of, late_days: int = 30, test_share: float = 0.25,
     data = data.sort_values("invoice_day", kind="stable")
     split = data["invoice_day"].quantile(1 - test_share)
     tr, te = data[data["invoice_day"] < split], data[data["invoice_day"] >= split]
-    cols = list(FEATURES)
+    # a feature the ledger cannot provide (no bureau table, say) is left out of the model
+    cols = [f for f in FEATURES if tr[f].notna().any()]
     clf = _fit_calibrated(tr, cols, seed)
     lr = make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler(),
                        LogisticRegression(max_iter=1000)).fit(tr[cols], tr["late"])

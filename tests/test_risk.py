@@ -1,0 +1,147 @@
+"""Payment risk: no leakage, beats the baselines, guardrails, scores and the forecast."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from workbench import Ledger
+from workbench.cli import main
+from workbench.demo import DemoConfig, write_demo
+from workbench.risk import (FEATURES, _days, backtest_forecast, cash_forecast, invoice_features,
+                            load_model, model_card, save_model, score_open_items, train)
+
+AS_OF = "2026-09-30"
+
+
+@pytest.fixture(scope="module")
+def standard_demo(tmp_path_factory):
+    """The demo `make report` uses: 20,000 invoices, seed 7."""
+    out = tmp_path_factory.mktemp("risk") / "demo"
+    write_demo(out, DemoConfig(invoices=20_000, seed=7), fmt="parquet")
+    return Ledger.load(out)
+
+
+@pytest.fixture(scope="module")
+def trained(standard_demo):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return train(standard_demo, AS_OF)
+
+
+def _cut(ledger: Ledger, day: pd.Timestamp) -> Ledger:
+    """The ledger as it stood at the start of ``day``: only rows dated before it (and the
+    invoices issued on it, which the features of those invoices may see)."""
+    t = dict(ledger.tables)
+    t["invoices"] = t["invoices"][t["invoices"]["invoice_date"] <= day]
+    for name, col in (("applications", "applied_date"), ("credit_memos", "date"), ("write_offs", "date"),
+                      ("receipts", "receipt_date"), ("disputes", "opened_date"), ("bureau", "report_date")):
+        t[name] = t[name][t[name][col] < day]
+    d = t["disputes"].copy()
+    d.loc[d["closed_date"] >= day, ["closed_date", "resolution"]] = [pd.NaT, None]
+    t["disputes"] = d
+    acts = t["activities"]
+    t["activities"] = acts[acts["timestamp"].dt.tz_convert(None) < day]
+    return Ledger({k: v.reset_index(drop=True) for k, v in t.items()}, ledger.present)
+
+
+def test_no_feature_uses_anything_dated_after_its_as_of_date(demo_dir):
+    ledger = Ledger.load(demo_dir)
+    inv = ledger.invoices
+    rng = np.random.default_rng(1)
+    sample = inv.iloc[rng.choice(len(inv), 25, replace=False)]
+    full = invoice_features(ledger, sample.index.to_numpy(), _days(sample["invoice_date"].to_numpy()))
+    for k, (i, row) in enumerate(sample.iterrows()):
+        cut = _cut(ledger, row["invoice_date"])
+        pos = np.flatnonzero(cut.invoices["invoice_id"].to_numpy() == row["invoice_id"])
+        got = invoice_features(cut, pos, _days(np.array([row["invoice_date"]])))
+        for f in FEATURES:
+            if f == "currency_code":
+                continue   # a code among the currencies seen so far
+            a, b = full.iloc[k][f], got.iloc[0][f]
+            assert (np.isnan(a) and np.isnan(b)) or a == pytest.approx(b), (row["invoice_id"], f, a, b)
+
+
+def test_beats_the_baselines_on_the_demo(trained):
+    model, m = trained
+    assert m["auc"] > m["baseline_auc"] and m["auc"] > m["logistic_auc"]
+    assert m["brier"] < m["baseline_logistic"]["brier"]
+    assert {"auc", "pr_auc", "brier", "baseline_auc", "n_train", "n_test"} <= set(m)
+    assert 0.6 < m["days_to_pay"]["coverage_80"] < 0.95
+    assert len(m["calibration"]) >= 5
+
+
+def test_required_columns_only_ledger(standard_demo, tmp_path):
+    led = standard_demo
+    req = {"customers": ["customer_id", "name", "currency", "payment_terms_days"],
+           "invoices": ["invoice_id", "customer_id", "invoice_date", "due_date", "amount_minor"],
+           "receipts": ["receipt_id", "receipt_date", "amount_minor", "payer_name", "reference"],
+           "applications": ["receipt_id", "invoice_id", "amount_minor", "applied_date"]}
+    tables = {}
+    for name, frame in led.tables.items():
+        if name in req:
+            keep = [c for c in frame.columns if c in req[name] or c == "currency"]
+            tables[name] = frame[keep]
+        else:
+            tables[name] = frame.iloc[0:0]
+    slim = Ledger(tables, frozenset(req), "required columns only")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, m = train(slim, AS_OF)
+    assert m["auc"] > m["baseline_auc"]
+
+
+def test_guardrails(trained, standard_demo, tmp_path):
+    model, _ = trained
+    path = save_model(model, tmp_path / "m.pkl")
+    again = load_model(path, AS_OF)
+    X = invoice_features(standard_demo, np.arange(5), np.full(5, 20000))
+    assert np.allclose(again.p_late(X), model.p_late(X))
+    with pytest.raises(ValueError, match=r"lacks feature\(s\) \['paydex'\]"):
+        model.p_late(X.drop(columns=["paydex"]))
+    with pytest.raises(ValueError, match="differently typed feature"):
+        model.p_late(X.astype({"month": "int64"}))
+    with pytest.warns(UserWarning, match="trained as of 2026-09-30, 366 days before 2027-10-01"):
+        load_model(path, "2027-10-01")
+    data = bytearray(path.read_bytes())
+    data[-40] ^= 0xFF
+    (tmp_path / "bad.pkl").write_bytes(bytes(data))
+    with pytest.raises(Exception):
+        load_model(tmp_path / "bad.pkl")
+
+
+def test_scores_and_forecast(trained, standard_demo):
+    model, _ = trained
+    sc = score_open_items(standard_demo, model, AS_OF)
+    open_ = standard_demo.open_items(AS_OF)
+    assert len(sc) == len(open_) and sc["p_late"].between(0, 1).all()
+    assert (sc["pay_date_low"] <= sc["expected_pay_date"]).all()
+    assert (sc["expected_pay_date"] <= sc["pay_date_high"]).all()
+    assert (sc["pay_date_low"] > np.datetime64(AS_OF)).all()
+    fc = cash_forecast(standard_demo, model, AS_OF, weeks=13)
+    assert fc.groupby("currency").size().tolist() == [13, 13, 13]
+    for cur, g in fc.groupby("currency"):
+        assert g["expected_minor"].sum() <= open_[open_["currency"] == cur]["open_minor"].sum()
+    bt = backtest_forecast(standard_demo, model, ["2026-06-30"], weeks=13)
+    assert len(bt) == 39 and (bt["actual_minor"] >= 0).all()
+    card = model_card(model, bt)
+    assert "# Payment-risk model card" in card and "customer history baseline" in card
+
+
+def test_cli(standard_demo, tmp_path, capsys):
+    import json
+    led = standard_demo.source
+    assert main(["risk", "train", "--ledger", led, "--as-of", AS_OF, "--model", str(tmp_path / "m.pkl"),
+                 "--card", str(tmp_path / "card.md")]) == 0
+    m = json.loads(capsys.readouterr().out)
+    assert {"auc", "pr_auc", "brier", "baseline_auc", "n_train", "n_test"} <= set(m)
+    assert main(["risk", "score", "--ledger", led, "--model", str(tmp_path / "m.pkl"), "--as-of", AS_OF,
+                 "--out", str(tmp_path / "s.csv")]) == 0
+    s = pd.read_csv(tmp_path / "s.csv")
+    assert list(s.columns)[:5] == ["invoice_id", "p_late", "expected_pay_date", "pay_date_low", "pay_date_high"]
+    capsys.readouterr()
+    assert main(["risk", "forecast", "--ledger", led, "--model", str(tmp_path / "m.pkl"), "--as-of", AS_OF,
+                 "--weeks", "13", "--format", "json"]) == 0
+    f = json.loads(capsys.readouterr().out)
+    assert f["weeks"] == 13 and len(f["forecast"]) == 39
