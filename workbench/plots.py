@@ -12,7 +12,8 @@ import seaborn as sns
 
 from .money import MINOR_UNITS
 
-__all__ = ["aging_bars", "aging_share_bars", "money_axis", "kpi_trend_lines"]
+__all__ = ["aging_bars", "aging_share_bars", "money_axis", "kpi_trend_lines", "roc_curves",
+           "calibration_plot", "lift_chart", "forecast_chart"]
 
 _NON_GROUP = ("currency", "total", "aging_over_60_pct", "invoices", "customer_name")
 
@@ -112,4 +113,73 @@ def kpi_trend_lines(trend: pd.DataFrame, metrics: list[str], ax=None, title: str
     ax.set_title(title or ", ".join(_TREND_LABELS.get(m, m) for m in metrics))
     ax.legend(bbox_to_anchor=(1.01, 1), loc="upper left", frameon=False)
     sns.despine(ax=ax)
+    return ax
+
+
+
+def roc_curves(evaluation: pd.DataFrame, ax=None, title: str = "ROC on the test set"):
+    """ROC curves of the model and its baselines (columns of ``evaluation``)."""
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 4.5))
+    for col, label in (("model", "gradient boosting"), ("logistic", "logistic regression"),
+                       ("history", "customer history")):
+        fpr, tpr, _ = roc_curve(evaluation["late"], evaluation[col])
+        ax.plot(fpr, tpr, label=f"{label} (AUC {roc_auc_score(evaluation['late'], evaluation[col]):.3f})")
+    ax.plot([0, 1], [0, 1], ls="--", color="grey")
+    ax.set_xlabel("False positive rate")
+    ax.set_ylabel("True positive rate")
+    ax.set_title(title)
+    ax.legend(loc="lower right", frameon=False)
+    return ax
+
+
+def calibration_plot(calibration: list[dict], ax=None, title: str = "Calibration (test set)"):
+    """Observed share late against the mean predicted probability, per bin."""
+    df = pd.DataFrame(calibration)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 4.5))
+    ax.plot([0, 1], [0, 1], ls="--", color="grey", label="perfect")
+    ax.plot(df["predicted"], df["observed"], marker="o", label="model")
+    ax.set_xlabel("Mean predicted probability of paying late")
+    ax.set_ylabel("Observed share paid late")
+    ax.set_title(title)
+    ax.legend(frameon=False)
+    return ax
+
+
+def lift_chart(evaluation: pd.DataFrame, ax=None, title: str = "Lift by decile (test set)"):
+    """Share late in each decile of predicted risk, against the overall share."""
+    e = evaluation.sort_values("model", ascending=False).reset_index(drop=True)
+    e["decile"] = np.arange(len(e)) * 10 // max(len(e), 1) + 1
+    rate = e.groupby("decile")["late"].mean() / max(e["late"].mean(), 1e-9)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4))
+    ax.bar(rate.index, rate.to_numpy(), color="#4c72b0")
+    ax.axhline(1, ls="--", color="grey")
+    ax.set_xlabel("Decile of predicted risk (1 = riskiest)")
+    ax.set_ylabel("Lift (share late / overall share)")
+    ax.set_title(title)
+    return ax
+
+
+def forecast_chart(forecast: pd.DataFrame, currency: str, ax=None):
+    """Expected collections per week with the low-high range, for one currency."""
+    from .money import MINOR_UNITS
+
+    f = forecast[forecast["currency"] == currency]
+    scale = 10 ** MINOR_UNITS[currency]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 3.6))
+    x = f["week"].to_numpy()
+    ax.fill_between(x, np.minimum(f["low_minor"], f["high_minor"]) / scale,
+                    np.maximum(f["low_minor"], f["high_minor"]) / scale, alpha=0.25,
+                    label="all at 90th / 10th percentile dates")
+    ax.plot(x, f["expected_minor"] / scale, marker="o", label="expected")
+    ax.set_xlabel("Week ahead")
+    ax.set_ylabel(f"Collections ({currency})")
+    ax.set_title(f"13-week cash forecast, {currency}")
+    money_axis(ax, "y")
+    ax.legend(frameon=False)
     return ax

@@ -461,6 +461,8 @@ def train(ledger: Ledger, as_of, late_days: int = 30, test_share: float = 0.25,
     model = RiskModel(clf, qm, cols, {c: str(tr[c].dtype) for c in cols}, late_days, str(D.date()),
                       (str(np.datetime64(int(data["invoice_day"].min()), "D")), str(D.date())),
                       metrics, versions)
+    model.evaluation = pd.DataFrame({"late": te["late"].to_numpy(), "model": p_gb,
+                                     "logistic": p_lr, "history": base})
     return model, metrics
 
 

@@ -14,7 +14,8 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 def test_there_are_notebooks():
     assert [p.name for p in NOTEBOOKS] == ["ar_aging.ipynb", "cash_reconciliation.ipynb",
-                                           "collections_overview.ipynb", "credit_evaluation.ipynb"]
+                                           "collections_overview.ipynb", "credit_evaluation.ipynb",
+                                           "payment_risk.ipynb"]
     assert [p.name for p in (ROOT / "notebooks" / "apps").glob("*.ipynb")] == ["credit_review.ipynb"]
 
 
@@ -119,3 +120,24 @@ def test_credit_evaluation_parameters_and_runs(demo_dir, tmp_path):
                                     "customer_id": "C00001"})
     result = eval(_last_output(nbformat.read(out, as_version=4)))
     assert result["customer_id"] == "C00001" and result["risk_class"] in "ABCDE"
+
+
+def test_payment_risk_parameters_and_runs(tmp_path):
+    from workbench.demo import DemoConfig, write_demo
+    params = pm.inspect_notebook(str(ROOT / "notebooks" / "payment_risk.ipynb"))
+    assert {k: (v["inferred_type_name"], v["default"]) for k, v in params.items()} == {
+        "ledger_dir": ("str", '"../data/demo"'), "as_of": ("str", '"2026-09-30"'),
+        "late_days": ("int", "30"), "horizon_weeks": ("int", "13")}
+    demo = tmp_path / "demo"
+    write_demo(demo, DemoConfig(invoices=6000, seed=3), fmt="parquet")
+    out = tmp_path / "pr.ipynb"
+    pm.execute_notebook(str(ROOT / "notebooks" / "payment_risk.ipynb"), str(out), kernel_name="python3",
+                        cwd=str(ROOT / "notebooks"), progress_bar=False,
+                        parameters={"ledger_dir": str(demo), "as_of": "2026-09-30", "late_days": 30,
+                                    "horizon_weeks": 13})
+    nb = nbformat.read(out, as_version=4)
+    result = eval(_last_output(nb))
+    assert result["auc"] > result["baseline_auc"] and result["n_test"] > 500
+    images = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+              if "image/png" in o.get("data", {})]
+    assert len(images) >= 4     # evaluation figure and one forecast per currency
