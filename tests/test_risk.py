@@ -145,3 +145,13 @@ def test_cli(standard_demo, tmp_path, capsys):
                  "--weeks", "13", "--format", "json"]) == 0
     f = json.loads(capsys.readouterr().out)
     assert f["weeks"] == 13 and len(f["forecast"]) == 39
+
+
+def test_scores_feed_the_worklist(trained, standard_demo):
+    from workbench.collections import worklist
+    from workbench.risk import customer_risk
+    model, _ = trained
+    risk = customer_risk(score_open_items(standard_demo, model, AS_OF))
+    assert risk.between(0, 1).all()
+    wl = worklist(standard_demo, AS_OF, risk_scores=risk)
+    assert (wl["risk_source"] == "payment-risk model").mean() > 0.9

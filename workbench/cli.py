@@ -95,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--format", choices=("table", "json", "csv"), default="table")
     w.add_argument("--db", help="also use the activity log in this state database")
     w.add_argument("--no-log", action="store_true", help="ignore the state database's activity log")
+    w.add_argument("--risk-model", type=Path, help="rank by a payment-risk model's scores")
 
     pr = sub.add_parser("proposals", help="suspension and small-balance write-off proposals")
     pr.add_argument("--ledger", required=True, type=Path)
@@ -417,8 +418,16 @@ def _collections_inputs(args):
 def cmd_worklist(args) -> int:
     from .collections import worklist
     as_of, policy, ledger = _collections_inputs(args)
+    scores = None
+    if args.risk_model:
+        from .risk import customer_risk, load_model, score_open_items
+        try:
+            scores = customer_risk(score_open_items(ledger, load_model(args.risk_model, as_of), as_of))
+        except (ValueError, OSError) as e:
+            raise CLIError(str(e)) from None
     try:
-        wl = worklist(ledger, as_of, policy, _activities_for(args, ledger), collector=args.collector)
+        wl = worklist(ledger, as_of, policy, _activities_for(args, ledger), risk_scores=scores,
+                      collector=args.collector)
     except ValueError as e:
         raise CLIError(str(e)) from None
     if args.top:

@@ -25,7 +25,7 @@ from .ledger import Ledger, to_date
 
 __all__ = ["FEATURES", "invoice_features", "settlement", "training_frame", "train",
            "RiskModel", "load_model", "score_open_items", "cash_forecast", "backtest_forecast",
-           "model_card"]
+           "model_card", "customer_risk"]
 
 FEATURES = ("hist_invoices", "hist_settled", "hist_share_late", "hist_share_late_n",
             "hist_mean_days_late",
@@ -618,3 +618,11 @@ def model_card(model: RiskModel, backtest: pd.DataFrame | None = None) -> str:
               "- The forecast spreads each invoice by three quantiles; correlated delays (a customer "
               "paying everything late at once) widen the true interval beyond low/high.", ""]
     return "\n".join(lines)
+
+
+def customer_risk(scores: pd.DataFrame) -> pd.Series:
+    """Per customer, the open-balance-weighted probability of paying late (for the
+    collections worklist's ranking)."""
+    w = scores["open_minor"].astype(float)
+    num = (scores["p_late"] * w).groupby(scores["customer_id"]).sum()
+    return (num / w.groupby(scores["customer_id"]).sum()).rename("p_late")
