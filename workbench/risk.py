@@ -479,9 +479,23 @@ def save_model(model: RiskModel, path: str | Path) -> Path:
     return Path(path)
 
 
-def load_model(path: str | Path, as_of=None, max_age_days: int = 180) -> RiskModel:
-    """Load a saved model; refuse a corrupted file; warn when it is older than
-    ``max_age_days`` at ``as_of``."""
+def risk_policy(path: str | Path = "risk") -> dict:
+    """The payment-risk policy (``policies/risk.yaml``): late_days, model_max_age_days."""
+    from .policy import PolicyError, read_policy
+
+    doc, src = read_policy(path, "payment risk")
+    for key in ("late_days", "model_max_age_days"):
+        v = doc.get(key)
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            raise PolicyError(f"{src}: {key} must be a whole number >= 1; got {v!r}")
+    return doc
+
+
+def load_model(path: str | Path, as_of=None, max_age_days: int | None = None) -> RiskModel:
+    """Load a saved model; refuse a corrupted file; warn when it is older than the policy's
+    ``model_max_age_days`` at ``as_of``."""
+    if max_age_days is None:
+        max_age_days = risk_policy()["model_max_age_days"]
     with open(path, "rb") as f:
         obj = pickle.load(f)
     if not isinstance(obj, dict) or obj.get("kind") != "workbench-risk-model":
@@ -564,14 +578,18 @@ def cash_forecast(ledger: Ledger, model: RiskModel, as_of, weeks: int = 13) -> p
     return pd.DataFrame(rows)
 
 
-def backtest_forecast(ledger: Ledger, model: RiskModel, dates, weeks: int = 13) -> pd.DataFrame:
+def backtest_forecast(ledger: Ledger, model: RiskModel | None, dates, weeks: int = 13,
+                      late_days: int = 30) -> pd.DataFrame:
     """Forecasts made at past dates against the cash that actually arrived on the invoices
-    open then (applications dated in each week): error per horizon week."""
+    open then (applications dated in each week): error per horizon week. With
+    ``model=None`` (the honest backtest) a model is trained as of each date, so no forecast
+    uses outcomes after its own date."""
     apps = ledger.applications
     rows = []
     for d in dates:
         D = to_date(d)
-        fc = cash_forecast(ledger, model, D, weeks)
+        m = model if model is not None else train(ledger, D, late_days)[0]
+        fc = cash_forecast(ledger, m, D, weeks)
         open_ids = set(ledger.open_items(D)["invoice_id"])
         a = apps[apps["invoice_id"].isin(open_ids) & (apps["applied_date"] > D)]
         for r in fc.itertuples(index=False):
