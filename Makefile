@@ -35,7 +35,7 @@ report: $(BIN)/.installed $(DEMO_MARK)
 
 ## The whole test suite (unit, property, CLI, state concurrency, notebooks via papermill and nbval)
 test: $(BIN)/.installed $(DEMO_MARK)
-	WORKBENCH_DB_URL=sqlite:///$(CURDIR)/.pytest_cache/workbench-test.db \
+	WORKBENCH_DB_URL=sqlite:///$(CURDIR)/.pytest_cache/workbench-test.db OMP_NUM_THREADS=1 \
 	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax --nbval-current-env tests notebooks
 
 ## JupyterLab on the notebooks
