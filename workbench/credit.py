@@ -429,6 +429,11 @@ def train_scorecard(ledger: Ledger, review_dates, test_from, policy: CreditPolic
 
 # =========================================================================== recommendation
 
+def _share(minor: int, percent) -> int:
+    """``percent`` % of an amount in minor units, exactly (Decimal), rounded down."""
+    return int((Decimal(int(minor)) * Decimal(str(percent)) / 100).to_integral_value(rounding="ROUND_FLOOR"))
+
+
 def _to_report(ledger: Ledger, minor: int, currency: str, D, report: str) -> int:
     if currency == report:
         return int(minor)
@@ -463,9 +468,9 @@ def recommend(ledger: Ledger, customer_id: str, as_of, scorecard=None,
             exceptions.append(f"stale financials: latest period end {fin['period_end']} is "
                               f"{age_months:.0f} months old (policy {policy.stale_financials_months})")
         if policy.tnw_pct is not None and fin["tangible_net_worth_minor"] is not None:
-            candidates["tangible_net_worth"] = max(int(fin["tangible_net_worth_minor"] * policy.tnw_pct / 100), 0)
+            candidates["tangible_net_worth"] = max(_share(fin["tangible_net_worth_minor"], policy.tnw_pct), 0)
         if policy.wc_pct is not None and fin["working_capital_minor"] is not None:
-            candidates["working_capital"] = max(int(fin["working_capital_minor"] * policy.wc_pct / 100), 0)
+            candidates["working_capital"] = max(_share(fin["working_capital_minor"], policy.wc_pct), 0)
     b = a["bureau"]
     if b is None:
         exceptions.append("missing bureau report")
@@ -475,10 +480,11 @@ def recommend(ledger: Ledger, customer_id: str, as_of, scorecard=None,
             exceptions.append(f"stale bureau report from {b['report_date']} "
                               f"(policy {policy.stale_bureau_months} months)")
         if policy.bureau_pct is not None and b.get("recommended_limit_minor") is not None:
-            candidates["bureau_recommended"] = int(b["recommended_limit_minor"] * policy.bureau_pct / 100)
+            candidates["bureau_recommended"] = _share(b["recommended_limit_minor"], policy.bureau_pct)
     h = a["history"]
     if policy.months_of_purchases is not None and h["invoices"]:
-        candidates["months_of_purchases"] = int(h["purchases_per_month_minor"] * policy.months_of_purchases)
+        candidates["months_of_purchases"] = _share(h["purchases_per_month_minor"],
+                                                   policy.months_of_purchases * 100)
     if h["utilization"] is not None and h["utilization"] > 1:
         exceptions.append(f"utilization above 100% ({h['utilization']:.0%} of the current limit)")
     cap_report = parse_amount(rc.max_limit, policy.report_currency)
