@@ -603,7 +603,8 @@ def cmd_credit(args) -> int:
         ledger = _load(args.ledger or DEMO_DIR)
         last = ledger.last_date
         dates = [d for d in pd_quarter_starts(ledger.first_date, last)]
-        test_from = args.test_from or str((last - __import__("pandas").DateOffset(months=24)).date())
+        import pandas as pd
+        test_from = args.test_from or str((last - pd.DateOffset(months=24)).date())
         try:
             sc, report, _ = credit.train_scorecard(ledger, dates, test_from)
         except ValueError as e:

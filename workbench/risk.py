@@ -121,8 +121,8 @@ class _Streams:
         self.broken = None
         acts = ledger.activities
         if len(acts) and "promise_date" in acts:
-            from .kpis import _cached_schedule
-            sched = _cached_schedule(ledger, None, __import__("workbench.kpis", fromlist=["KPIOptions"]).KPIOptions())
+            from .kpis import KPIOptions, _cached_schedule
+            sched = _cached_schedule(ledger, None, KPIOptions())
             if len(sched):
                 due = _days(sched["due"].to_numpy())
                 kept = _days(sched["kept_on"].to_numpy())
@@ -153,15 +153,9 @@ class _Streams:
             base = (cs - np.asarray(v, dtype=float)[order])[group_first]
             out[name] = cs - base           # cumulative within the customer
         if maxcol is not None:
+            # running max within each customer (rows sorted by customer, then day)
             m = np.asarray(maxcol, dtype=float)[order]
-            res = np.empty_like(m)
-            cur, _prev_code = -np.inf, None
-            for i in range(len(m)):          # grouped running max (sorted by customer)
-                if start[i]:
-                    cur = -np.inf
-                cur = max(cur, m[i])
-                res[i] = cur
-            out["max"] = res
+            out["max"] = pd.Series(m).groupby(codes[order]).cummax().to_numpy()
         if carry:
             out["carry"] = {k: np.asarray(v)[order] for k, v in carry.items()}
         return out

@@ -253,7 +253,7 @@ class _Collector:
         if len(idx) == 0:
             return
         ids = _row_ids(self.spec, self.raw, idx)
-        for k, (i, rid) in enumerate(zip(idx, ids)):
+        for i, rid in zip(idx, ids):
             msg = message(int(i)) if callable(message) else message
             self.problems.append(Problem(self.spec.name, int(self.lines[i]), column, msg, rid,
                                          self.file))
