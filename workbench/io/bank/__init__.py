@@ -19,12 +19,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from .base import (LINE_COLUMNS, RECEIPT_COLUMNS, Statement, StatementError, decode,
                    receipts_frame)
-from .detect import detect_format, sniff
+from .detect import detect_format
 
 __all__ = ["Statement", "StatementError", "read_statement", "read_statements", "detect_format",
            "statements_receipts", "combine", "RECEIPT_COLUMNS", "LINE_COLUMNS"]
