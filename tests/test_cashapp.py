@@ -78,13 +78,13 @@ def test_each_rule(proposals):
     assert lines(apps, "R3") == [("INV-2026-000104", 25000, "auto", "exact_amount")]
     # two open invoices of 500.00: refused, the oldest suggested
     assert lines(apps, "R4") == [("INV-2026-000105", 50000, "suggested", "exact_amount")]
-    # typo in the payer name; 20.00 short (tolerance 25.00): applied, deduction proposed
+    # typo in the payer name; 20.00 short (tolerance 50.00): applied, deduction proposed
     assert lines(apps, "R5") == [("INV-2026-000107", 148000, "auto", "short_pay")]
     assert ded[["receipt_id", "invoice_id", "amount_minor"]].values.tolist() == [["R5", "INV-2026-000107", 2000]]
     assert lines(apps, "R6") == [("INV-2026-000108", 30000, "auto", "partial_payment")]
     assert lines(apps, "R7") == []
-    # 100.00 more than INV-2026-000105 owes: overpayment, for review
-    assert lines(apps, "R8") == [("INV-2026-000105", 50000, "suggested", "overpayment")]
+    # 100.00 more than INV-2026-000105 owes: the quoted invoice in full, the excess on account
+    assert lines(apps, "R8") == [("INV-2026-000105", 50000, "auto", "overpayment")]
     # no reference: the only set of Delta's open items adding up to 365.47
     assert lines(apps, "R9") == [("INV-2026-000110", 12037, "auto", "subset_sum"),
                                  ("INV-2026-000111", 24510, "auto", "subset_sum")]
@@ -92,7 +92,7 @@ def test_each_rule(proposals):
     assert lines(apps, "RA") == [("INV-2026-000112", 31055, "suggested", "reference_exact")]
     un = un.set_index("receipt_id")
     assert "customer not identified" in un.loc["R7", "reason"]
-    assert un.loc["R8", "unapplied_minor"] == 60000
+    assert un.loc["R8", "unapplied_minor"] == 10000       # the excess, on account
 
 
 def test_every_line_explains_itself(proposals):
@@ -100,7 +100,7 @@ def test_every_line_explains_itself(proposals):
     assert apps["confidence"].between(0, 1).all()
     assert (apps["reason"].str.len() > 30).all()
     r5 = apps[apps["receipt_id"] == "R5"]["reason"].iloc[0]
-    assert "short by 20.00 (tolerance 25.00)" in r5 and "resembles 'Gamma Logistics LLC'" in r5
+    assert "short by 20.00 (tolerance 50.00" in r5 and "resembles 'Gamma Logistics LLC'" in r5
 
 
 def test_text_helpers():

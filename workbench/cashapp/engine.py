@@ -33,7 +33,7 @@ import pandas as pd
 from ..ledger import Ledger, to_date
 from ..money import format_amount
 from .policy import CashAppPolicy, load_cashapp_policy
-from .text import normalise_name, reference_keys
+from .text import _REF_WORD, name_tokens, normalise_name, po_key, reference_keys
 
 __all__ = ["Matcher", "match_receipts", "RULES"]
 
@@ -74,6 +74,25 @@ class _KeyIndex:
         return None if c is None else self.pos[self.start[c]:self.start[c + 1]]
 
 
+def expected_chance_fits(values: np.ndarray, target: int, max_size: int) -> float:
+    """Expected number of sets of ``values`` (at most ``max_size`` items) summing exactly to
+    ``target`` by chance (normal approximation per minor unit; see _subset_confidence)."""
+    from math import comb, exp, pi, sqrt
+
+    v = np.asarray(values, dtype=float)
+    n = len(v)
+    if n == 0:
+        return 0.0
+    mu = float(v.mean())
+    sigma = float(v.std()) or max(mu * 0.1, 1.0)
+    total = 0.0
+    for k in range(1, min(max_size, n) + 1):
+        sd = sqrt(k) * sigma
+        z = (target - k * mu) / sd
+        total += comb(n, k) * exp(-0.5 * z * z) / (sqrt(2 * pi) * sd)
+    return total
+
+
 class Matcher:
     """Indexes of one ledger's open items, customers and history; matches receipts.
 
@@ -105,24 +124,40 @@ class Matcher:
         self.open = items["open_minor"].to_numpy(dtype=np.int64).copy()
         self.by_customer = {c: np.asarray(v) for c, v in
                             items.groupby("customer_id", sort=False).indices.items()}
-        self.strong_index, self.weak_index = self._key_index(self.inv_id)
+        self.strong_index, self.weak_index = self._key_index(self.inv_id, self._po_numbers(ledger, items))
         cust = ledger.customers
         self.customer_ids = set(cust["customer_id"])
-        names = cust["name"].map(normalise_name)
-        self.name_map = self._unique_map(names.to_numpy(dtype=object), cust["customer_id"].to_numpy(dtype=object))
-        self.alias_map = self._aliases(D)
-        self.choices = [n for n in self.name_map if n]
+        names = cust["name"].map(normalise_name).to_numpy(dtype=object)
+        ids = cust["customer_id"].to_numpy(dtype=object)
+        # every customer a normalised name may mean: sister companies share a name once
+        # the legal suffix is dropped ("Acme Foods Inc." and "Acme Foods LLC")
+        self.names: dict[str, list[str]] = {}
+        for n, c in zip(names, ids):
+            if n:
+                self.names.setdefault(n, []).append(c)
+        self.sorted_names = sorted(self.names)
+        self.max_name_words = max((len(n.split()) for n in self.names), default=1)
+        self.aliases = self._aliases(D)
         # blocking for fuzzy matching: names that start with the same character (typos and
         # truncations keep the first letter); 25x fewer comparisons on a large master
         self.blocks: dict[str, list[str]] = {}
-        for n in self.choices:
+        for n in self.sorted_names:
             self.blocks.setdefault(n[0], []).append(n)
         self.customer_name = dict(zip(cust["customer_id"], cust["name"]))
-        self._fuzzy_cache: dict[str, tuple] = {}
+        self._fuzzy_cache: dict[str, list] = {}
+        self._candidate_cache: dict[tuple, dict] = {}
 
     # -------------------------------------------------------------- indexes
     @staticmethod
-    def _key_index(ids: np.ndarray) -> tuple["_KeyIndex", "_KeyIndex"]:
+    def _po_numbers(ledger: Ledger, items: pd.DataFrame) -> np.ndarray | None:
+        inv = ledger.invoices
+        if "po_number" not in inv.columns:
+            return None
+        po = inv.set_index("invoice_id")["po_number"]
+        return items["invoice_id"].map(po).to_numpy(dtype=object)
+
+    @staticmethod
+    def _key_index(ids: np.ndarray, po: np.ndarray | None = None) -> tuple["_KeyIndex", "_KeyIndex"]:
         s = pd.Series(ids, dtype="str").str.upper()
         alnum = "F" + s.str.replace(r"[^A-Z0-9]", "", regex=True)
         digits = s.str.replace(r"\D", "", regex=True)
@@ -134,26 +169,19 @@ class Matcher:
                            np.concatenate([pos, pos[long]]))
         has = (last != "").to_numpy()
         stripped = last[has].str.lstrip("0").replace("", "0")
-        weak = _KeyIndex(np.concatenate([("T" + last[has]).to_numpy(dtype=object),
-                                         ("N" + stripped).to_numpy(dtype=object)]),
-                         np.concatenate([pos[has], pos[has]]))
+        keys = [("T" + last[has]).to_numpy(dtype=object), ("N" + stripped).to_numpy(dtype=object)]
+        where = [pos[has], pos[has]]
+        if po is not None:
+            pk = np.array([po_key(x) if isinstance(x, str) else "" for x in po], dtype=object)
+            ok = pk != ""
+            keys.append(pk[ok])
+            where.append(pos[ok])
+        weak = _KeyIndex(np.concatenate(keys), np.concatenate(where))
         return strong, weak
 
-    @staticmethod
-    def _unique_map(keys, values) -> dict:
-        out, dup = {}, set()
-        for k, v in zip(keys, values):
-            if not k:
-                continue
-            if k in out and out[k] != v:
-                dup.add(k)
-            out[k] = v
-        for k in dup:
-            out.pop(k, None)
-        return out
-
     def _aliases(self, D) -> dict:
-        """Payer names seen on receipts applied to one customer's invoices (history)."""
+        """Payer names seen on receipts applied to a customer's invoices (history, as of D):
+        name -> the customers it paid for (at most three)."""
         led = self.ledger
         apps = led.applications
         if not len(apps) or not len(led.receipts):
@@ -165,42 +193,109 @@ class Matcher:
                               "customer": apps["invoice_id"].map(inv_cust).to_numpy()}).dropna()
         frame = frame.drop_duplicates()
         frame["norm"] = frame["payer"].map(normalise_name)
-        counts = frame.groupby("norm")["customer"].nunique()
-        unique = counts[counts == 1].index
-        f = frame[frame["norm"].isin(unique)].drop_duplicates("norm")
-        return dict(zip(f["norm"], f["customer"]))
+        frame = frame[frame["norm"] != ""]
+        groups = frame.groupby("norm")["customer"].agg(lambda x: sorted(set(x)))
+        return {k: v for k, v in groups.items() if len(v) <= 3}
 
     # -------------------------------------------------------------- identification
-    def identify(self, customer_id, payer_name) -> tuple[str | None, float, str]:
-        """(customer, confidence, how) from the receipt's customer id or payer name."""
-        if customer_id and customer_id in self.customer_ids:
-            return customer_id, 1.0, f"customer id {customer_id} on the receipt"
+    def candidates(self, customer_id, payer_name, text: str = "") -> dict[str, tuple[float, str]]:
+        """Every plausible customer for a receipt: customer -> (confidence, how).
+
+        The customer id on the receipt; else the payer name: every customer of that
+        normalised name (several when names are shared), names it paid for before, a
+        customer whose name it is the start of (a 35-character truncation), names within
+        the fuzzy margin of the best; else customers named anywhere in the free text.
+        Amounts and references decide between several (see :meth:`match`).
+        """
+        if isinstance(customer_id, str) and customer_id in self.customer_ids:
+            return {customer_id: (1.0, f"customer id {customer_id} on the receipt")}
+        key = (payer_name, text)
+        got = self._candidate_cache.get(key)
+        if got is None:
+            got = self._by_name(payer_name) or self._in_text(text)
+            self._candidate_cache[key] = got
+        return got
+
+    def _by_name(self, payer_name) -> dict[str, tuple[float, str]]:
         norm = normalise_name(payer_name)
         if not norm:
-            return None, 0.0, "no payer name"
-        if norm in self.name_map:
-            return self.name_map[norm], 0.97, f"payer name '{payer_name}' is the customer's name"
-        if norm in self.alias_map:
-            return self.alias_map[norm], 0.96, f"payer name '{payer_name}' paid this customer before"
+            return {}
+        shown = str(payer_name).strip()
+        if norm in self.names:
+            return {c: (0.97, f"payer name '{shown}' is the customer's name") for c in self.names[norm]}
+        if norm in self.aliases:
+            return {c: (0.96, f"payer name '{shown}' paid this customer before")
+                    for c in self.aliases[norm]}
+        if len(str(payer_name).strip()) >= 30 and len(norm) >= 12:
+            import bisect
+            i = bisect.bisect_left(self.sorted_names, norm)
+            hits = []
+            while i < len(self.sorted_names) and self.sorted_names[i].startswith(norm):
+                hits += self.names[self.sorted_names[i]]
+                i += 1
+            if hits:
+                return {c: (0.95, f"payer name '{shown}' is the start of the customer's name "
+                                  f"(cut by the bank)") for c in hits}
+        return self._fuzzy(norm, shown)
+
+    def _fuzzy(self, norm: str, shown: str) -> dict[str, tuple[float, str]]:
         if norm not in self._fuzzy_cache:
             from rapidfuzz import fuzz, process
-            # candidates below (min score - margin) cannot matter: a best at or above the
-            # minimum then beats them by at least the margin
-            got = process.extract(norm, self.blocks.get(norm[0], []), scorer=fuzz.WRatio, limit=3,
-                                  score_cutoff=self.policy.fuzzy_min_score - self.policy.fuzzy_margin)
-            self._fuzzy_cache[norm] = got
+            # candidates below (min score - margin) cannot matter
+            self._fuzzy_cache[norm] = process.extract(
+                norm, self.blocks.get(norm[0], []), scorer=fuzz.WRatio, limit=5,
+                score_cutoff=self.policy.fuzzy_min_score - self.policy.fuzzy_margin)
         got = self._fuzzy_cache[norm]
-        if not got:
+        if not got or got[0][1] < self.policy.fuzzy_min_score:
+            return {}
+        best = got[0][1]
+        out = {}
+        for name, score, _ in got:
+            if score >= best - self.policy.fuzzy_margin:
+                for c in self.names[name]:
+                    conf = min(0.95, 0.85 + (score - self.policy.fuzzy_min_score) / 100)
+                    out[c] = (conf, f"payer name '{shown}' resembles '{self.customer_name[c]}' "
+                                    f"(score {score:.0f})")
+        return out
+
+    def _in_text(self, text: str) -> dict[str, tuple[float, str]]:
+        """Customers named in a free text (BAI2 16-record text, MT940 :86:): the longest
+        runs of words that are a customer's normalised name; else the words before the
+        first reference, matched fuzzily."""
+        words = name_tokens(text)
+        if not words:
+            return {}
+        spans = []
+        for i in range(len(words)):
+            for n in range(min(self.max_name_words, len(words) - i), 0, -1):
+                g = " ".join(words[i:i + n])
+                if g in self.names and (n >= 2 or len(g) >= 6):
+                    spans.append((i, i + n, g))
+                    break
+        spans = [s for s in spans if not any(o[0] <= s[0] and s[1] <= o[1] and o != s for o in spans)]
+        if spans:
+            return {c: (0.95, f"'{g}' is named in the remittance text")
+                    for _, _, g in spans for c in self.names[g]}
+        lead = []
+        for w in normalise_name(text).split():
+            if any(ch.isdigit() for ch in w) or _REF_WORD.match(w):
+                break
+            lead.append(w)
+        if len(" ".join(lead)) >= 5:
+            return self._fuzzy(" ".join(lead), " ".join(lead))
+        return {}
+
+    def identify(self, customer_id, payer_name) -> tuple[str | None, float, str]:
+        """(customer, confidence, how) when exactly one customer fits the receipt's id or
+        payer name; (None, 0, why) otherwise."""
+        cands = self.candidates(customer_id, payer_name)
+        if len(cands) == 1:
+            c, (conf, how) = next(iter(cands.items()))
+            return c, conf, how
+        if not cands:
             return None, 0.0, f"payer name '{payer_name}' matches no customer"
-        best_name, best, _ = got[0]
-        second = got[1][1] if len(got) > 1 else 0.0
-        cust = self.name_map[best_name]
-        if best >= self.policy.fuzzy_min_score and best - second >= self.policy.fuzzy_margin:
-            conf = min(0.95, 0.85 + (best - self.policy.fuzzy_min_score) / 100)
-            return cust, conf, (f"payer name '{payer_name}' resembles '{self.customer_name[cust]}' "
-                                f"(score {best:.0f}, next {second:.0f})")
-        return None, 0.0, (f"payer name '{payer_name}' is not close enough to one customer "
-                           f"(best '{best_name}' {best:.0f}, next {second:.0f})")
+        return None, 0.0, (f"payer name '{payer_name}' fits {len(cands)} customers: "
+                           + ", ".join(sorted(cands)))
 
     def references(self, text: str) -> tuple[set[int], set[int]]:
         strong_keys, weak_keys = reference_keys(text)
@@ -222,152 +317,224 @@ class Matcher:
 
     def match(self, receipt) -> list[_Line]:
         """Lines for one receipt (a namedtuple/row with receipt_id, receipt_date,
-        amount_minor, currency, payer_name, reference, customer_id)."""
-        cur, R = receipt.currency, int(receipt.amount_minor)
+        amount_minor, currency, payer_name, reference, customer_id; optionally details,
+        the statement's whole free text)."""
+        cur = receipt.currency
         day = np.datetime64(pd.Timestamp(receipt.receipt_date), "ns")
-        text = f"{_str(receipt.reference)} {_str(receipt.payer_name)}"
+        details = _str(getattr(receipt, "details", ""))
+        text = f"{_str(receipt.reference)} {_str(receipt.payer_name)} {details}"
         strong, weak = self.references(text)
-        cid = receipt.customer_id if isinstance(receipt.customer_id, str) else None
-        cust, id_conf, how = self.identify(cid, receipt.payer_name)
         strong = self._eligible(strong, day, cur)
+        weak = self._eligible(weak, day, cur)
+        cands = self.candidates(receipt.customer_id, receipt.payer_name, text)
         strong_customers = {self.inv_cust[p] for p in strong}
-        if len(strong_customers) == 1:
-            ref_cust = next(iter(strong_customers))
-            if cust is None:
-                cust, id_conf, how = ref_cust, 0.99, "the invoice numbers in the remittance"
-            elif cust == ref_cust:
-                id_conf, how = 1.0, how + " and the invoice numbers in the remittance"
-            else:
-                # payer and references disagree (a parent paying? a typo?): review
-                id_conf = min(id_conf, 0.8)
-                how = (f"invoice numbers belong to {ref_cust}, but {how} points to {cust}")
-                cust = ref_cust
-        elif len(strong_customers) > 1:
-            if cust in strong_customers:
-                strong = [p for p in strong if self.inv_cust[p] == cust]
-                id_conf, how = min(id_conf, 0.9), how + " (references also name other customers)"
-            else:
+        if len(strong_customers) > 1:
+            inter = strong_customers & set(cands)
+            if len(inter) != 1:
                 return self._unapplied(receipt, "references name invoices of several customers: "
                                        + ", ".join(sorted(strong_customers)))
-        weak = self._eligible(weak, day, cur)
-        if cust is not None:
-            weak_c = [p for p in weak if self.inv_cust[p] == cust]
-            refs = sorted(set(strong) | set(weak_c), key=lambda p: (self.due[p], p))
-            weak_only = not strong and bool(weak_c)
-            lines = self._by_reference(receipt, cust, refs, id_conf, how, weak_only) if refs else None
-            if lines is None:
-                lines = self._by_amount(receipt, cust, id_conf, how)
+            strong = [p for p in strong if self.inv_cust[p] in inter]
+            strong_customers = inter
+        if strong_customers:
+            cust = next(iter(strong_customers))
+            if not cands:
+                id_conf, how = 0.99, "the invoice numbers in the remittance"
+            elif cust in cands:
+                id_conf, how = 1.0, cands[cust][1] + " and the invoice numbers in the remittance"
+            else:
+                # payer and references disagree (a parent paying? a typo?): review
+                id_conf = 0.8
+                how = (f"invoice numbers belong to {cust}, but the payer points to "
+                       f"{', '.join(sorted(cands))}")
+            refs = sorted(set(strong) | {p for p in weak if self.inv_cust[p] == cust},
+                          key=lambda p: (self.due[p], p))
+            got = self._by_reference(receipt, cust, refs, id_conf, how, weak_only=False)
+            if got is None:
+                got = self._by_amount(receipt, cust, id_conf, how)
+            return got[1] if got else self._unapplied(
+                receipt, f"invoice numbers of {cust} in the remittance, but no reading of "
+                f"{format_amount(int(receipt.amount_minor), cur)} fits; customer by {how}", cust,
+                self._customer_items(cust, receipt))
+        if not cands:
+            # unknown payer: a short reference whose open balance is exactly the amount
+            R = int(receipt.amount_minor)
+            exact = [p for p in weak if self.open[p] == R]
+            if len(exact) == 1:
+                p = exact[0]
+                return [self._line(receipt, p, R, "reference_amount", 0.9,
+                                   f"'{self.inv_id[p]}' found in the remittance and its open "
+                                   f"balance equals the receipt; payer not identified")]
+            return self._unapplied(receipt, "customer not identified: payer name "
+                                   f"'{_str(receipt.payer_name)}' matches no customer")
+        # the candidates' own open items decide: references first, then amounts
+        results = []
+        for c, (conf, how) in sorted(cands.items()):
+            refs = sorted((p for p in weak if self.inv_cust[p] == c), key=lambda p: (self.due[p], p))
+            got = None
+            if refs:
+                # a short reference to the candidate's own open invoice corroborates the name
+                got = self._by_reference(receipt, c, refs, max(conf, 0.97),
+                                         how + " and short invoice numbers in the remittance",
+                                         weak_only=True)
+            if got is None:
+                got = self._by_amount(receipt, c, conf, how)
+            if got is not None:
+                results.append((got[0], c, got[1]))
+        if not results:
+            pools = [p for c in sorted(cands) for p in self._customer_items(c, receipt)]
+            who = ", ".join(f"{c} {self.customer_name[c]}" for c in sorted(cands))
+            return self._unapplied(receipt, f"customer(s) {who} by the payer, but no open item or "
+                                   f"set of open items fits "
+                                   f"{format_amount(int(receipt.amount_minor), cur)}",
+                                   next(iter(sorted(cands))), pools)
+        tier = min(r[0] for r in results)
+        top = [r for r in results if r[0] == tier]
+        if len(top) == 1:
+            lines = top[0][2]
+            if len(cands) > 1:
+                note = (f" (the payer fits {len(cands)} customers; only {top[0][1]}'s open items "
+                        f"explain the payment)")
+                lines = [_Line(ln.receipt_id, ln.invoice_id, ln.amount_minor, ln.currency, ln.rule,
+                               ln.confidence, ln.reason + note) for ln in lines]
             return lines
-        # unknown customer: a weak reference whose open balance is exactly the amount
-        exact = [p for p in weak if self.open[p] == R]
-        if len(exact) == 1:
-            p = exact[0]
-            return [self._line(receipt, p, R, "reference_amount", 0.9,
-                               f"'{self.inv_id[p]}' found in the remittance and its open balance "
-                               f"equals the receipt; payer not identified ({how})")]
-        return self._unapplied(receipt, f"customer not identified: {how}")
+        who = ", ".join(r[1] for r in top)
+        return [_Line(ln.receipt_id, ln.invoice_id, ln.amount_minor, ln.currency, ln.rule,
+                      min(ln.confidence, 0.5), ln.reason + f"; the open items of several customers "
+                      f"({who}) explain it equally: review")
+                for ln in top[0][2]]
 
-    def _by_reference(self, receipt, cust, refs, id_conf, how, weak_only) -> list[_Line] | None:
+    def _by_reference(self, receipt, cust, refs, id_conf, how, weak_only):
+        """(1, lines) when the referenced invoices explain the receipt; None otherwise."""
         R, cur = int(receipt.amount_minor), receipt.currency
         ref_conf = 0.97 if weak_only else 0.99
         opens = [int(self.open[p]) for p in refs]
         total = sum(opens)
+        if not refs or total <= 0:
+            return None
         names = ", ".join(self.inv_id[p] for p in refs)
         kind = "short invoice numbers" if weak_only else "invoice numbers"
         if total == R:
-            return [self._line(receipt, p, int(self.open[p]), "reference_exact", ref_conf * id_conf,
-                               f"{kind} {names} in the remittance; open total equals the "
-                               f"receipt; customer by {how}") for p in refs]
+            return 1, [self._line(receipt, p, int(self.open[p]), "reference_exact", ref_conf * id_conf,
+                                  f"{kind} {names} in the remittance; open total equals the "
+                                  f"receipt; customer by {how}") for p in refs]
         if len(refs) > 1:
             fits = self._subsets(refs, R, limit=2)
             if len(fits) == 1:
-                return [self._line(receipt, p, int(self.open[p]), "reference_subset",
-                                   0.95 * id_conf, f"of the referenced {names}, only "
-                                   f"{', '.join(self.inv_id[q] for q in fits[0])} add up to the "
-                                   f"receipt; customer by {how}") for p in fits[0]]
+                return 1, [self._line(receipt, p, int(self.open[p]), "reference_subset",
+                                      0.95 * id_conf, f"of the referenced {names}, only "
+                                      f"{', '.join(self.inv_id[q] for q in fits[0])} add up to the "
+                                      f"receipt; customer by {how}") for p in fits[0]]
             if len(fits) > 1:
-                return self._suggest_sets(receipt, fits, "reference_subset",
-                                          f"two sets of the referenced invoices fit ({names})")
+                return 1, self._suggest_sets(receipt, fits, "reference_subset",
+                                             f"two sets of the referenced invoices fit ({names})")
         if total > R:
             gap = total - R
             tol = self.policy.tolerance(total, cur)
             if gap <= tol:
-                # with several invoices, which one is short is a guess: review
-                conf = 0.95 if len(refs) == 1 else 0.8
-                return self._apply_oldest_first(receipt, refs, R, "short_pay", conf * id_conf,
-                                                f"{kind} {names}; short by "
-                                                f"{format_amount(gap, cur)} (tolerance "
-                                                f"{format_amount(tol, cur)}): applied in full, "
-                                                f"difference proposed as a deduction; customer by "
-                                                f"{how}", deduction=gap)
+                # a bank fee or small deduction: applied oldest first, the difference on the
+                # last invoice, proposed as a deduction (needs approval)
+                conf = 0.95 if len(refs) == 1 else 0.92
+                return 1, self._apply_oldest_first(
+                    receipt, refs, R, "short_pay", conf * id_conf,
+                    f"{kind} {names}; short by {format_amount(gap, cur)} (tolerance "
+                    f"{format_amount(tol, cur)}, e.g. a bank fee): applied, the difference left "
+                    f"open and proposed as a deduction; customer by {how}", deduction=gap)
             if len(refs) == 1:
-                # a part of the referenced invoice, or a part of it plus other invoices paid
-                # in full? Only trusted when no other open item could be inside the amount.
-                others = [p for p in self._neighbours(cust, receipt, refs) if self.open[p] <= R]
-                conf = 0.93 if not others else 0.8
-                extra = ("" if not others else f"; {len(others)} other open item(s) of at most "
-                         f"the amount could be part of it: review")
-                return self._apply_oldest_first(receipt, refs, R, "partial_payment", conf * id_conf,
-                                                f"partial payment of {names} referenced in the "
-                                                f"remittance ({format_amount(R, cur)} of "
-                                                f"{format_amount(total, cur)} open){extra}; "
-                                                f"customer by {how}")
-            return self._apply_oldest_first(receipt, refs, R, "partial_payment", 0.75 * id_conf,
-                                            f"pays part of the referenced {names}; oldest first, "
-                                            f"to review; customer by {how}")
+                # a part of the quoted invoice; another open item of exactly the amount would
+                # be a second reading
+                others = [p for p in self._customer_items(cust, receipt)
+                          if p not in refs and self.open[p] == R]
+                conf = 0.93 if not others else 0.6
+                extra = ("" if not others else f"; {self.inv_id[others[0]]} is open for exactly "
+                         f"the amount: review")
+                return 1, self._apply_oldest_first(
+                    receipt, refs, R, "partial_payment", conf * id_conf,
+                    f"partial payment of {names} quoted in the remittance ({format_amount(R, cur)} "
+                    f"of {format_amount(total, cur)} open){extra}; customer by {how}")
+            return 1, self._apply_oldest_first(receipt, refs, R, "partial_payment", 0.75 * id_conf,
+                                               f"pays part of the referenced {names}; oldest "
+                                               f"first, to review; customer by {how}")
         # R > total: the rest may pay other invoices of the customer, or be an overpayment
         excess = R - total
         others = self._neighbours(cust, receipt, refs)
         fits = self._subsets(others, excess, limit=2)
+        scope_pool = others
+        if not fits:
+            # invoices paid without being quoted need not fall due near the quoted ones
+            wide = [p for p in self._customer_items(cust, receipt) if p not in set(refs)]
+            single = [p for p in wide if self.open[p] == excess]
+            fits = [(p,) for p in single[:2]] or self._subsets(wide, excess, limit=2)
+            scope_pool = wide
         if len(fits) == 1:
             chosen = list(refs) + list(fits[0])
-            conf, scope = self._subset_confidence(others, excess)
-            return [self._line(receipt, p, int(self.open[p]), "reference_plus_subset",
-                               conf * id_conf, f"{kind} {names} plus "
-                               f"{', '.join(self.inv_id[q] for q in fits[0])} ({scope} adding up "
-                               f"to the rest); customer by {how}")
-                    for p in chosen]
-        lines = [self._line(receipt, p, int(self.open[p]), "overpayment", 0.85 * id_conf,
-                            f"{kind} {names} paid in full; {format_amount(excess, cur)} more than "
-                            f"they owe stays unapplied on account; customer by {how}") for p in refs]
-        return lines
+            conf, scope = self._subset_confidence(scope_pool, excess)
+            if len(fits[0]) == 1 and scope_pool is not others:
+                conf = min(conf, 0.93)
+            return 1, [self._line(receipt, p, int(self.open[p]), "reference_plus_subset",
+                                  conf * id_conf, f"{kind} {names} plus "
+                                  f"{', '.join(self.inv_id[q] for q in fits[0])} ({scope} adding "
+                                  f"up to the rest); customer by {how}") for p in chosen]
+        if len(fits) > 1:
+            return 1, [self._line(receipt, p, int(self.open[p]), "overpayment", 0.6 * id_conf,
+                                  f"{kind} {names} paid in full; the {format_amount(excess, cur)} "
+                                  f"more could pay several sets of other open items: review; "
+                                  f"customer by {how}") for p in refs]
+        # the quoted invoices in full, the excess on account (never applied elsewhere); a
+        # large excess is more likely unquoted invoices than an overpayment: review
+        limit = self.policy.overpayment_tolerance(total, cur)
+        conf = 0.93 if excess <= limit else 0.8
+        return 1, [self._line(receipt, p, int(self.open[p]), "overpayment", conf * id_conf,
+                              f"{kind} {names} paid in full; {format_amount(excess, cur)} more "
+                              f"than they owe stays unapplied on account; customer by {how}")
+                   for p in refs]
 
-    def _by_amount(self, receipt, cust, id_conf, how) -> list[_Line]:
+    def _by_amount(self, receipt, cust, id_conf, how):
+        """(tier, lines) when the customer's open items explain the amount without a
+        reference (2: one invoice of exactly the amount, 3: a set or a short pay); None."""
         R, cur = int(receipt.amount_minor), receipt.currency
         pool = self._customer_items(cust, receipt)
         if not pool:
-            return self._unapplied(receipt, f"customer {cust} ({how}) has nothing open on "
-                                   f"{pd.Timestamp(receipt.receipt_date).date()}", cust)
+            return None
         exact = [p for p in pool if self.open[p] == R]
         if len(exact) == 1:
             p = exact[0]
-            return [self._line(receipt, p, R, "exact_amount", 0.95 * id_conf,
-                               f"no invoice number in the remittance; {self.inv_id[p]} is the only "
-                               f"open invoice of {format_amount(R, cur)}; customer by {how}")]
+            return 2, [self._line(receipt, p, R, "exact_amount", 0.95 * id_conf,
+                                  f"no invoice number in the remittance; {self.inv_id[p]} is the "
+                                  f"only open invoice of {format_amount(R, cur)}; customer by {how}")]
         if len(exact) > 1:
-            return [self._line(receipt, exact[0], R, "exact_amount", 0.6 * id_conf,
-                               f"{len(exact)} open invoices of exactly {format_amount(R, cur)}: "
-                               f"suggesting the oldest; customer by {how}")]
-        fits = self._subsets(pool, R, limit=2)
+            return 2, [self._line(receipt, exact[0], R, "exact_amount", 0.6 * id_conf,
+                                  f"{len(exact)} open invoices of exactly {format_amount(R, cur)}: "
+                                  f"suggesting the oldest; customer by {how}")]
+        # the oldest items, in due order, adding up to the receipt: how most pay in bulk
+        due_now = [p for p in pool if self.due[p] <= np.datetime64(pd.Timestamp(receipt.receipt_date), "ns")
+                   + np.timedelta64(self.EARLY_DAYS, "D")]
+        run = np.cumsum([int(self.open[p]) for p in due_now]) if due_now else np.array([])
+        hit = np.flatnonzero(run == R)
+        if len(hit) and hit[0] >= 1:
+            chosen = due_now[: hit[0] + 1]
+            return 3, [self._line(receipt, p, int(self.open[p]), "subset_sum", 0.95 * id_conf,
+                                  f"no invoice number; the {len(chosen)} oldest open items "
+                                  f"({', '.join(self.inv_id[q] for q in chosen)}) add up to the "
+                                  f"receipt; customer by {how}") for p in chosen]
+        fits = self._subsets(due_now or pool, R, limit=2)
         if len(fits) == 1:
-            conf, scope = self._subset_confidence(pool, R)
-            return [self._line(receipt, p, int(self.open[p]), "subset_sum", conf * id_conf,
-                               f"no invoice number; {', '.join(self.inv_id[q] for q in fits[0])} "
-                               f"are {scope} adding up to the receipt; customer by {how}")
-                    for p in fits[0]]
+            conf, scope = self._subset_confidence(due_now or pool, R)
+            return 3, [self._line(receipt, p, int(self.open[p]), "subset_sum", conf * id_conf,
+                                  f"no invoice number; {', '.join(self.inv_id[q] for q in fits[0])} "
+                                  f"are {scope} adding up to the receipt; customer by {how}")
+                       for p in fits[0]]
         if len(fits) > 1:
-            return self._suggest_sets(receipt, fits, "subset_sum",
-                                      f"two different sets of open items add up to the receipt "
-                                      f"(customer by {how})")
+            return 3, self._suggest_sets(receipt, fits, "subset_sum",
+                                         f"two different sets of open items add up to the receipt "
+                                         f"(customer by {how})")
         near = [p for p in pool if 0 < self.open[p] - R <= self.policy.tolerance(int(self.open[p]), cur)]
         if len(near) == 1:
             p = near[0]
-            return self._apply_oldest_first(receipt, [p], R, "short_pay", 0.8 * id_conf,
-                                            f"no invoice number; {self.inv_id[p]} is short by "
-                                            f"{format_amount(int(self.open[p]) - R, cur)} only; "
-                                            f"customer by {how}", deduction=int(self.open[p]) - R)
-        return self._unapplied(receipt, f"customer {cust} by {how}, but no open item or set of "
-                               f"open items fits {format_amount(R, cur)}", cust, pool)
+            return 3, self._apply_oldest_first(receipt, [p], R, "short_pay", 0.8 * id_conf,
+                                               f"no invoice number; {self.inv_id[p]} is short by "
+                                               f"{format_amount(int(self.open[p]) - R, cur)} only; "
+                                               f"customer by {how}", deduction=int(self.open[p]) - R)
+        return None
 
     # -------------------------------------------------------------- helpers
     def _customer_items(self, cust, receipt) -> list[int]:
@@ -429,25 +596,27 @@ class Matcher:
         return found
 
     #: a unique exact-sum set is trusted when fewer chance matches than this are expected
-    CHANCE_LIMIT = 0.005
+    CHANCE_LIMIT = 0.01
 
     def _subset_confidence(self, pool: list[int], target: int) -> tuple[float, str]:
-        """How much a unique exact-sum set proves. With many open items, some set adds up to
-        almost any amount by chance: the expected number of chance matches is about
-        (sets searched) / (2 * target in minor units). A set is trusted (0.93) only when
-        that is below ``CHANCE_LIMIT`` and the whole pool was searched; otherwise it is
-        suggested."""
-        from math import comb
+        """How much a unique exact-sum set proves.
 
+        Some set of many open items adds up to almost any amount by chance. The expected
+        number of chance fits is estimated as sum over set sizes k of C(n, k) times the
+        density of a k-item sum at the target, the sum taken as normal with mean k*mu and
+        standard deviation sqrt(k)*sigma of the pool's open balances (central limit; per
+        minor unit). A set is trusted (0.93) only when that is below ``CHANCE_LIMIT`` and
+        the whole pool was searched; otherwise it is suggested.
+        """
         n = min(len(pool), self.policy.subset_max_items)
-        searched = sum(comb(n, k) for k in range(1, min(self.policy.subset_max_size, n) + 1))
-        chance = searched / max(2 * target, 1)
+        chance = expected_chance_fits(self.open[np.asarray(pool[:n])], target,
+                                      self.policy.subset_max_size)
         complete = len(pool) <= self.policy.subset_max_items
         if complete and chance <= self.CHANCE_LIMIT:
             return 0.93, f"the only set of the customer's {len(pool)} open items"
         why = (f"the only set found among the {n} oldest of {len(pool)} open items"
                if not complete else f"the only set of {len(pool)} open items")
-        return (0.85 if chance <= 0.02 else 0.7), (f"{why}, but a chance match is plausible "
+        return (0.85 if chance <= 0.05 else 0.7), (f"{why}, but a chance match is plausible "
                                                    f"({chance:.3f} expected): review")
 
     def _line(self, receipt, pos, amount, rule, conf, reason) -> _Line:
@@ -487,8 +656,8 @@ class Matcher:
             norm = normalise_name(receipt.payer_name)
             got = process.extract(norm, self.blocks.get(norm[:1], []), scorer=fuzz.WRatio,
                                   limit=3) if norm else []
-            suggestions = [f"{self.name_map[n]} {self.customer_name[self.name_map[n]]} ({s:.0f})"
-                           for n, s, _ in got]
+            suggestions = [f"{c} {self.customer_name[c]} ({s:.0f})"
+                           for n, s, _ in got for c in self.names[n]]
         text = reason + (f"; suggestions: {'; '.join(suggestions)}" if suggestions else "")
         return [_Line(receipt.receipt_id, None, int(receipt.amount_minor), receipt.currency,
                       "unapplied", 0.0, text)]

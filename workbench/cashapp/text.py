@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["normalise_name", "invoice_keys", "reference_keys"]
+__all__ = ["normalise_name", "invoice_keys", "reference_keys", "po_key", "name_tokens"]
 
 
 _LEGAL = {"INC", "INCORPORATED", "LLC", "CORP", "CORPORATION", "LTD", "LIMITED", "CO", "COMPANY",
@@ -46,10 +46,31 @@ def invoice_keys(invoice_id: str) -> tuple[list[str], list[str]]:
     return strong, weak
 
 
+_PO = re.compile(r"\b(?:P\.?O\.?|PURCHASE\s+ORDER|ORDER)\s*(?:NO\.?|NUMBER|NR\.?)?\s*[#:\-]?\s*([A-Z]*\d[\dA-Z\-]*)")
+
+
+def po_key(po_number: str) -> str:
+    """The key a purchase order number is found by (its digits, without leading zeros)."""
+    digits = "".join(_DIGITS.findall(str(po_number or "")))
+    return "P" + str(int(digits)) if digits else ""
+
+
 def reference_keys(text: str) -> tuple[set[str], set[str]]:
-    """Keys a remittance text may hit: strong (whole invoice numbers), weak (sequences)."""
+    """Keys a remittance text may hit: strong (whole invoice numbers), weak (sequence
+    numbers as people type them, and purchase order numbers ``P...``).
+
+    Handles ``INV-2026-004012``, ``INV2026004012``, ``PMTINV2026004012``, ``inv 4012``,
+    ``#004012``, lists joined by spaces, commas, slashes or semicolons
+    (``INV 4012/4015``), and PO numbers mixed in (``PO-12345``: a PO key, not a sequence).
+    """
     up = str(text or "").upper()
     strong, weak = set(), set()
+    po_spans = []
+    for m in _PO.finditer(up):
+        key = po_key(m.group(1))
+        if key:
+            weak.add(key)
+            po_spans.append(m.span(1))
     for tok in re.findall(r"[A-Z0-9]+", up):
         strong.add("F" + tok)
         # invoice numbers glued to text: PMTINV2026004512 -> INV2026004512
@@ -59,7 +80,10 @@ def reference_keys(text: str) -> tuple[set[str], set[str]]:
             strong.add("F" + re.sub(r"^[A-Z]*?(?=[A-Z]{2,3}\d)", "", tok[m.start():start] + m.group(1)))
     for a, b in _JOINED.findall(up):
         strong.add("D" + a + b)
-    for run in _DIGITS.findall(up):
+    for m in _DIGITS.finditer(up):
+        if any(a <= m.start() < b for a, b in po_spans):
+            continue
+        run = m.group()
         if len(run) >= 6:
             strong.add("D" + run)
         weak.add("T" + run)
@@ -70,3 +94,12 @@ def reference_keys(text: str) -> tuple[set[str], set[str]]:
     return strong, weak
 
 
+_REF_WORD = re.compile(r"^(?:INV|INVS|INVOICE|INVOICES|RE|REF|PO|NO|NR|FACTURA|FACTURE|RECHNUNG|"
+                       r"RG|FAKTURA|FACT|BILL|ACCT|ACCOUNT|CUST|CUSTOMER|ID|THANK|YOU|THANKS|"
+                       r"REMITTANCE|ADVICE|TO|FOLLOW|AND|FOR|OF|PAID|PAY)$")
+
+
+def name_tokens(text: str) -> list[str]:
+    """The words of a free text that can be part of a payer's name: normalised like a
+    name, without tokens holding digits."""
+    return [w for w in normalise_name(text).split() if not any(c.isdigit() for c in w)]
