@@ -169,7 +169,15 @@ def test_cli_run_contract_and_reconciliation(bank_setup, capsys):
     totals = summary["reconciliation"]["totals"]["USD"]
     assert totals == {"credits": "1510.00", "already_applied": "0.00", "auto_applied": "1500.00",
                       "suggested": "0.00", "unapplied": "10.00", "deductions_proposed": "0.00",
-                      "difference": "0.00", "ties": True}
+                      "difference": "0.00", "ties": True,
+                      # the second copy of the statement: both credits skipped, named
+                      "duplicates_skipped": "1510.00", "import_difference": "0.00",
+                      "receipts_not_tying": 0}
+    assert [(x["receipt_id"], x["reason"]) for x in summary["skipped"]] == [
+        ("BKX1", "duplicate: the same statement was imported from stmt.xml"),
+        ("BKX2", "duplicate: the same statement was imported from stmt.xml")]
+    skipped = pd.read_csv(out / "skipped.csv", dtype=str)
+    assert skipped[["receipt_id", "amount"]].values.tolist() == [["BKX1", "1500.00"], ["BKX2", "10.00"]]
     st = summary["reconciliation"]["statements"][0]
     assert st["balance_difference_minor"] == 0 and st["debit_entries"] == 1
     aging = pd.read_csv(out / "reconciliation_unapplied_aging.csv", dtype=str)

@@ -557,25 +557,39 @@ def cmd_cashapp(args) -> int:
           f"({s['duplicates_skipped']} duplicate(s), {s['already_applied_in_ledger']} already "
           f"applied): {s['auto_applied']['receipts']} auto, {s['suggested']['receipts']} "
           f"suggested, {s['unapplied']['receipts']} with cash left unapplied -> {args.out}")
+    for item in s["skipped"]:
+        print(f"  skipped {item['receipt_id']} ({item['file']} statement {item['statement_id']}, "
+              f"line {item['line']}): {item['reason']}")
+    ties = True
     for cur, t in s["reconciliation"]["totals"].items():
+        ties &= t["ties"]
         print(f"  {cur}: credits {t['credits']} = already applied {t['already_applied']} + auto "
               f"{t['auto_applied']} + suggested {t['suggested']} + unapplied {t['unapplied']} "
-              f"(difference {t['difference']})")
+              f"(difference {t['difference']}{'' if t['ties'] else ', DOES NOT TIE'})")
+    if not ties:
+        print("workbench cashapp: the run does not tie to the bank statements: see "
+              f"{args.out}/reconciliation_by_statement.csv", file=sys.stderr)
+        return 1
     return 0
 
 
 def cmd_cashapp_post(args) -> int:
-    from .cashapp import post_matches
+    from .cashapp.posting import PostingError, post_matches
     if not (args.out / "applications.csv").exists():
         raise CLIError(f"{args.out} holds no applications.csv (run workbench cashapp first)")
     ledger = _load(args.ledger)
-    result = post_matches(args.out, ledger, args.by, _state(args.db), tuple(args.status),
-                          args.receipt)
+    try:
+        result = post_matches(args.out, ledger, args.by, _state(args.db), tuple(args.status),
+                              args.receipt)
+    except PostingError as e:
+        print(f"workbench cashapp post: nothing posted: {len(e.problems)} line(s) cannot be "
+              f"posted", file=sys.stderr)
+        for p in e.problems:
+            print(f"  {p}", file=sys.stderr)
+        return 1
     print(f"posted {result['posted']} line(s) approved by {args.by}; "
-          f"{result['already_posted']} already posted; {len(result['refused'])} refused")
-    for r in result["refused"]:
-        print(f"  refused: {r}", file=sys.stderr)
-    return 0 if not result["refused"] else 1
+          f"{result['already_posted']} already posted")
+    return 0
 
 
 def _credit_inputs(args):

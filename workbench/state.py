@@ -197,6 +197,13 @@ class StateDB:
         """Append several records in one transaction (all or none)."""
         t = self._table(table)
         actor = actor or default_actor()
+        rows = self._check_rows(table, t, rows)
+
+        def step(conn):
+            return [self._insert(conn, t, table, r, actor) for r in rows]
+        return self._write(step)
+
+    def _check_rows(self, table: str, t: sa.Table, rows) -> list[dict]:
         rows = [dict(r) for r in rows]
         for r in rows:
             for forbidden in ("id", "recorded_at", "recorded_by"):
@@ -205,21 +212,41 @@ class StateDB:
             unknown = set(r) - set(t.c.keys())
             if unknown:
                 raise ValueError(f"{table} has no column(s) {sorted(unknown)}")
+        return rows
+
+    def _insert(self, conn, t: sa.Table, table: str, r: dict, actor: str) -> int:
+        r = {**r, "recorded_at": _now(), "recorded_by": actor}
+        if r.get("supersedes") is not None:
+            exists = conn.execute(sa.select(t.c.id).where(t.c.id == r["supersedes"])).first()
+            if exists is None:
+                raise ValueError(f"{table} row {r['supersedes']} does not exist: nothing "
+                                 f"to correct")
+        new_id = conn.execute(t.insert().values(**r)).inserted_primary_key[0]
+        action = "correct" if r.get("supersedes") is not None else "append"
+        self._audit(conn, actor, action, table, new_id, r)
+        return int(new_id)
+
+    def append_checked(self, table: str, decide, *, actor: str | None = None):
+        """Read and append in ONE transaction: check-then-write that cannot interleave.
+
+        ``decide(current_rows)`` receives the table's rows as the transaction sees them and
+        returns ``(rows_to_append, result)``; the rows are appended (with their audit rows)
+        in the same transaction and ``(ids, result)`` returned. Concurrent callers are
+        serialised: SQLite takes the write lock at ``BEGIN IMMEDIATE``, PostgreSQL a
+        transaction-scoped advisory lock per table, so two approvers posting the same
+        lines at once post them once.
+        """
+        t = self._table(table)
+        actor = actor or default_actor()
 
         def step(conn):
-            ids = []
-            for r in rows:
-                r = {**r, "recorded_at": _now(), "recorded_by": actor}
-                if r.get("supersedes") is not None:
-                    exists = conn.execute(sa.select(t.c.id).where(t.c.id == r["supersedes"])).first()
-                    if exists is None:
-                        raise ValueError(f"{table} row {r['supersedes']} does not exist: nothing "
-                                         f"to correct")
-                new_id = conn.execute(t.insert().values(**r)).inserted_primary_key[0]
-                action = "correct" if r.get("supersedes") is not None else "append"
-                self._audit(conn, actor, action, table, new_id, r)
-                ids.append(int(new_id))
-            return ids
+            if conn.dialect.name == "postgresql":
+                key = int(hashlib.sha256(table.encode()).hexdigest()[:12], 16)
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({key})")
+            current = [dict(r) for r in conn.execute(sa.select(t).order_by(t.c.id)).mappings()]
+            rows, result = decide(current)
+            rows = self._check_rows(table, t, rows)
+            return [self._insert(conn, t, table, r, actor) for r in rows], result
         return self._write(step)
 
     def correct(self, table: str, row_id: int, changes: dict[str, Any], reason: str, *,

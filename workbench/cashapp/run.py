@@ -31,6 +31,7 @@ class CashAppRun:
     deductions: pd.DataFrame
     unapplied: pd.DataFrame
     reconciliation: dict
+    skipped: pd.DataFrame | None = None  # duplicates skipped, each named with its statement
 
     def summary(self) -> dict:
         apps = self.applications
@@ -53,6 +54,16 @@ class CashAppRun:
             "as_of": str(self.as_of.date()), "policy": self.policy.label,
             "auto_post_threshold": self.policy.auto_post_threshold,
             "statements": len(self.statements),
+            "statement_files": [{"file": Path(s.file).name, "path": str(Path(s.file).resolve()),
+                                 "sha256": _sha256(s.file), "format": s.format,
+                                 "statement_id": s.statement_id, "account": s.account,
+                                 "currency": s.currency, "encoding": s.encoding,
+                                 "balance_tied": s.tie_checked, "notes": s.notes}
+                                for s in self.statements],
+            "skipped": ([] if self.skipped is None else
+                        [{"receipt_id": r.receipt_id, "statement_id": r.statement_id,
+                          "file": r.file, "line": int(r.source_line), "reason": r.reason}
+                         for r in self.skipped.itertuples(index=False)]),
             "receipts": n, "duplicates_skipped": self.duplicates,
             "already_applied_in_ledger": int(len(self.already_applied)),
             "auto_applied": {"receipts": int(auto["receipt_id"].nunique()), "lines": int(len(auto)),
@@ -77,25 +88,24 @@ class CashAppRun:
         }
 
 
+def _sha256(path) -> str:
+    import hashlib
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
 def run_cashapp(ledger: Ledger, bank_files, as_of=None, bank_map=None,
                 policy: CashAppPolicy | None = None, progress: bool = False) -> CashAppRun:
     """Import bank files (all checked first), match their credits, reconcile."""
-    from ..io.bank import read_statements, statements_receipts
+    from ..io.bank import read_statements
 
     policy = policy or load_cashapp_policy()
     bank_files = list(bank_files)
     if not bank_files:
         raise ValueError("no bank statement files given")
     statements = read_statements(bank_files, bank_map)
-    credits, duplicates = statements_receipts(statements)
-    # credits the ledger already holds: skip what it applied, match what is left
-    known = ledger.receipts.set_index("receipt_id")["amount_minor"] if len(ledger.receipts) else pd.Series(dtype=np.int64)
-    applied = ledger.applications.groupby("receipt_id")["amount_minor"].sum() if len(ledger.applications) else pd.Series(dtype=np.int64)
-    in_ledger = credits["receipt_id"].isin(known.index)
-    left = credits["amount_minor"] - credits["receipt_id"].map(applied).fillna(0).astype(np.int64)
-    done = in_ledger & (left <= 0)
+    credits, skipped, already, done = bank_credits(ledger, statements)
     todo = credits[~done].copy()
-    todo["amount_minor"] = left[~done].to_numpy()
+    todo["amount_minor"] = (credits["amount_minor"] - already)[~done].to_numpy()
     as_of = to_date(as_of) if as_of is not None else (
         max(todo["receipt_date"].max(), ledger.last_date) if len(todo) else ledger.last_date)
     future = todo[todo["receipt_date"] > as_of]
@@ -105,11 +115,51 @@ def run_cashapp(ledger: Ledger, bank_files, as_of=None, bank_map=None,
                          f"{future['receipt_date'].iloc[0].date()}): use a later --as-of")
     apps, deductions, unapplied = match_receipts(ledger, todo, as_of, policy, progress)
     full = credits.copy()
-    full["already_minor"] = np.minimum(full["receipt_id"].map(applied).fillna(0).astype(np.int64),
-                                       full["amount_minor"])
-    rec = reconcile(statements, full, apps, deductions, as_of, policy)
-    return CashAppRun(as_of, policy, statements, todo.reset_index(drop=True), duplicates,
-                      credits[done].reset_index(drop=True), apps, deductions, unapplied, rec)
+    full["already_minor"] = already.to_numpy()
+    rec = reconcile(statements, full, apps, deductions, as_of, policy, unapplied, skipped)
+    return CashAppRun(as_of, policy, statements, todo.reset_index(drop=True), int(len(skipped)),
+                      credits[done].reset_index(drop=True), apps, deductions, unapplied, rec,
+                      skipped)
+
+
+def bank_credits(ledger: Ledger, statements) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series]:
+    """The credits of a run's statements against the ledger: (credits, skipped duplicates,
+    already applied in the ledger per credit, done = fully applied in the ledger)."""
+    from ..io.bank import combine
+
+    credits, skipped = combine(statements)
+    credits = _against_ledger(ledger, credits)
+    applied = ledger.applications.groupby("receipt_id")["amount_minor"].sum() \
+        if len(ledger.applications) else pd.Series(dtype=np.int64)
+    already = credits["receipt_id"].map(applied).fillna(0).astype(np.int64).where(
+        credits["_in_ledger"], 0)
+    done = credits["_in_ledger"] & (credits["amount_minor"] - already <= 0)
+    return credits.drop(columns="_in_ledger"), skipped, already, done
+
+
+def _against_ledger(ledger: Ledger, credits: pd.DataFrame) -> pd.DataFrame:
+    """Mark the credits the ledger already holds: the same receipt id, amount and currency.
+    A credit whose bank reference the ledger uses for a different receipt (another amount
+    or currency) is a new receipt: its id gets the entry's identity appended."""
+    out = credits.copy()
+    rec = ledger.receipts
+    if not len(rec):
+        out["_in_ledger"] = False
+        return out
+    amount = rec.set_index("receipt_id")["amount_minor"]
+    ccy = rec.set_index("receipt_id")["currency"] if "currency" in rec else None
+    known = out["receipt_id"].isin(amount.index)
+    same = known & (out["receipt_id"].map(amount) == out["amount_minor"])
+    if ccy is not None:
+        same &= out["receipt_id"].map(ccy).fillna(out["currency"]) == out["currency"]
+    clash = known & ~same
+    if clash.any():
+        out.loc[clash, "receipt_id"] = (out.loc[clash, "receipt_id"] + "~" + out.loc[clash, "bank_account"]
+                                        + "~" + out.loc[clash, "currency"] + "~"
+                                        + out.loc[clash, "receipt_date"].dt.strftime("%Y%m%d") + "~"
+                                        + out.loc[clash, "amount_minor"].astype(str))
+    out["_in_ledger"] = same.to_numpy()
+    return out
 
 
 def write_run(run: CashAppRun, out: str | Path) -> Path:
@@ -135,6 +185,15 @@ def write_run(run: CashAppRun, out: str | Path) -> Path:
         ded = money_frame(run.deductions.rename(columns={"amount_minor": "amount"}), ["amount"])
         ded.reindex(columns=["receipt_id", "invoice_id", "amount", "currency", "status", "reason"]).to_csv(
             tmp / "deductions.csv", index=False, lineterminator="\n")
+        bank = money_frame(run.bank_receipts.rename(columns={"amount_minor": "amount"}), ["amount"])
+        bank.reindex(columns=["receipt_id", "bank_reference", "receipt_date", "amount", "currency",
+                              "payer_name", "reference", "customer_id", "bank_account",
+                              "statement_id", "source_file", "source_line"]).to_csv(
+            tmp / "receipts.csv", index=False, lineterminator="\n", date_format="%Y-%m-%d")
+        skipped = run.skipped if run.skipped is not None else pd.DataFrame(
+            columns=["receipt_id", "amount_minor", "currency"])
+        money_frame(skipped.rename(columns={"amount_minor": "amount"}), ["amount"]).to_csv(
+            tmp / "skipped.csv", index=False, lineterminator="\n", date_format="%Y-%m-%d")
         rec = run.reconciliation
         for name in ("by_statement", "by_day", "unapplied_aging"):
             df = rec[name]

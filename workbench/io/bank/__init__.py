@@ -73,7 +73,7 @@ def read_statements(paths, column_map=None) -> list[Statement]:
 
 
 _SKIPPED = ["receipt_id", "bank_reference", "statement_id", "file", "source_line", "currency",
-            "amount_minor", "receipt_date", "reason"]
+            "amount_minor", "receipt_date", "reason", "statement_no"]
 
 
 def combine(statements: list[Statement]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -84,22 +84,24 @@ def combine(statements: list[Statement]) -> tuple[pd.DataFrame, pd.DataFrame]:
     (receipts, skipped)
         ``skipped``: receipt_id, bank_reference, statement_id, file, source_line, currency,
         amount_minor, receipt_date, reason (a duplicate names the statement that reported
-        the entry first).
+        the entry first), statement_no (the statement's position in ``statements``).
+        ``receipts`` carries ``statement_no`` too.
     """
     skipped = []
     seen_statements: dict[str, Statement] = {}
     frames = []
-    for s in statements:
+    for i, s in enumerate(statements):
         first = seen_statements.get(s.statement_key)
         if first is not None:
             for r in s.receipts.itertuples(index=False):
                 skipped.append([r.receipt_id, r.bank_reference, s.statement_id, Path(s.file).name,
                                 r.source_line, r.currency, r.amount_minor, r.receipt_date,
-                                f"duplicate: the same statement was imported from {Path(first.file).name}"])
+                                f"duplicate: the same statement was imported from {Path(first.file).name}",
+                                i])
             continue
         seen_statements[s.statement_key] = s
         if len(s.receipts):
-            frames.append(s.receipts.assign(src_file=Path(s.file).name))
+            frames.append(s.receipts.assign(src_file=Path(s.file).name, statement_no=i))
     if not frames:
         return receipts_frame([]), pd.DataFrame(skipped, columns=_SKIPPED)
     allr = pd.concat(frames, ignore_index=True)
@@ -113,7 +115,7 @@ def combine(statements: list[Statement]) -> tuple[pd.DataFrame, pd.DataFrame]:
             origin = firsts.get((r.bank_account, r.currency, r.receipt_id, r.receipt_date, r.amount_minor))
             skipped.append([r.receipt_id, r.bank_reference, r.statement_id, r.src_file, r.source_line,
                             r.currency, r.amount_minor, r.receipt_date,
-                            f"duplicate: the same entry is in {origin}"])
+                            f"duplicate: the same entry is in {origin}", r.statement_no])
     allr = allr[~dup].reset_index(drop=True)
     # the same bank reference for different entries: keep all, tell them apart
     clash = allr.duplicated("receipt_id", keep=False)
