@@ -213,3 +213,83 @@ def test_post_records_who_and_when_once(bank_setup, capsys):
     assert [(r["receipt_id"], r["invoice_id"], r["amount_minor"], r["approved_by"], r["status"])
             for r in rows] == [("BKX1", "D", 150000, "maria", "posted")]
     assert len(rows[0]["ledger_hash"]) == 64
+
+
+def test_a_run_that_does_not_tie_shows_its_difference(bank_setup, monkeypatch, capsys):
+    """Unapplied cash is summed from the run's unapplied list, not taken as the remainder:
+    an auto line produced twice (a bug, or a tampered run) shows as a difference."""
+    import workbench.cashapp.run as run_mod
+
+    led, stmt, tmp = bank_setup
+    real = run_mod.match_receipts
+
+    def twice(*args, **kwargs):
+        apps, ded, un = real(*args, **kwargs)
+        auto = apps[apps["status"] == "auto"]
+        return pd.concat([apps, auto], ignore_index=True), ded, un
+
+    monkeypatch.setattr(run_mod, "match_receipts", twice)
+    out = tmp / "out-bad"
+    assert main(["cashapp", "--ledger", str(led), "--bank", str(stmt), "--out", str(out),
+                 "--as-of", "2026-09-30", "--quiet"]) == 1
+    captured = capsys.readouterr()
+    assert "difference -1500.00, DOES NOT TIE" in captured.out
+    assert "does not tie to the bank statements" in captured.err
+    t = json.loads((out / "summary.json").read_text())["reconciliation"]["totals"]["USD"]
+    assert (t["credits"], t["auto_applied"], t["unapplied"], t["difference"], t["ties"],
+            t["receipts_not_tying"]) == ("1510.00", "3000.00", "10.00", "-1500.00", False, 1)
+    by_statement = pd.read_csv(out / "reconciliation_by_statement.csv", dtype=str)
+    assert by_statement["difference"].tolist() == ["-1500.00"]
+
+
+def test_posting_refuses_forged_and_excessive_lines(bank_setup, capsys):
+    led, stmt, tmp = bank_setup
+    out = tmp / "out"
+    url = f"sqlite:///{tmp / 'state.db'}"
+    assert main(["cashapp", "--ledger", str(led), "--bank", str(stmt), "--out", str(out),
+                 "--as-of", "2026-09-30", "--quiet"]) == 0
+    good = (out / "applications.csv").read_text()
+    # a hand-added line whose receipt is in no statement of the run: nothing posted
+    (out / "applications.csv").write_text(good + "FORGED-1,D,100.00,auto,reference_exact,1.0,typed,USD\n")
+    assert main(["cashapp", "post", "--out", str(out), "--ledger", str(led), "--by", "x", "--db", url]) == 1
+    err = capsys.readouterr().err
+    assert "nothing posted" in err and "receipt FORGED-1 is in none of the run's bank statements" in err
+    assert StateDB(url).rows("cash_matches") == []
+    # an amount above what the receipt holds
+    (out / "applications.csv").write_text(good.replace("BKX1,D,1500.00", "BKX1,D,1600.00"))
+    assert main(["cashapp", "post", "--out", str(out), "--ledger", str(led), "--by", "x", "--db", url]) == 1
+    assert "1600.00 exceeds the 1500.00 left of the receipt" in capsys.readouterr().err
+    # a statement changed after the run: nothing posted
+    (out / "applications.csv").write_text(good)
+    stmt.write_text(stmt.read_text().replace("NOBODY LTD", "SOMEBODY LTD"))
+    assert main(["cashapp", "post", "--out", str(out), "--ledger", str(led), "--by", "x", "--db", url]) == 1
+    assert "changed since the run" in capsys.readouterr().err
+    assert StateDB(url).rows("cash_matches") == []
+
+
+def test_two_approvers_posting_at_once_post_once(bank_setup):
+    """Two processes post the same run at the same moment, three times over: each line is
+    posted once (the check and the write are one transaction)."""
+    import os
+    import subprocess
+    import sys
+
+    led, stmt, tmp = bank_setup
+    out = tmp / "out"
+    assert main(["cashapp", "--ledger", str(led), "--bank", str(stmt), "--out", str(out),
+                 "--as-of", "2026-09-30", "--quiet"]) == 0
+    for trial in range(3):
+        url = f"sqlite:///{tmp / f'state{trial}.db'}"
+        StateDB(url).close()        # created before the race, as a shared database is
+        procs = [subprocess.Popen([sys.executable, "-m", "workbench", "cashapp", "post", "--out",
+                                   str(out), "--ledger", str(led), "--by", who, "--db", url],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  env={**os.environ})
+                 for who in ("ann", "bob")]
+        results = [p.communicate(timeout=300) for p in procs]
+        assert [p.returncode for p in procs] == [0, 0], results
+        db = StateDB(url)
+        rows = db.rows("cash_matches")
+        assert [(r["receipt_id"], r["invoice_id"], r["amount_minor"]) for r in rows] == [("BKX1", "D", 150000)]
+        assert sorted(o for o, _ in results)[0].startswith("posted 0 line(s)")
+        assert db.verify_audit_chain() == (True, "")

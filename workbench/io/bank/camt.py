@@ -112,6 +112,11 @@ def _statement(path: Path, stmt, s_i: int, encoding: str) -> Statement:
         balances.setdefault(code, value)
     opening = balances.get("OPBD", balances.get("PRCD"))
     closing = balances.get("CLBD")
+    missing = [name for name, v in (("opening booked balance (OPBD or PRCD)", opening),
+                                    ("closing booked balance (CLBD)", closing)) if v is None]
+    if missing:
+        raise StatementError(f"{where}: no {' and no '.join(missing)}: not a complete statement, "
+                             f"it cannot be tied, nothing imported")
     entries: list[StatementEntry] = []
     notes: list[str] = []
     summary = {"n": 0, "sum": 0, "n_cdt": 0, "sum_cdt": 0, "n_dbt": 0, "sum_dbt": 0, "net": 0}
