@@ -2,16 +2,21 @@
 
 The generator draws each customer's payment habit (prompt, slow, chronically late,
 deteriorating, defaulting to write-off), then each invoice's fate (disputes and credit
-memos, returns, partial and short payments, write-offs and recoveries), groups the
-payments a customer makes on one day into one receipt (so one receipt often pays
-several invoices), and writes what a bank and an ERP would show: payer names that
-differ from the customer master, invoice numbers in messy forms or none, unknown
-payers, overpayments, and the last days' cash not yet applied.
+memos, returns, partial payments, write-offs and recoveries), groups the payments a
+customer makes on one day into one receipt (so one receipt often pays several invoices),
+and writes what a bank and an ERP would show. The bank side has the mess of real
+payments: sister companies whose names differ only by the legal suffix, names that share
+words, payer names upper-cased, misspelt, "PAYMENT FROM ..." and cut at a wire's 35
+characters; invoice numbers as people type them (``INV 4012/4015``, ``INV2026004012``,
+``#004012``, lower case, PO numbers mixed in, lists joined by spaces, commas, slashes or
+semicolons) or none; wires short by a bank fee; overpayments; unknown payers; and the
+last days' cash not yet applied.
 
 ``truth/`` keeps what really happened: the true receipt -> invoice applications, each
-invoice's true pay date (even after the ledger's end), which customers defaulted and
-when, which promises were kept. Everything is vectorised with numpy; the same seed
-gives the same ledger, byte for byte.
+receipt's kind, each invoice's true pay date (even after the ledger's end), which
+customers defaulted and when, which promises were kept. Everything is vectorised with
+numpy; the same seed gives the same ledger, byte for byte. The payment noise draws from
+a second stream (``[seed, 9]``), so the tables it does not touch are the same as without it.
 """
 
 from __future__ import annotations
@@ -159,6 +164,124 @@ def _payer_variants(rng, names, suffixes, parent_names):
         other = (parent.upper() if parent else upper[:16].rstrip())
         out.append((name, upper, abbrev, typo, payment_from, other))
     return np.array(out, dtype=object)
+
+
+_LONGER = ("International", "Holdings", "North America", "Solutions", "Enterprises",
+           "Worldwide", "Technologies", "Industrial Services")
+_POPULAR = ("Foods", "Supply", "Logistics")
+
+
+def _suffix_pool(language: str, country: str) -> tuple[str, ...]:
+    return _SUFFIX_DE if country == "DE" else _SUFFIX_JP if country == "JP" else _SUFFIX[language]
+
+
+def _name_key(base: str) -> str:
+    """A base name as a matcher compares it: upper case, letters and digits."""
+    return " ".join("".join(ch if ch.isalnum() else " " for ch in base.upper()).split())
+
+
+def _messy_names(rng, names, suffixes, language, country, invoiced):
+    """Customer names as a real master holds them.
+
+    A fifth of the names grow a word (many then pass a bank's 35 characters), a fifth take
+    a popular second word (many "<word> Foods ..."), and about 18 % of the customers are
+    "sister" companies, in pairs: one takes the base name of another customer of the same
+    country with another legal suffix ("Acme Foods Inc." / "Acme Foods LLC"), both
+    invoiced. Returns the names, their suffixes and whether each customer's base name
+    (suffix dropped) is shared.
+    """
+    n = len(names)
+    bases = [nm[: -len(sx)].strip() for nm, sx in zip(names, suffixes)]
+    suffixes = list(suffixes)
+    taken = {_name_key(b) for b in bases}
+
+    def rename(i, cand):
+        if _name_key(cand) not in taken:
+            taken.discard(_name_key(bases[i]))
+            taken.add(_name_key(cand))
+            bases[i] = cand
+
+    popular, pick = rng.random(n) < 0.2, rng.integers(0, len(_POPULAR), n)
+    longer, word = rng.random(n) < 0.2, rng.integers(0, len(_LONGER), n)
+    for i in range(n):
+        w = bases[i].split(" ")
+        if popular[i] and len(w) == 2:
+            rename(i, f"{w[0]} {_POPULAR[pick[i]]}")
+        if longer[i] and _LONGER[word[i]].split(" ")[0] not in w:
+            rename(i, f"{bases[i]} {_LONGER[word[i]]}")
+    want = max(1, round(0.09 * n))
+    used = np.zeros(n, bool)
+    made = 0
+    for j in rng.permutation(np.flatnonzero(invoiced)):
+        if made >= want:
+            break
+        if used[j]:
+            continue
+        pool = _suffix_pool(language[j], country[j])
+        peers = np.flatnonzero(invoiced & ~used & (country == country[j]) & (np.arange(n) != j))
+        if not len(peers):
+            continue
+        i = int(peers[int(rng.integers(0, len(peers)))])
+        others = [x for x in pool if x != suffixes[i]]
+        taken.discard(_name_key(bases[j]))
+        bases[j] = bases[i]
+        suffixes[j] = others[int(rng.integers(0, len(others)))]
+        used[i] = used[j] = True
+        made += 1
+    keys = pd.Series([_name_key(b) for b in bases])
+    shared = keys.duplicated(keep=False).to_numpy()
+    return [f"{b} {sx}" for b, sx in zip(bases, suffixes)], suffixes, shared
+
+
+def _amount_not_unique(cand, r_cust, r_day, r_amount, r_inv, inv_cust, inv_day, open_amount,
+                       settle_day, n_rec) -> np.ndarray:
+    """Receipts (of ``cand``) whose amount is also what another invoice of the customer,
+    open on the receipt's day, owes: no reference would leave them ambiguous."""
+    out = np.zeros(n_rec, bool)
+    if not len(cand):
+        return out
+    left = pd.DataFrame({"r": cand, "cust": r_cust[cand], "amt": r_amount[cand],
+                         "day": r_day[cand], "inv": r_inv[cand]})
+    right = pd.DataFrame({"cust": inv_cust, "amt": open_amount, "iday": inv_day,
+                          "settle": settle_day, "other": np.arange(len(inv_cust))})
+    m = left.merge(right, on=["cust", "amt"])
+    m = m[(m["other"] != m["inv"]) & (m["iday"] <= m["day"]) & (m["settle"] >= m["day"])]
+    out[m["r"].to_numpy()] = True
+    return out
+
+
+# how people type invoice numbers (INV-2026-004012), and how they join several
+_REF_STYLES = ("invoice_id", "lower_id", "no_separators", "inv_short", "hash_seq",
+               "run_together", "po_and_inv", "po_only")
+_REF_STYLE_P = [0.30, 0.06, 0.08, 0.18, 0.12, 0.09, 0.13, 0.04]
+_SEPARATORS = ((" ", "space", 0.25), (", ", "comma", 0.20), (",", "comma", 0.10),
+               ("/", "slash", 0.20), ("; ", "semicolon", 0.15), (";", "semicolon", 0.10))
+
+
+def _reference_texts(style, sep, lower_prefix, ev_rec, ev_inv, rec_first, r_count, inv_ids,
+                     inv_seq_text, po_number) -> np.ndarray:
+    """Each receipt's remittance text naming all the invoices it pays, in its style:
+    ``INV-2026-004012``, ``inv-2026-004012``, ``INV2026004012``, ``INV 4012/4015`` (leading
+    zeros dropped), ``#004012``, ``PMTINV2026004012 THANK YOU``, ``PO-12345 INV 4012``, or
+    the PO number alone; lists joined by spaces, commas, slashes or semicolons."""
+    ids = pd.Series(inv_ids[ev_inv])
+    seq = pd.Series(inv_seq_text[ev_inv])
+    short = seq.str.lstrip("0")
+    glued = "INV" + ids.str.slice(4, 8) + seq
+    po = pd.Series(po_number[ev_inv])
+    s = style[ev_rec]
+    tokens = np.select([s == 0, s == 1, s == 2, s == 3, s == 4, s == 5, s == 6],
+                       [ids, ids.str.lower(), glued, short, "#" + seq, glued,
+                        po + " INV " + short], po).astype(object)
+    text = tokens[rec_first].copy()
+    many = np.flatnonzero(r_count > 1)
+    tok, starts = tokens.tolist(), rec_first[many]
+    text[many] = [_SEPARATORS[k][0].join(tok[a:a + n])
+                  for k, a, n in zip(sep[many], starts, r_count[many])]
+    prefix = np.where(style == 3, np.where(lower_prefix, "inv ", "INV "),
+                      np.where(style == 5, "PMT", "")).astype(object)
+    suffix = np.where(style == 5, " THANK YOU", "").astype(object)
+    return (prefix + text + suffix).astype(object)
 
 
 # --------------------------------------------------------------------------- generator
@@ -316,25 +439,19 @@ def generate(config: DemoConfig = DemoConfig()) -> tuple[dict[str, pd.DataFrame]
                                       ).astype(np.int64), 1)
     rec_day = np.where(rec_sel, rec_day_c[inv_cust], 0)
 
-    # payments: partial (two instalments), short pays, the rest in full
+    # payments: partial (two instalments), the rest in full. Short payments are bank fees a
+    # wire loses on the way, taken per receipt below; the three draws after `partial` only
+    # keep every later draw of this stream where it was.
     to_pay = np.where(never_paid, 0, amount - credited)
     paying = to_pay > 0
     partial = paying & (rng.random(n_inv) < 0.05) & (to_pay > 100)
-    short = paying & ~partial & (rng.random(n_inv) < 0.03) & (to_pay > 10 * 10.0 ** inv_digits)
-    fee_major = np.where(rng.random(n_inv) < 0.6, rng.integers(5, 26, n_inv),
-                         np.maximum(np.rint(to_pay / 10.0 ** inv_digits * 0.005), 1))
-    short_amt = np.where(short, np.minimum((fee_major * fx_scale[inv_cust] * 10.0 ** inv_digits
-                                            ).astype(np.int64), to_pay // 10), 0)
+    _retired = (rng.random(n_inv), rng.random(n_inv), rng.integers(5, 26, n_inv))
+    del _retired
     p1 = np.where(partial, (to_pay * rng.uniform(0.3, 0.7, n_inv)).astype(np.int64), 0)
     p1_day = np.where(partial, _busday(np.maximum(pay_day - rng.integers(10, 40, n_inv), inv_day + 1)), 0)
-    p2 = np.where(paying, to_pay - p1 - short_amt, 0)
+    p2 = np.where(paying, to_pay - p1, 0)
     # small short-paid balances are written off after 60-120 days (policy: at most 25.00)
-    small = short & (short_amt <= 25 * fx_scale[inv_cust] * 10.0 ** inv_digits)
     sb_day = _busday(pay_day + rng.integers(60, 120, n_inv))
-    sb_sel = small & (sb_day <= end) & (wo_amount == 0)
-    wo_amount[sb_sel] = short_amt[sb_sel]
-    wo_day[sb_sel] = sb_day[sb_sel]
-    wo_reason[sb_sel] = "small_balance"
 
     # ---- payment events -> receipts -----------------------------------------------------
     ev = pd.DataFrame({
@@ -354,12 +471,10 @@ def generate(config: DemoConfig = DemoConfig()) -> tuple[dict[str, pd.DataFrame]
     rec_first = np.flatnonzero(rstart)
     r_cust = ev["cust"].to_numpy()[rec_first]
     r_day = ev["day"].to_numpy()[rec_first]
-    r_amount = np.add.reduceat(ev["amount"].to_numpy(), rec_first) if n_rec else np.zeros(0, np.int64)
     r_count = np.diff(np.r_[rec_first, len(ev)])
     overpay = rng.random(n_rec) < 0.005
     extra = np.where(overpay, _round_minor(rng.uniform(20, 500, n_rec) * fx_scale[r_cust]
                                            * 10.0 ** digits[r_cust]), 0)
-    r_amount = r_amount + extra
     # unknown payers: misdirected cash nobody can apply
     n_unknown = max(2, int(n_rec * 0.003))
     u_day = _busday(rng.integers(start + 30, end + 1, n_unknown))
@@ -379,48 +494,15 @@ def generate(config: DemoConfig = DemoConfig()) -> tuple[dict[str, pd.DataFrame]
     receipt_ids = rid_of[:n_rec]
     unknown_ids = rid_of[n_rec:]
 
-    # payer names and references ------------------------------------------------------
+    # payer names and references: the draws of the first stream, in their order -------
     variants = _payer_variants(rng, names, suffixes, parent_names)
     v_choice = rng.choice(6, size=n_rec, p=[0.45, 0.20, 0.10, 0.10, 0.10, 0.05])
-    payer = variants[r_cust, v_choice]
-    first_inv = ev["inv"].to_numpy()[rec_first]
-    second_inv = np.where(r_count > 1, ev["inv"].to_numpy()[np.minimum(rec_first + 1, len(ev) - 1)], -1)
-    f_id = inv_ids[first_inv]
-    f_seq = inv_seq_text[first_inv]
-    f_short = pd.Series(f_seq).str.lstrip("0").to_numpy(dtype=object)
-    f_year = pd.Series(f_id).str.slice(4, 8).to_numpy(dtype=object)
-    s_id = np.where(second_inv >= 0, inv_ids[np.maximum(second_inv, 0)], "")
-    s_short = pd.Series(inv_seq_text[np.maximum(second_inv, 0)]).str.lstrip("0").to_numpy(dtype=object)
     form = rng.choice(7, size=n_rec, p=[0.30, 0.15, 0.12, 0.10, 0.13, 0.12, 0.08])
-    form[(r_count > 1) & (form == 4)] = 4
-    form[(r_count == 1) & (form == 4)] = 0
-    is_recovery = ev["kind"].to_numpy()[rec_first] == 3
-    refs = np.select(
-        [form == 0, form == 1, form == 2, form == 3, form == 4, form == 5],
-        [f_id, "inv " + f_short, "#" + f_seq, "PMT" + "INV" + f_year + f_seq + " THANK YOU",
-         f_id + ", " + s_id, "INV " + f_short + " " + s_short],
-        default="")
     blank_ref = form == 6
-    refs = np.where(blank_ref & (rng.random(n_rec) < 0.5), "REMITTANCE ADVICE TO FOLLOW", refs)
-    refs = np.where(is_recovery, "SETTLEMENT PER AGREEMENT", refs)
+    advice_to_follow = rng.random(n_rec) < 0.5
     # lockbox receipts come with the customer id; wires mostly do not
     with_cust = rng.random(n_rec) < 0.35
-    receipts = pd.DataFrame({
-        "receipt_id": np.r_[receipt_ids, unknown_ids],
-        "receipt_date": _dt(np.r_[r_day, u_day]),
-        "amount_minor": np.r_[r_amount, u_amount].astype(np.int64),
-        "payer_name": np.r_[payer, np.array(_UNKNOWN_PAYERS, dtype=object)[
-            rng.integers(0, len(_UNKNOWN_PAYERS), n_unknown)]],
-        "reference": np.r_[refs, np.full(n_unknown, "", dtype=object)],
-        "customer_id": np.r_[np.where(with_cust, cust_ids[r_cust], None),
-                             np.full(n_unknown, None, dtype=object)],
-        "currency": np.r_[currency[r_cust], u_cur],
-        "bank_account": np.r_[[_BANK_ACCOUNT[c] for c in currency[r_cust]],
-                              [_BANK_ACCOUNT[c] for c in u_cur]],
-        "value_date": _dt(np.r_[r_day, u_day]),
-    })
-    receipts = receipts.iloc[np.argsort(receipts["receipt_id"].to_numpy(dtype=str), kind="stable")
-                             ].reset_index(drop=True)
+    u_payer = np.array(_UNKNOWN_PAYERS, dtype=object)[rng.integers(0, len(_UNKNOWN_PAYERS), n_unknown)]
 
     # applications: posted for all but the last business days (and a few hard cases) ----
     backlog_from = int(np.busday_offset(np.datetime64(int(end), "D"), -(config.backlog_days - 1),
@@ -435,11 +517,103 @@ def generate(config: DemoConfig = DemoConfig()) -> tuple[dict[str, pd.DataFrame]
                                            roll="forward").astype(np.int64))
     posted = (ev_day < backlog_from) & (applied_day <= end)
     applied_day = np.minimum(applied_day, end)
+    po_number = pd.Series(rng.integers(10000, 99999, n_inv)).astype(str).radd("PO-").to_numpy(dtype=object)
+
+    # ---- the mess of real payments: a second random stream, so that every draw above (and
+    # every table that does not show payments) stays what it was for the same seed
+    rng2 = np.random.default_rng([config.seed, 9])
+    invoiced = np.bincount(inv_cust, minlength=n_cust) > 0
+    new_names, new_suffixes, shared_c = _messy_names(rng2, names, suffixes, language, country,
+                                                     invoiced)
+    new_parent_names = [new_names[int(p[1:]) - 1] if p else None for p in parent]
+    redo = np.flatnonzero((np.array(new_names, dtype=object) != np.array(names, dtype=object))
+                          | (np.array(new_parent_names, dtype=object)
+                             != np.array(parent_names, dtype=object)))
+    if len(redo):
+        variants[redo] = _payer_variants(rng2, [new_names[i] for i in redo],
+                                         [new_suffixes[i] for i in redo],
+                                         [new_parent_names[i] for i in redo])
+    names = new_names
+    ev_inv = ev["inv"].to_numpy()
+    ev_kind = ev["kind"].to_numpy()
+    ev_amount = ev["amount"].to_numpy().copy()
+    rec_last = np.r_[rec_first[1:], len(ev)] - 1
+    has_partial = np.zeros(n_rec, bool)
+    has_partial[ev_rec[ev_kind == 1]] = True
+    is_recovery = np.zeros(n_rec, bool)
+    is_recovery[ev_rec[ev_kind == 3]] = True
+    plain = ~has_partial & ~is_recovery
+    # bank fees: cross-border wires arrive short by 10-35 (x100 in JPY), taken from the last
+    # invoice paid; the invoice keeps the fee open (small balances are written off later)
+    wire = ~with_cust
+    fee_units = rng2.integers(10, 36, n_rec)
+    fee = fee_units * np.where(currency[r_cust] == "JPY", 100, 1) * 10 ** digits[r_cust]
+    fee_p = np.where(country[r_cust] == "US", 0.025, 0.12)
+    fee_receipt = plain & wire & (rng2.random(n_rec) < fee_p) & (ev_amount[rec_last] > 2 * fee)
+    fee = np.where(fee_receipt, fee, 0)
+    ev_amount[rec_last[fee_receipt]] -= fee[fee_receipt]
+    short = np.zeros(n_inv, bool)
+    short_amt = np.zeros(n_inv, np.int64)
+    short[ev_inv[rec_last[fee_receipt]]] = True
+    short_amt[ev_inv[rec_last[fee_receipt]]] = fee[fee_receipt]
+    small = short & (short_amt <= 25 * fx_scale[inv_cust] * 10.0 ** inv_digits)
+    sb_sel = small & (sb_day <= end) & (wo_amount == 0)
+    wo_amount[sb_sel] = short_amt[sb_sel]
+    wo_day[sb_sel] = sb_day[sb_sel]
+    wo_reason[sb_sel] = "small_balance"
+    # overpayments quote their invoices and pay more: the excess stays on account
+    extra = np.where(plain & ~fee_receipt, extra, 0)
+    more = plain & ~fee_receipt & (extra == 0) & (rng2.random(n_rec) < 0.032)
+    extra = np.where(more, _round_minor(rng2.uniform(20, 500, n_rec) * fx_scale[r_cust]
+                                        * 10.0 ** digits[r_cust]), extra)
+    r_amount = (np.add.reduceat(ev_amount, rec_first) if n_rec else np.zeros(0, np.int64)) + extra
+    # no reference: a single invoice only when its amount is unique for the customer
+    multi = r_count > 1
+    no_ref = (blank_ref | (multi & (rng2.random(n_rec) < 0.22))) & plain & ~fee_receipt & (extra == 0)
+    no_ref &= ~_amount_not_unique(np.flatnonzero(no_ref & ~multi), r_cust, r_day, r_amount,
+                                  ev_inv[rec_first], inv_cust, inv_day, amount - credited,
+                                  np.where(never_paid, np.iinfo(np.int64).max, pay_day), n_rec)
+    style = rng2.choice(len(_REF_STYLES), size=n_rec, p=_REF_STYLE_P)
+    sep = rng2.choice(len(_SEPARATORS), size=n_rec, p=[p for _, _, p in _SEPARATORS])
+    lower_prefix = rng2.random(n_rec) < 0.5
+    refs = _reference_texts(style, sep, lower_prefix, ev_rec, ev_inv, rec_first, r_count,
+                            inv_ids, inv_seq_text, po_number)
+    refs = np.where(no_ref, np.where(advice_to_follow, "REMITTANCE ADVICE TO FOLLOW", ""), refs)
+    refs = np.where(is_recovery, "SETTLEMENT PER AGREEMENT", refs)
+    # a wire carries 35 characters of the payer's name (SWIFT and camt name lines)
+    payer = variants[r_cust, v_choice]
+    truncated = wire & (pd.Series(payer).str.len().to_numpy() > 35)
+    payer[truncated] = pd.Series(payer[truncated]).str.slice(0, 35).str.rstrip().to_numpy(dtype=object)
+    kind = np.select([is_recovery, has_partial, fee_receipt, extra > 0, no_ref & ~multi,
+                      no_ref & multi, multi],
+                     ["recovery", "partial_ref", "bank_fee", "overpayment_ref",
+                      "no_ref_unique_amount", "several_no_ref", "several_invoices_ref"],
+                     "one_invoice_ref").astype(object)
+    ref_form = np.where(no_ref | is_recovery, "none",
+                        np.array(_REF_STYLES, dtype=object)[style]).astype(object)
+    ref_sep = np.where(multi & ~no_ref & ~is_recovery,
+                       np.array([n for _, n, _ in _SEPARATORS], dtype=object)[sep], "").astype(object)
+
+    receipts = pd.DataFrame({
+        "receipt_id": np.r_[receipt_ids, unknown_ids],
+        "receipt_date": _dt(np.r_[r_day, u_day]),
+        "amount_minor": np.r_[r_amount, u_amount].astype(np.int64),
+        "payer_name": np.r_[payer, u_payer],
+        "reference": np.r_[refs, np.full(n_unknown, "", dtype=object)],
+        "customer_id": np.r_[np.where(with_cust, cust_ids[r_cust], None),
+                             np.full(n_unknown, None, dtype=object)],
+        "currency": np.r_[currency[r_cust], u_cur],
+        "bank_account": np.r_[[_BANK_ACCOUNT[c] for c in currency[r_cust]],
+                              [_BANK_ACCOUNT[c] for c in u_cur]],
+        "value_date": _dt(np.r_[r_day, u_day]),
+    })
+    receipts = receipts.iloc[np.argsort(receipts["receipt_id"].to_numpy(dtype=str), kind="stable")
+                             ].reset_index(drop=True)
     true_apps = pd.DataFrame({
-        "receipt_id": receipt_ids[ev_rec], "invoice_id": inv_ids[ev["inv"].to_numpy()],
-        "amount_minor": ev["amount"].to_numpy(), "currency": inv_cur[ev["inv"].to_numpy()],
+        "receipt_id": receipt_ids[ev_rec], "invoice_id": inv_ids[ev_inv],
+        "amount_minor": ev_amount, "currency": inv_cur[ev_inv],
         "receipt_date": _dt(ev_day), "applied_date": _dt(applied_day), "posted": posted,
-        "kind": np.array(["partial", "payment", "recovery"], dtype=object)[ev["kind"].to_numpy() - 1],
+        "kind": np.array(["partial", "payment", "recovery"], dtype=object)[ev_kind - 1],
     })
     applications = true_apps.loc[posted, ["receipt_id", "invoice_id", "amount_minor", "applied_date",
                                           "currency"]].reset_index(drop=True)
@@ -448,7 +622,7 @@ def generate(config: DemoConfig = DemoConfig()) -> tuple[dict[str, pd.DataFrame]
     invoices = pd.DataFrame({
         "invoice_id": inv_ids, "customer_id": cust_ids[inv_cust], "invoice_date": _dt(inv_day),
         "due_date": _dt(due_day), "amount_minor": amount, "currency": inv_cur,
-        "po_number": pd.Series(rng.integers(10000, 99999, n_inv)).astype(str).radd("PO-").to_numpy(dtype=object),
+        "po_number": po_number,
     })
     cm_idx = np.flatnonzero((credited > 0) & (cm_day <= end))
     credit_memos = pd.DataFrame({
@@ -539,13 +713,16 @@ def generate(config: DemoConfig = DemoConfig()) -> tuple[dict[str, pd.DataFrame]
         "receipt_id": np.r_[receipt_ids, unknown_ids],
         "customer_id": np.r_[cust_ids[r_cust], np.full(n_unknown, None, dtype=object)],
         "currency": np.r_[currency[r_cust], u_cur],
+        "kind": np.r_[kind, np.full(n_unknown, "unknown_payer", dtype=object)],
         "payer_variant": np.r_[np.array(["exact", "upper", "abbreviation", "typo", "payment_from",
                                          "parent_or_truncated"], dtype=object)[v_choice],
                                np.full(n_unknown, "unknown", dtype=object)],
-        "reference_form": np.r_[np.array(["invoice_id", "inv_short", "hash_seq", "run_together",
-                                          "two_ids", "two_short", "none"], dtype=object)[form],
-                                np.full(n_unknown, "none", dtype=object)],
+        "shared_name": np.r_[shared_c[r_cust], np.zeros(n_unknown, bool)],
+        "truncated": np.r_[truncated, np.zeros(n_unknown, bool)],
+        "reference_form": np.r_[ref_form, np.full(n_unknown, "none", dtype=object)],
+        "reference_separator": np.r_[ref_sep, np.full(n_unknown, "", dtype=object)],
         "overpayment_minor": np.r_[extra, np.zeros(n_unknown, np.int64)],
+        "bank_fee_minor": np.r_[fee, np.zeros(n_unknown, np.int64)].astype(np.int64),
         "invoices_paid": np.r_[r_count, np.zeros(n_unknown, np.int64)],
     }).sort_values("receipt_id", kind="stable").reset_index(drop=True)
     truth = {"applications": true_apps.drop(columns=["kind"]).assign(kind=true_apps["kind"]),
@@ -918,9 +1095,22 @@ Generated by `workbench demo`; never shown to the analyses, only to their tests.
 - `applications`: every true receipt -> invoice application (`posted` false for cash not
   yet applied in the ledger: the last business days' backlog and a few hard cases).
 - `invoices`: each invoice's payment habit, true pay date (final settlement; it may lie
-  after the ledger's end; empty when never paid), days late, partial / short payment.
+  after the ledger's end; empty when never paid), days late, partial payment, short
+  payment (a bank fee left open).
 - `customers`: payment habit, whether and when the customer defaulted and was written off.
-- `receipts`: the true payer of each receipt (empty for unknown payers), how the payer
-  name and reference were spelled, any overpayment left on account.
+- `receipts`: the true payer of each receipt (empty for unknown payers) and its `kind`:
+  `one_invoice_ref` (quotes one invoice, pays its open balance exactly),
+  `several_invoices_ref` (quotes several, pays them exactly), `no_ref_unique_amount` (no
+  reference, one invoice, an amount no other open invoice of the customer has),
+  `several_no_ref` (no reference, several invoices), `bank_fee` (quotes its invoices,
+  arrives short by the bank's fee `bank_fee`: the whole amount received is applied and the
+  last invoice keeps the fee open), `partial_ref` (an instalment quoting its invoice),
+  `overpayment_ref` (quotes its invoices, pays them and `overpayment` more, left on
+  account), `recovery` (money back on written-off invoices), `unknown_payer`. Also
+  `shared_name` (the payer's name without its legal suffix is another customer's too),
+  `truncated` (the bank cut the name at 35 characters), how the payer name was spelled
+  (`payer_variant`), how the invoices were quoted (`reference_form`: invoice_id,
+  lower_id, no_separators, inv_short, hash_seq, run_together, po_and_inv, po_only, none)
+  and joined (`reference_separator`: space, comma, slash, semicolon; empty for one).
 - `promises`: each promise to pay and whether it was kept.
 """

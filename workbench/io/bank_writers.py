@@ -3,6 +3,11 @@
 Used to turn demo receipts into the files a bank would send, for the cash-application
 demo, tests and benchmarks. Each writer produces correct control totals and balances;
 ``debits`` adds bank-fee debit lines so importers are exercised on both directions.
+
+BAI2 and MT940 write the payer and the remittance either labelled (``ORIG=`` / ``REF=``,
+``/ORDP/`` / ``/REMI/``, the default) or, with ``text_style="free"``, the way many banks
+do: one free text without labels, cut into the format's lines. camt.053 always keeps
+``Dbtr/Nm`` (at most 70 characters) and ``Ustrd`` (140 characters each, as many as needed).
 """
 
 from __future__ import annotations
@@ -28,6 +33,42 @@ def _dec(minor: int, ccy: str) -> str:
     return f"{Decimal(int(minor)).scaleb(-d):.{d}f}"
 
 
+_STYLES = ("labelled", "free")
+
+
+def _check_style(text_style: str) -> None:
+    if text_style not in _STYLES:
+        raise ValueError(f"text_style must be one of {', '.join(_STYLES)}; got {text_style!r}.")
+
+
+def _free_text(r) -> str:
+    """Payer and remittance as one text, as a bank without labels shows them."""
+    return " ".join(" ".join(x.split()) for x in (_s(r.payer_name), _s(r.reference)) if x.strip())
+
+
+def _wrap(text: str, first: int, width: int, bad_start: str = "") -> list[str]:
+    """Cut ``text`` at spaces into lines of at most ``first`` (the first line) and
+    ``width`` characters; the spaces cut at are dropped (readers join lines with one
+    space). A word starting with a character of ``bad_start`` stays on the line before;
+    a word longer than a line is split."""
+    lines: list[str] = []
+    line = ""
+    for w in text.split():
+        cand = f"{line} {w}" if line else w
+        if len(cand) <= (width if lines else first) or (line and w[0] in bad_start):
+            line = cand
+        else:
+            if line:
+                lines.append(line)
+            line = w
+        while len(line) > (limit := width if lines else first):
+            lines.append(line[:limit].rstrip())
+            line = line[limit:].lstrip()
+    if line:
+        lines.append(line)
+    return lines
+
+
 def _rows(receipts: pd.DataFrame):
     for r in receipts.sort_values(["receipt_date", "receipt_id"], kind="stable").itertuples(index=False):
         yield r
@@ -44,8 +85,11 @@ def write_camt053(receipts: pd.DataFrame, path, account: str, currency: str,
         amount = int(r.amount_minor)
         credits += amount
         n_c += 1
-        party = (f"<Dbtr><Pty><Nm>{escape(_s(r.payer_name))}</Nm></Pty></Dbtr>" if newer
-                 else f"<Dbtr><Nm>{escape(_s(r.payer_name))}</Nm></Dbtr>")
+        name = escape(_s(r.payer_name)[:70].rstrip())      # Max70Text
+        party = (f"<Dbtr><Pty><Nm>{name}</Nm></Pty></Dbtr>" if newer
+                 else f"<Dbtr><Nm>{name}</Nm></Dbtr>")
+        ustrd = "".join(f"<Ustrd>{escape(t)}</Ustrd>"        # Max140Text each
+                        for t in (_wrap(_s(r.reference), 140, 140) or [""]))
         sts = "<Sts><Cd>BOOK</Cd></Sts>" if newer else "<Sts>BOOK</Sts>"
         day = pd.Timestamp(r.receipt_date).date().isoformat()
         entries.append(
@@ -55,7 +99,7 @@ def write_camt053(receipts: pd.DataFrame, path, account: str, currency: str,
             f"<BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>RCDT</Cd><SubFmlyCd>ESCT</SubFmlyCd></Fmly></Domn></BkTxCd>"
             f"<NtryDtls><TxDtls><Refs><EndToEndId>NOTPROVIDED</EndToEndId></Refs>"
             f"<RltdPties>{party}</RltdPties>"
-            f"<RmtInf><Ustrd>{escape(_s(r.reference))}</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>")
+            f"<RmtInf>{ustrd}</RmtInf></TxDtls></NtryDtls></Ntry>")
     debit_total = 0
     for ref, day, amount in debits:
         debit_total += amount
@@ -89,8 +133,18 @@ def write_camt053(receipts: pd.DataFrame, path, account: str, currency: str,
 
 
 def write_bai2(receipts: pd.DataFrame, path, account: str, currency: str, as_of: str,
-               opening_minor: int = 0, debits: list[tuple[str, int]] = ()) -> Path:
-    """BAI2 with one group and account; 16 records continued on 88 records."""
+               opening_minor: int = 0, debits: list[tuple[str, int]] = (),
+               text_style: str = "labelled") -> Path:
+    """BAI2 with one group and account; 16 records continued on 88 records.
+
+    ``text_style="labelled"`` writes ``ORIG=<payer>/`` and ``88,REF=<remittance>``;
+    ``"free"`` writes payer and remittance as one unlabelled text (``ACME FOODS INC INV
+    4012/4015``), the last field of the 16 record, where commas and slashes are allowed;
+    physical records stay within 80 characters, the text going on in 88 records, and a
+    record whose text goes on does not end with the ``/`` delimiter (BAI2: the text of a
+    16 record ends at the next record).
+    """
+    _check_style(text_style)
     lines_acct = []
     credits = int(receipts["amount_minor"].sum()) if len(receipts) else 0
     debit_total = sum(a for _, a in debits)
@@ -100,9 +154,20 @@ def write_bai2(receipts: pd.DataFrame, path, account: str, currency: str, as_of:
     lines_acct.append(summary)
     total = opening_minor + closing + credits + debit_total
     for r in _rows(receipts):
-        lines_acct.append(f"16,195,{int(r.amount_minor)},Z,{r.receipt_id},,ORIG={_s(r.payer_name).replace(',', ' ').replace('/', ' ')}/")
-        ref = _s(r.reference).replace(",", " ").replace("/", " ")
-        lines_acct.append(f"88,REF={ref}")
+        if text_style == "free":
+            head = f"16,195,{int(r.amount_minor)},Z,{r.receipt_id},,"
+            # text may not begin with a comma or slash, nor a record end with a slash
+            text = _free_text(r).lstrip(",/ ") or "CREDIT"
+            pieces = _wrap(text, 80 - len(head), 80 - 3, bad_start=",/")
+            for k in range(len(pieces) - 1):
+                while pieces[k].endswith("/"):
+                    pieces[k], pieces[k + 1] = pieces[k][:-1], "/" + pieces[k + 1]
+            lines_acct.append(head + pieces[0])
+            lines_acct.extend(f"88,{p}" for p in pieces[1:])
+        else:
+            lines_acct.append(f"16,195,{int(r.amount_minor)},Z,{r.receipt_id},,ORIG={_s(r.payer_name).replace(',', ' ').replace('/', ' ')}/")
+            ref = _s(r.reference).replace(",", " ").replace("/", " ")
+            lines_acct.append(f"88,REF={ref}")
         total += int(r.amount_minor)
     for ref, amount in debits:
         lines_acct.append(f"16,475,{amount},Z,{ref},,BANK FEE/")
@@ -118,8 +183,12 @@ def write_bai2(receipts: pd.DataFrame, path, account: str, currency: str, as_of:
 
 def write_mt940(receipts: pd.DataFrame, path, account: str, currency: str,
                 opening_minor: int = 0, statement_id: str = "STMT1",
-                debits: list[tuple[str, str, int]] = ()) -> Path:
-    """MT940 with ``:86:/ORDP/<payer>/REMI/<remittance>``."""
+                debits: list[tuple[str, str, int]] = (), text_style: str = "labelled") -> Path:
+    """MT940 with ``:86:/ORDP/<payer>/REMI/<remittance>`` (``text_style="labelled"``) or,
+    with ``"free"``, payer and remittance as one unstructured ``:86:`` text of at most 6
+    lines of 65 characters (field 86 is 6*65x: what does not fit is cut off)."""
+    _check_style(text_style)
+
     def amt(minor):
         return _dec(minor, currency).replace(".", ",")
 
@@ -131,10 +200,17 @@ def write_mt940(receipts: pd.DataFrame, path, account: str, currency: str,
            f":60F:{'C' if opening_minor >= 0 else 'D'}{days[0]}{currency}{amt(abs(opening_minor))}"]
     for r in _rows(receipts):
         d = pd.Timestamp(r.receipt_date).strftime("%y%m%d")
-        out.append(f":61:{d}{d[2:]}C{amt(int(r.amount_minor))}NTRF{r.receipt_id[:16]}//{r.receipt_id}")
-        payer = _s(r.payer_name).replace("/", " ")
-        remit = _s(r.reference).replace("/", " ")
-        out.append(f":86:/ORDP/{payer}/REMI/{remit}")
+        if text_style == "free":
+            # no customer reference (NONREF): everything the payer wrote is in the :86: text
+            out.append(f":61:{d}{d[2:]}C{amt(int(r.amount_minor))}NTRFNONREF//{r.receipt_id}")
+            # a line must not look like a tag (":") or a message trailer ("-")
+            lines = _wrap(_free_text(r).lstrip(":-") or "CREDIT", 65, 65, bad_start=":-")[:6]
+            out.append(":86:" + "\n".join(lines))
+        else:
+            out.append(f":61:{d}{d[2:]}C{amt(int(r.amount_minor))}NTRF{r.receipt_id[:16]}//{r.receipt_id}")
+            payer = _s(r.payer_name).replace("/", " ")
+            remit = _s(r.reference).replace("/", " ")
+            out.append(f":86:/ORDP/{payer}/REMI/{remit}")
     for ref, day, amount in debits:
         d = pd.Timestamp(day).strftime("%y%m%d")
         out.append(f":61:{d}{d[2:]}D{amt(amount)}NCHGNONREF//{ref}")
