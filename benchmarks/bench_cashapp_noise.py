@@ -40,12 +40,11 @@ sys.path.insert(0, str(ROOT))
 from workbench.cashapp import evaluate, match_receipts, replay_ledger
 from workbench.demo import DemoConfig, write_demo
 from workbench.io.bank import StatementError, read_statements, statements_receipts
-from workbench.io.bank_writers import write_bai2, write_camt053, write_mt940
+from workbench.io.bank_writers import write_statements
 from workbench.ledger import Ledger
 from workbench.money import parse_amount
 
 FORMATS = ("camt053", "bai2_free", "mt940_free")
-_OPENING = {"JPY": 10 ** 10}            # opening balance of the first statement, minor units
 
 
 def peak_mb() -> float:
@@ -57,31 +56,6 @@ def read_truth(folder: Path, name: str) -> pd.DataFrame:
     if path.exists():
         return pd.read_parquet(path)
     return pd.read_csv(folder / "truth" / f"{name}.csv", dtype=str, keep_default_na=False)
-
-
-def write_statements(held: pd.DataFrame, fmt: str, out: Path) -> list[Path]:
-    """The held receipts as bank files of one format; balances run on per currency."""
-    out.mkdir(parents=True, exist_ok=True)
-    files = []
-    for cur, part in held.groupby("currency", sort=True):
-        account = str(part["bank_account"].dropna().iloc[0]) if part["bank_account"].notna().any() \
-            else f"ACCT-{cur}"
-        balance = _OPENING.get(cur, 10 ** 9)
-        period = (part["receipt_date"].dt.strftime("%Y-%m-%d") if fmt == "bai2_free"
-                  else part["receipt_date"].dt.strftime("%Y-%m"))
-        for key, chunk in part.groupby(period, sort=True):
-            sid = f"S{cur}{key.replace('-', '')}"
-            if fmt == "camt053":
-                files.append(write_camt053(chunk, out / f"{sid}.xml", account, cur, balance,
-                                           statement_id=sid))
-            elif fmt == "bai2_free":
-                files.append(write_bai2(chunk, out / f"{sid}.bai", account, cur, key, balance,
-                                        text_style="free"))
-            else:
-                files.append(write_mt940(chunk, out / f"{sid}.sta", account, cur, balance,
-                                         statement_id=sid, text_style="free"))
-            balance += int(chunk["amount_minor"].sum())
-    return files
 
 
 def _wrong_cash(ev: dict) -> str:

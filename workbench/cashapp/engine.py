@@ -33,7 +33,7 @@ import pandas as pd
 from ..ledger import Ledger, to_date
 from ..money import format_amount
 from .policy import CashAppPolicy, load_cashapp_policy
-from .text import _REF_WORD, name_tokens, normalise_name, po_key, reference_keys
+from .text import _REF_WORD, normalise_name, po_key, reference_keys
 
 __all__ = ["Matcher", "match_receipts", "RULES"]
 
@@ -44,6 +44,20 @@ RULES = ("reference_exact", "reference_subset", "reference_plus_subset", "short_
 
 def _str(v) -> str:
     return v if isinstance(v, str) else ""
+
+
+def _receipt_text(receipt) -> str:
+    """All the text a receipt carries (payer, remittance, the statement's free text), each
+    piece once: a free text that already holds the others replaces them."""
+    parts = []
+    for v in (_str(receipt.payer_name), _str(receipt.reference), _str(getattr(receipt, "details", ""))):
+        v = v.strip()
+        if not v:
+            continue
+        parts = [p for p in parts if p not in v]
+        if not any(v in p for p in parts):
+            parts.append(v)
+    return " ".join(parts)
 
 
 @dataclass
@@ -144,7 +158,20 @@ class Matcher:
         for n in self.sorted_names:
             self.blocks.setdefault(n[0], []).append(n)
         self.customer_name = dict(zip(cust["customer_id"], cust["name"]))
+        # the group of each customer (its top parent) for payments made by a parent or a
+        # sister company; only customers in a group appear
+        self._group: dict[str, str] = {}
+        if "parent_id" in cust.columns:
+            parent = {c: p for c, p in zip(cust["customer_id"], cust["parent_id"])
+                      if isinstance(p, str) and p}
+            for c in set(parent) | set(parent.values()):
+                top, seen = c, set()
+                while top in parent and top not in seen:
+                    seen.add(top)
+                    top = parent[top]
+                self._group[c] = top
         self._fuzzy_cache: dict[str, list] = {}
+        self.pending: dict[int, int] = {}
         self._candidate_cache: dict[tuple, dict] = {}
 
     # -------------------------------------------------------------- indexes
@@ -262,7 +289,7 @@ class Matcher:
         """Customers named in a free text (BAI2 16-record text, MT940 :86:): the longest
         runs of words that are a customer's normalised name; else the words before the
         first reference, matched fuzzily."""
-        words = name_tokens(text)
+        words = normalise_name(text).split()
         if not words:
             return {}
         spans = []
@@ -274,8 +301,11 @@ class Matcher:
                     break
         spans = [s for s in spans if not any(o[0] <= s[0] and s[1] <= o[1] and o != s for o in spans)]
         if spans:
-            return {c: (0.95, f"'{g}' is named in the remittance text")
-                    for _, _, g in spans for c in self.names[g]}
+            # a name that opens the text is where banks put the payer: as good as a payer
+            # name; a name further in may be someone else's (on behalf of, a reference)
+            return {c: (0.97 if i == 0 else 0.95,
+                        f"'{g}' {'opens' if i == 0 else 'is named in'} the remittance text")
+                    for i, _, g in spans for c in self.names[g]}
         lead = []
         for w in normalise_name(text).split():
             if any(ch.isdigit() for ch in w) or _REF_WORD.match(w):
@@ -284,6 +314,17 @@ class Matcher:
         if len(" ".join(lead)) >= 5:
             return self._fuzzy(" ".join(lead), " ".join(lead))
         return {}
+
+    def _related(self, cust: str, cands) -> str | None:
+        """A candidate payer of the same group as ``cust`` (its parent, a subsidiary, a
+        sister company under the same parent), or None."""
+        group = self._group.get(cust)
+        for c in sorted(cands):
+            if c == cust:
+                continue
+            if group is not None and self._group.get(c) == group:
+                return c
+        return None
 
     def identify(self, customer_id, payer_name) -> tuple[str | None, float, str]:
         """(customer, confidence, how) when exactly one customer fits the receipt's id or
@@ -321,8 +362,7 @@ class Matcher:
         the statement's whole free text)."""
         cur = receipt.currency
         day = np.datetime64(pd.Timestamp(receipt.receipt_date), "ns")
-        details = _str(getattr(receipt, "details", ""))
-        text = f"{_str(receipt.reference)} {_str(receipt.payer_name)} {details}"
+        text = _receipt_text(receipt)
         strong, weak = self.references(text)
         strong = self._eligible(strong, day, cur)
         weak = self._eligible(weak, day, cur)
@@ -341,6 +381,10 @@ class Matcher:
                 id_conf, how = 0.99, "the invoice numbers in the remittance"
             elif cust in cands:
                 id_conf, how = 1.0, cands[cust][1] + " and the invoice numbers in the remittance"
+            elif self._related(cust, cands):
+                payer = self._related(cust, cands)
+                id_conf, how = 0.98, (f"the invoice numbers in the remittance; paid by the related "
+                                      f"customer {payer} {self.customer_name[payer]} (same group)")
             else:
                 # payer and references disagree (a parent paying? a typo?): review
                 id_conf = 0.8
@@ -434,6 +478,8 @@ class Matcher:
                 # a bank fee or small deduction: applied oldest first, the difference on the
                 # last invoice, proposed as a deduction (needs approval)
                 conf = 0.95 if len(refs) == 1 else 0.92
+                if sum(self.pending.get(p, 0) for p in refs) + R > total:
+                    conf = 0.6      # an earlier receipt naming them awaits review: no room
                 return 1, self._apply_oldest_first(
                     receipt, refs, R, "short_pay", conf * id_conf,
                     f"{kind} {names}; short by {format_amount(gap, cur)} (tolerance "
@@ -444,9 +490,13 @@ class Matcher:
                 # be a second reading
                 others = [p for p in self._customer_items(cust, receipt)
                           if p not in refs and self.open[p] == R]
-                conf = 0.93 if not others else 0.6
+                clash = self.pending.get(refs[0], 0) + R > total
+                conf = 0.93 if not others and not clash else 0.6
                 extra = ("" if not others else f"; {self.inv_id[others[0]]} is open for exactly "
                          f"the amount: review")
+                if clash:
+                    extra += ("; an earlier receipt of this run awaiting review names it too, and "
+                              "both do not fit its open balance")
                 return 1, self._apply_oldest_first(
                     receipt, refs, R, "partial_payment", conf * id_conf,
                     f"partial payment of {names} quoted in the remittance ({format_amount(R, cur)} "
@@ -663,11 +713,18 @@ class Matcher:
                       "unapplied", 0.0, text)]
 
     def consume(self, lines: list[_Line], threshold: float) -> None:
-        """Auto lines take the invoices' open balances (later receipts see the rest)."""
+        """Auto lines take the invoices' open balances (later receipts see the rest); an
+        invoice a suggested line names is *pending*: its open balance may be about to
+        shrink: a later part payment of it that would not fit beside the suggestion is no
+        longer trusted alone."""
         for ln in lines:
-            if ln.invoice_id is not None and ln.rule not in ("deduction", "unapplied") \
-                    and ln.confidence >= threshold:
+            if ln.invoice_id is None or ln.rule in ("deduction", "unapplied"):
+                continue
+            if ln.confidence >= threshold:
                 self.open[self._pos(ln.invoice_id)] -= ln.amount_minor
+            else:
+                p = self._pos(ln.invoice_id)
+                self.pending[p] = self.pending.get(p, 0) + ln.amount_minor
 
     def _pos(self, invoice_id) -> int:
         if not hasattr(self, "_pos_of"):

@@ -25,6 +25,14 @@ def replay_ledger(ledger: Ledger, since) -> tuple[Ledger, pd.DataFrame]:
     return replay, held.reset_index(drop=True)
 
 
+def _line_sets(lines: pd.DataFrame) -> pd.Series:
+    """receipt_id -> frozenset of (invoice_id, amount_minor); empty when there are no lines."""
+    sets: dict = {}
+    for r, i, a in zip(lines["receipt_id"], lines["invoice_id"], lines["amount_minor"]):
+        sets.setdefault(r, set()).add((i, int(a)))
+    return pd.Series({r: frozenset(v) for r, v in sets.items()}, dtype=object)
+
+
 def evaluate(applications: pd.DataFrame, receipts: pd.DataFrame, truth: pd.DataFrame) -> dict:
     """Score proposals against the demo's truth (receipt -> invoice, amount).
 
@@ -33,11 +41,9 @@ def evaluate(applications: pd.DataFrame, receipts: pd.DataFrame, truth: pd.DataF
     what auto lines put on an invoice the receipt did not pay (or beyond what it paid).
     """
     truth = truth[truth["receipt_id"].isin(receipts["receipt_id"])]
-    true_sets = truth.groupby("receipt_id").apply(
-        lambda g: frozenset(zip(g["invoice_id"], g["amount_minor"])), include_groups=False)
+    true_sets = _line_sets(truth)
     auto = applications[applications["status"] == "auto"]
-    auto_sets = auto.groupby("receipt_id").apply(
-        lambda g: frozenset(zip(g["invoice_id"], g["amount_minor"])), include_groups=False)
+    auto_sets = _line_sets(auto)
     rules = auto.groupby("receipt_id")["rule"].agg(lambda s: s.iloc[0])
     correct = pd.Series({r: (true_sets.get(r) == s) for r, s in auto_sets.items()}, dtype=bool)
     true_amount = truth.groupby(["receipt_id", "invoice_id"])["amount_minor"].sum()

@@ -21,7 +21,7 @@ import pandas as pd
 from ..money import MINOR_UNITS
 from .writer import atomic_write_text
 
-__all__ = ["write_camt053", "write_bai2", "write_mt940", "write_bank_csv"]
+__all__ = ["write_camt053", "write_bai2", "write_mt940", "write_bank_csv", "write_statements"]
 
 
 def _s(v) -> str:
@@ -236,3 +236,40 @@ def write_bank_csv(receipts: pd.DataFrame, path, account: str,
                      "Currency": ccy, "Account": account})
     atomic_write_text(path, pd.DataFrame(rows).to_csv(index=False, lineterminator="\n"))
     return Path(path)
+
+
+#: opening balance of the first statement of a series, in minor units
+_OPENING = {"JPY": 10 ** 10}
+
+
+def write_statements(receipts: pd.DataFrame, fmt: str, out, text_style: str = "free") -> list[Path]:
+    """Receipts as the series of bank files a bank would send: per currency, camt.053 and
+    MT940 one statement a month, BAI2 one file a day (a BAI2 group has one as-of date);
+    balances run on from statement to statement. ``fmt``: camt053, bai2 or mt940 (or
+    bai2_free / mt940_free, the same with ``text_style="free"``)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    if fmt.endswith("_free"):
+        fmt, text_style = fmt[: -len("_free")], "free"
+    files = []
+    for cur, part in receipts.groupby("currency", sort=True):
+        account = str(part["bank_account"].dropna().iloc[0]) if part["bank_account"].notna().any() \
+            else f"ACCT-{cur}"
+        balance = _OPENING.get(cur, 10 ** 9)
+        dates = pd.to_datetime(part["receipt_date"])
+        period = dates.dt.strftime("%Y-%m-%d") if fmt == "bai2" else dates.dt.strftime("%Y-%m")
+        for key, chunk in part.groupby(period, sort=True):
+            sid = f"S{cur}{key.replace('-', '')}"
+            if fmt == "camt053":
+                files.append(write_camt053(chunk, out / f"{sid}.xml", account, cur, balance,
+                                           statement_id=sid))
+            elif fmt == "bai2":
+                files.append(write_bai2(chunk, out / f"{sid}.bai", account, cur, key, balance,
+                                        text_style=text_style))
+            elif fmt == "mt940":
+                files.append(write_mt940(chunk, out / f"{sid}.sta", account, cur, balance,
+                                         statement_id=sid, text_style=text_style))
+            else:
+                raise ValueError(f"fmt must be camt053, bai2 or mt940; got {fmt!r}")
+            balance += int(chunk["amount_minor"].sum())
+    return files
