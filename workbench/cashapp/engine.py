@@ -556,9 +556,10 @@ class Matcher:
                                   f"{len(exact)} open invoices of exactly {format_amount(R, cur)}: "
                                   f"suggesting the oldest; customer by {how}")]
         # the oldest items, in due order, adding up to the receipt: how most pay in bulk
-        due_now = [p for p in pool if self.due[p] <= np.datetime64(pd.Timestamp(receipt.receipt_date), "ns")
-                   + np.timedelta64(self.EARLY_DAYS, "D")]
-        run = np.cumsum([int(self.open[p]) for p in due_now]) if due_now else np.array([])
+        cutoff = np.datetime64(pd.Timestamp(receipt.receipt_date), "ns") + np.timedelta64(self.EARLY_DAYS, "D")
+        pool_arr = np.asarray(pool)
+        due_now = pool_arr[self.due[pool_arr] <= cutoff].tolist()
+        run = np.cumsum(self.open[np.asarray(due_now)]) if due_now else np.array([])
         hit = np.flatnonzero(run == R)
         if len(hit) and hit[0] >= 1:
             chosen = due_now[: hit[0] + 1]
@@ -577,7 +578,10 @@ class Matcher:
             return 3, self._suggest_sets(receipt, fits, "subset_sum",
                                          f"two different sets of open items add up to the receipt "
                                          f"(customer by {how})")
-        near = [p for p in pool if 0 < self.open[p] - R <= self.policy.tolerance(int(self.open[p]), cur)]
+        gap = self.open[pool_arr] - R
+        maybe = pool_arr[(gap > 0) & (gap <= np.maximum(self.policy.tolerance(0, cur),
+                                                         self.open[pool_arr] * self.policy.short_pay_percent / 100 + 1))]
+        near = [int(p) for p in maybe if self.open[p] - R <= self.policy.tolerance(int(self.open[p]), cur)]
         if len(near) == 1:
             p = near[0]
             return 3, self._apply_oldest_first(receipt, [p], R, "short_pay", 0.8 * id_conf,

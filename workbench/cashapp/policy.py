@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from ..money import parse_amount
@@ -42,12 +43,16 @@ class CashAppPolicy:
                           quoted_minor, currency)
 
 
+@lru_cache(maxsize=256)
+def _absolute(text: str, currency: str) -> int:
+    return parse_amount(text, currency)
+
+
 def _larger_of(amounts: dict, percent: float, base_minor: int, currency: str) -> int:
     """max(the policy amount for the currency, percent of the base), exact (Decimal, floor)."""
     from decimal import ROUND_FLOOR, Decimal
 
-    text = amounts.get(currency, amounts.get("default", "0"))
-    absolute = parse_amount(text, currency)
+    absolute = _absolute(amounts.get(currency, amounts.get("default", "0")), currency)
     share = (Decimal(int(base_minor)) * Decimal(str(percent)) / 100).to_integral_value(ROUND_FLOOR)
     return max(absolute, int(share))
 
