@@ -269,9 +269,10 @@ def test_duplicates_are_judged_by_the_whole_entry_not_the_reference(tmp_path):
     jpy = usd.replace("USD", "JPY")
     a, b = read_statements([write(tmp_path, "usd.bai", usd), write(tmp_path, "jpy.bai", jpy)])
     receipts, skipped = combine([a, b])
-    # a genuine JPY credit whose bank reference equals a USD entry's is kept
+    # a genuine JPY credit whose bank reference equals a USD entry's is kept: both under ids
+    # that tell them apart, whichever other files are in the run
     assert sorted(zip(receipts["currency"], receipts["receipt_id"])) == [
-        ("JPY", "REF-1"), ("USD", "REF-1~123456789~USD~20261001~5000")]
+        ("JPY", "REF-1~123456789~JPY~20261001~5000"), ("USD", "REF-1~123456789~USD~20261001~5000")]
     assert len(skipped) == 0
     # the same reference with another amount on the same account: kept too
     other = bai(["16,195,7000,Z,REF-1,,ACME/"], closing=107000).replace("261001", "261002")
@@ -286,6 +287,29 @@ def test_duplicates_are_judged_by_the_whole_entry_not_the_reference(tmp_path):
     assert len(receipts) == 1
     assert skipped[["receipt_id", "file", "reason"]].values.tolist() == [
         ["REF-1", "again.bai", "duplicate: the same entry is in usd.bai"]]
+
+
+def test_a_reference_repeated_inside_a_statement_keeps_every_entry(tmp_path):
+    text = MT.format(n=1).replace("NTRFREF1//BK-1-2", "NTRFREF1//BATCH77").replace(
+        ":61:2610011001C250,00NTRFNONREF", ":61:2610011001C250,00NTRFNONREF//BATCH77")
+    [s] = read_statement(write(tmp_path, "r.sta", text))
+    receipts, skipped = combine([s])
+    assert receipts["receipt_id"].tolist() == ["BATCH77#1", "BATCH77#3"] and len(skipped) == 0
+
+
+def test_statement_identity_is_its_content(tmp_path):
+    """A CSV export saved under two names is one statement; two days' exports with the same
+    file name are two."""
+    rows = "Date,Bank Ref,Counterparty,Details,Amount,Currency,Account\n30/09/2026,,ACME,INV 1,100.00,USD,A\n"
+    a = write(tmp_path, "export.csv", rows)
+    (tmp_path / "copy").mkdir()
+    b = write(tmp_path / "copy", "renamed.csv", rows)
+    receipts, skipped = combine(read_statements([a, b]))
+    assert len(receipts) == 1 and len(skipped) == 1
+    (tmp_path / "tue").mkdir()
+    c = write(tmp_path / "tue", "export.csv", rows.replace("30/09/2026", "01/10/2026"))
+    receipts, skipped = combine(read_statements([a, c]))
+    assert len(receipts) == 2 and len(skipped) == 0
 
 
 def test_never_a_traceback(tmp_path):

@@ -158,6 +158,13 @@ class Matcher:
         for n in self.sorted_names:
             self.blocks.setdefault(n[0], []).append(n)
         self.customer_name = dict(zip(cust["customer_id"], cust["name"]))
+        # every invoice of the ledger by its full number (quoted but not open: review)
+        all_ids = ledger.invoices["invoice_id"].astype(str)
+        digits = all_ids.str.replace(r"\D", "", regex=True)
+        long = digits.str.len() >= 6
+        self.all_invoices = {**dict(zip("D" + digits[long], all_ids[long])),
+                             **dict(zip("F" + all_ids.str.upper().str.replace(r"[^A-Z0-9]", "", regex=True),
+                                        all_ids))}
         # the group of each customer (its top parent) for payments made by a parent or a
         # sister company; only customers in a group appear
         self._group: dict[str, str] = {}
@@ -315,6 +322,14 @@ class Matcher:
             return self._fuzzy(" ".join(lead), " ".join(lead))
         return {}
 
+    def _quoted_not_open(self, text: str, strong: list[int]) -> list[str]:
+        """Full invoice numbers in the text of invoices that are not open (or not in the
+        receipt's currency, or not issued yet), unless an open one is quoted too."""
+        if strong:
+            return []
+        keys, _ = reference_keys(text)
+        return sorted({self.all_invoices[k] for k in keys if k in self.all_invoices})
+
     def _related(self, cust: str, cands) -> str | None:
         """A candidate payer of the same group as ``cust`` (its parent, a subsidiary, a
         sister company under the same parent), or None."""
@@ -361,11 +376,14 @@ class Matcher:
         amount_minor, currency, payer_name, reference, customer_id; optionally details,
         the statement's whole free text)."""
         cur = receipt.currency
+        if int(receipt.amount_minor) <= 0:
+            return self._unapplied(receipt, "the receipt's amount is not positive: nothing to apply")
         day = np.datetime64(pd.Timestamp(receipt.receipt_date), "ns")
         text = _receipt_text(receipt)
         strong, weak = self.references(text)
         strong = self._eligible(strong, day, cur)
         weak = self._eligible(weak, day, cur)
+        closed = self._quoted_not_open(text, strong)
         cands = self.candidates(receipt.customer_id, receipt.payer_name, text)
         strong_customers = {self.inv_cust[p] for p in strong}
         if len(strong_customers) > 1:
@@ -375,6 +393,14 @@ class Matcher:
                                        + ", ".join(sorted(strong_customers)))
             strong = [p for p in strong if self.inv_cust[p] in inter]
             strong_customers = inter
+        if closed and not strong:
+            # the remittance names an invoice that is no longer open (paid already? a
+            # duplicate payment?) or in another currency: never explain it by amount alone
+            lines = self._match_by_candidates(receipt, cands, weak)
+            note = (f"; the remittance quotes {', '.join(closed)}, which is not open in "
+                    f"{cur} (paid already? a duplicate payment?): review")
+            return [_Line(ln.receipt_id, ln.invoice_id, ln.amount_minor, ln.currency, ln.rule,
+                          min(ln.confidence, 0.6), ln.reason + note) for ln in lines]
         if strong_customers:
             cust = next(iter(strong_customers))
             if not cands:
@@ -399,13 +425,18 @@ class Matcher:
                 receipt, f"invoice numbers of {cust} in the remittance, but no reading of "
                 f"{format_amount(int(receipt.amount_minor), cur)} fits; customer by {how}", cust,
                 self._customer_items(cust, receipt))
+        return self._match_by_candidates(receipt, cands, weak)
+
+    def _match_by_candidates(self, receipt, cands, weak) -> list[_Line]:
+        """No quoted full invoice number: the candidates' open items decide."""
+        cur = receipt.currency
         if not cands:
             # unknown payer: a short reference whose open balance is exactly the amount
             R = int(receipt.amount_minor)
             exact = [p for p in weak if self.open[p] == R]
             if len(exact) == 1:
                 p = exact[0]
-                return [self._line(receipt, p, R, "reference_amount", 0.9,
+                return [self._line(receipt, p, R, "reference_amount", 0.85,
                                    f"'{self.inv_id[p]}' found in the remittance and its open "
                                    f"balance equals the receipt; payer not identified")]
             return self._unapplied(receipt, "customer not identified: payer name "
@@ -416,10 +447,14 @@ class Matcher:
             refs = sorted((p for p in weak if self.inv_cust[p] == c), key=lambda p: (self.due[p], p))
             got = None
             if refs:
-                # a short reference to the candidate's own open invoice corroborates the name
+                # a short reference to the candidate's own open invoice corroborates the name;
+                # but a short number is weak: only an exact total outranks another
+                # candidate's exact amount (a part or an excess ties with it)
                 got = self._by_reference(receipt, c, refs, max(conf, 0.97),
                                          how + " and short invoice numbers in the remittance",
                                          weak_only=True)
+                if got is not None and got[1] and got[1][0].rule != "reference_exact":
+                    got = (2, got[1])
             if got is None:
                 got = self._by_amount(receipt, c, conf, how)
             if got is not None:
@@ -561,13 +596,14 @@ class Matcher:
         due_now = pool_arr[self.due[pool_arr] <= cutoff].tolist()
         run = np.cumsum(self.open[np.asarray(due_now)]) if due_now else np.array([])
         hit = np.flatnonzero(run == R)
-        if len(hit) and hit[0] >= 1:
+        fits = self._subsets(due_now or pool, R, limit=2)
+        if len(hit) and hit[0] >= 1 and not (len(fits) > 1 or (
+                len(fits) == 1 and set(fits[0]) != set(due_now[: hit[0] + 1]))):
             chosen = due_now[: hit[0] + 1]
             return 3, [self._line(receipt, p, int(self.open[p]), "subset_sum", 0.95 * id_conf,
                                   f"no invoice number; the {len(chosen)} oldest open items "
                                   f"({', '.join(self.inv_id[q] for q in chosen)}) add up to the "
                                   f"receipt; customer by {how}") for p in chosen]
-        fits = self._subsets(due_now or pool, R, limit=2)
         if len(fits) == 1:
             conf, scope = self._subset_confidence(due_now or pool, R)
             return 3, [self._line(receipt, p, int(self.open[p]), "subset_sum", conf * id_conf,
@@ -685,7 +721,7 @@ class Matcher:
             take = min(int(self.open[p]), left)
             lines.append(self._line(receipt, p, take, rule, conf, reason))
             left -= take
-        if deduction:
+        if deduction and lines:
             last = lines[-1]
             lines.append(_Line(receipt.receipt_id, last.invoice_id, deduction, receipt.currency,
                                "deduction", last.confidence,

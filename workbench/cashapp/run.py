@@ -138,21 +138,24 @@ def bank_credits(ledger: Ledger, statements) -> tuple[pd.DataFrame, pd.DataFrame
 
 
 def _against_ledger(ledger: Ledger, credits: pd.DataFrame) -> pd.DataFrame:
-    """Mark the credits the ledger already holds: the same receipt id, amount and currency.
-    A credit whose bank reference the ledger uses for a different receipt (another amount
-    or currency) is a new receipt: its id gets the entry's identity appended."""
+    """Mark the credits the ledger already holds, by the whole entry: its bank reference,
+    amount and currency. Such a credit takes the ledger's receipt id (whatever suffix a
+    clash in this run gave it); a credit whose bank reference the ledger uses for another
+    receipt (another amount or currency) is a new receipt with an id that says so."""
     out = credits.copy()
     rec = ledger.receipts
+    out["_in_ledger"] = False
     if not len(rec):
-        out["_in_ledger"] = False
         return out
-    amount = rec.set_index("receipt_id")["amount_minor"]
-    ccy = rec.set_index("receipt_id")["currency"] if "currency" in rec else None
-    known = out["receipt_id"].isin(amount.index)
-    same = known & (out["receipt_id"].map(amount) == out["amount_minor"])
-    if ccy is not None:
-        same &= out["receipt_id"].map(ccy).fillna(out["currency"]) == out["currency"]
-    clash = known & ~same
+    base = out["bank_reference"].where(out["bank_reference"] != "", out["receipt_id"]) \
+        if "bank_reference" in out else out["receipt_id"]
+    ccy = rec["currency"] if "currency" in rec else pd.Series("", index=rec.index)
+    known = dict(zip(zip(rec["receipt_id"], rec["amount_minor"], ccy), rec["receipt_id"]))
+    ids = set(rec["receipt_id"])
+    same = [(b, a, c) in known for b, a, c in zip(base, out["amount_minor"], out["currency"])]
+    same = pd.Series(same, index=out.index)
+    out.loc[same, "receipt_id"] = base[same]
+    clash = ~same & out["receipt_id"].isin(ids)
     if clash.any():
         out.loc[clash, "receipt_id"] = (out.loc[clash, "receipt_id"] + "~" + out.loc[clash, "bank_account"]
                                         + "~" + out.loc[clash, "currency"] + "~"

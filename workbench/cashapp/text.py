@@ -49,6 +49,10 @@ def invoice_keys(invoice_id: str) -> tuple[list[str], list[str]]:
 _PO = re.compile(r"\b(?:P\.?O\.?|PURCHASE\s+ORDER|ORDER)\s*(?:NO\.?|NUMBER|NR\.?)?\s*[#:\-]?\s*([A-Z]*\d[\dA-Z\-]*)")
 
 
+_DATES = re.compile(r"\b(?:(?:19|20)\d\d[-./](?:0?[1-9]|1[0-2])[-./](?:0?[1-9]|[12]\d|3[01])"
+                    r"|(?:0?[1-9]|[12]\d|3[01])[-./](?:0?[1-9]|1[0-2])[-./](?:(?:19|20)?\d\d))\b")
+
+
 def po_key(po_number: str) -> str:
     """The key a purchase order number is found by (its digits, without leading zeros)."""
     digits = "".join(_DIGITS.findall(str(po_number or "")))
@@ -64,6 +68,8 @@ def reference_keys(text: str) -> tuple[set[str], set[str]]:
     (``INV 4012/4015``), and PO numbers mixed in (``PO-12345``: a PO key, not a sequence).
     """
     up = str(text or "").upper()
+    # dates are not invoice numbers: 2026-09-12, 12.09.2026, 12/09/26, 20260912 (with a year)
+    up = _DATES.sub(" ", up)
     strong, weak = set(), set()
     po_spans = []
     for m in _PO.finditer(up):

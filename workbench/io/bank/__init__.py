@@ -11,8 +11,8 @@ balances do not tie. Nothing here raises anything else on bad input.
 :func:`combine` merges the statements of a run: a statement seen twice (same identity)
 adds nothing, an entry another statement already reported (same account, currency, bank
 reference, date and amount) is skipped and named with both statements, and entries whose
-bank reference repeats with a different account, currency, date or amount are kept with a
-receipt id that tells them apart.
+bank reference repeats with a different account, currency, date or amount are all kept, each
+with a receipt id that tells them apart (``REF~account~currency~date~amount``).
 """
 
 from __future__ import annotations
@@ -117,18 +117,14 @@ def combine(statements: list[Statement]) -> tuple[pd.DataFrame, pd.DataFrame]:
                             r.currency, r.amount_minor, r.receipt_date,
                             f"duplicate: the same entry is in {origin}", r.statement_no])
     allr = allr[~dup].reset_index(drop=True)
-    # the same bank reference for different entries: keep all, tell them apart
-    clash = allr.duplicated("receipt_id", keep=False)
+    # the same bank reference for different entries: keep all, and tell every one of them
+    # apart by its identity (so an id never depends on which other files are in the run)
+    clash = allr["receipt_id"].duplicated(keep=False).to_numpy()
     if clash.any():
-        allr = allr.sort_values(["receipt_id", "receipt_date", "bank_account", "currency",
-                                 "amount_minor", "source_line"], kind="stable").reset_index(drop=True)
-        rank = allr.groupby("receipt_id").cumcount()
-        sel = allr["receipt_id"].duplicated(keep=False).to_numpy()
         suffix = ("~" + allr["bank_account"].astype(str) + "~" + allr["currency"].astype(str)
                   + "~" + allr["receipt_date"].dt.strftime("%Y%m%d") + "~"
                   + allr["amount_minor"].astype(str))
-        later = sel & (rank.to_numpy() > 0)
-        allr.loc[later, "receipt_id"] = allr.loc[later, "receipt_id"] + suffix[later]
+        allr.loc[clash, "receipt_id"] = allr.loc[clash, "receipt_id"] + suffix[clash]
     allr = allr.drop(columns="src_file")
     skipped = pd.DataFrame(skipped, columns=_SKIPPED)
     return allr, skipped

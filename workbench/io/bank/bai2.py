@@ -25,6 +25,7 @@ import datetime as dt
 import re
 from pathlib import Path
 
+from ...money import is_currency
 from .base import Statement, StatementEntry, StatementError, build, show
 
 __all__ = ["read_bai2", "direction_of", "split_text"]
@@ -150,7 +151,20 @@ def read_bai2(path: Path, text: str, encoding: str) -> list[Statement]:
             if group is not None:
                 raise StatementError(f"{where}: a group header (02) before the group trailer (98)")
             as_of = _date(f[3] if len(f) > 3 else "", where)
-            group = {"as_of": as_of, "currency": (f[5].strip() if len(f) > 5 else "") or "USD",
+            status = (f[2].strip() if len(f) > 2 else "") or "1"
+            modifier = (f[6].strip() if len(f) > 6 else "")
+            if status in ("2", "4"):
+                raise StatementError(f"{where}: group status {status} "
+                                     f"({'a deletion' if status == '2' else 'test data only'}): "
+                                     f"not a statement to import, nothing imported")
+            if modifier in ("1", "3"):
+                raise StatementError(f"{where}: as-of-date modifier {modifier} (interim "
+                                     f"{'previous' if modifier == '1' else 'same'}-day data): not a "
+                                     f"final statement, nothing imported (import the final report)")
+            gccy = (f[5].strip() if len(f) > 5 else "") or "USD"
+            if not is_currency(gccy):
+                raise StatementError(f"{where}: currency {gccy!r} is not an active ISO 4217 currency")
+            group = {"as_of": as_of, "currency": gccy, "status": status,
                      "total": 0, "accounts": 0, "records": n, "line": ln}
         elif code == "03":
             if group is None or acct is not None:
@@ -211,6 +225,8 @@ def _check(where: str, what: str, stated: int | None, counted: int) -> None:
 def _account_header(f: list[str], group: dict, where: str) -> dict:
     account = f[0].strip()
     ccy = (f[1].strip() if len(f) > 1 else "") or group["currency"]
+    if not is_currency(ccy):
+        raise StatementError(f"{where}: currency {ccy!r} is not an active ISO 4217 currency")
     acct = {"account": account, "currency": ccy, "control": 0, "summary": {}, "balances": {}}
     i = 2
     while i < len(f):
@@ -309,6 +325,14 @@ def _close_account(path: Path, acct: dict, f: list[str], where: str, group: dict
     b = acct["balances"]
     sid = f"{acct['account']}-{group['as_of']}"
     opening, closing = b.get("010"), b.get("015")
+    for code in summary:
+        if detail[code] > summary[code]:
+            raise StatementError(
+                f"{aw}: totals do not tie, nothing imported: the detail records add up to "
+                f"{show(detail[code], ccy)} of {'credits' if code == '100' else 'debits'}, more than "
+                f"the {code} total of {show(summary[code], ccy)}")
+    if group.get("status") == "3":
+        notes.append("group status 3: a correction of an earlier report")
     if notes and opening is not None and closing is not None:
         # the detail is partial: tie the balances with the summary totals instead
         credits = summary.get("100", detail["100"])
@@ -320,11 +344,11 @@ def _close_account(path: Path, acct: dict, f: list[str], where: str, group: dict
                 f"{show(opening + credits - debits, ccy)}, but the closing balance is "
                 f"{show(closing, ccy)}")
         s = build(path, "bai2", sid, acct["account"], ccy, opening, closing, entries,
-                  (group["as_of"], acct["line"]), encoding, notes, tie=False, where=aw)
+                  (group["as_of"],), encoding, notes, tie=False, where=aw)
         s.tie_checked = True
         return s
     return build(path, "bai2", sid, acct["account"], ccy, opening, closing, entries,
-                 (group["as_of"], acct["line"]), encoding, notes, where=aw)
+                 (group["as_of"],), encoding, notes, where=aw)
 
 
 _LABELS = (r"ORIG(?:INATOR)?(?:\s+NAME)?|ORG|FROM|DBNM|OB|B/?O|BY ORDER OF|PAYOR|PAYER|SENDER|"

@@ -130,7 +130,7 @@ def decode(path: Path) -> tuple[str, str]:
 def to_minor(text, currency: str, where: str) -> int:
     """An amount in a statement, exactly, in the currency's minor units (or a clear error)."""
     if not is_currency(currency):
-        raise StatementError(f"{where}: currency {currency!r} is not an ISO 4217 code")
+        raise StatementError(f"{where}: currency {currency!r} is not an active ISO 4217 currency")
     try:
         return parse_amount(str(text).strip(), currency)
     except MoneyError as e:
@@ -158,14 +158,25 @@ def noref_id(key: str, entry: StatementEntry) -> str:
 def build(file: Path, fmt: str, statement_id: str, account: str, currency: str,
           opening: int | None, closing: int | None, entries: list[StatementEntry],
           key_parts: tuple, encoding: str, notes: list[str] | None = None,
-          tie: bool = True, where: str | None = None) -> Statement:
+          tie: bool = True, where: str | None = None, key_id: str | None = None) -> Statement:
     """A Statement from a reader's entries; ties the balances when both are given.
 
     A statement whose opening + credits - debits differs from its closing balance is
     refused whole (:class:`StatementError`) with the figures.
     """
     notes = list(notes or [])
-    key = statement_key(fmt, account, currency, statement_id, *key_parts)
+    # the statement's identity: its header and its content (a statement re-sent with the
+    # same entries is the same statement, whatever the file is called or when it was made)
+    content = statement_key(*[(e.position, e.booking_date, e.amount_minor, e.direction,
+                               e.currency, e.bank_reference) for e in entries])
+    key = statement_key(fmt, account, currency, statement_id if key_id is None else key_id,
+                        *key_parts, content)
+    # a bank reference repeated inside one statement (a batch whose transactions repeat
+    # the entry's reference): each entry keeps its own id, told apart by its position
+    seen_refs: dict[str, int] = {}
+    for e in entries:
+        if e.bank_reference and e.direction == "credit" and e.customer_payment:
+            seen_refs[e.bank_reference] = seen_refs.get(e.bank_reference, 0) + 1
     lines, receipts = [], []
     debits_n = debits = other = 0
     foreign = []
@@ -178,13 +189,15 @@ def build(file: Path, fmt: str, statement_id: str, account: str, currency: str,
             if e.counts_in_balance:
                 debits_n += 1
                 debits += e.amount_minor
-        elif not e.customer_payment:
-            imported_as = "other credit"
+        elif not e.customer_payment or e.amount_minor == 0:
+            imported_as = "other credit" if e.amount_minor else "zero amount (not a receipt)"
             if e.counts_in_balance:
                 other += e.amount_minor
         else:
             imported_as = "receipt"
             rid = e.bank_reference or noref_id(key, e)
+            if e.bank_reference and seen_refs.get(e.bank_reference, 0) > 1:
+                rid = f"{e.bank_reference}#{e.position}"
             receipts.append({"receipt_id": rid, "receipt_date": e.booking_date,
                              "amount_minor": e.amount_minor, "payer_name": e.payer_name or "",
                              "reference": e.reference or "", "customer_id": None,

@@ -129,6 +129,9 @@ def _statement(path: Path, stmt, s_i: int, encoding: str) -> Statement:
         if not ccy:
             ccy = eccy
         amount = to_minor(amt_el.text, eccy, f"{ew} Amt")
+        if amount < 0:
+            raise StatementError(f"{ew}: Amt {amt_el.text.strip()} is negative (the direction is "
+                                 f"CdtDbtInd's): nothing imported")
         ind = _text(ntry, "CdtDbtInd")
         if ind not in ("CRDT", "DBIT"):
             raise StatementError(f"{ew}: CdtDbtInd must be CRDT or DBIT; got {ind!r}")
@@ -148,8 +151,8 @@ def _statement(path: Path, stmt, s_i: int, encoding: str) -> Statement:
         raise StatementError(f"{where}: no currency for the account (Acct/Ccy) or its balances")
     start = _text(stmt, "FrToDt/FrDtTm")
     return build(path, "camt053", sid, acct, ccy, opening, closing, entries,
-                 (_text(stmt, "ElctrncSeqNb"), _text(stmt, "LglSeqNb"), _text(stmt, "CreDtTm"),
-                  start, opening, closing), encoding, notes, where=where)
+                 (_text(stmt, "ElctrncSeqNb"), _text(stmt, "LglSeqNb"), start,
+                  _text(stmt, "FrToDt/ToDtTm"), opening, closing), encoding, notes, where=where)
 
 
 def _entry(ntry, e_i: int, ew: str, amount: int, eccy: str, ccy: str, ind: str

@@ -92,5 +92,6 @@ def read_bank_csv(path: Path, column_map, encoding: str) -> list[Statement]:
         raise StatementError(f"{path.name}: nothing imported: " + "; ".join(errors))
     currency = sorted(currencies)[0] if len(currencies) == 1 else ""
     account = sorted(accounts)[0] if len(accounts) == 1 else ""
+    # a CSV has no statement number: its identity is its content, not the file's name
     return [build(path, "csv", path.stem, account, currency, None, None, entries,
-                  (len(df),), encoding, tie=False)]
+                  (len(df),), encoding, tie=False, key_id="")]

@@ -66,7 +66,7 @@ def read_mt940(path: Path, text: str, encoding: str) -> list[Statement]:
         chunk = lines[s:end]
         # the trailer of a message ("-" or "-XXX") and anything after it is not the statement's
         for k, ln in enumerate(chunk):
-            if re.match(r"^-\s*\w*\s*$", ln) and k > 0:
+            if re.match(r"^-(?:\}|XXX)?\s*$", ln) and k > 0:
                 chunk = chunk[:k]
                 break
         out.append(_statement(path, chunk, s + 1, n, len(starts), encoding))
