@@ -290,10 +290,15 @@ def test_posting_refuses_forged_and_excessive_lines(bank_setup, capsys):
     err = capsys.readouterr().err
     assert "nothing posted" in err and "receipt FORGED-1 is in none of the run's bank statements" in err
     assert StateDB(url).rows("cash_matches") == []
-    # an amount above what the receipt holds
+    # an amount edited by hand: the run, repeated from its statements, does not propose it
     (out / "applications.csv").write_text(good.replace("BKX1,D,1500.00", "BKX1,D,1600.00"))
     assert main(["cashapp", "post", "--out", str(out), "--ledger", str(led), "--by", "x", "--db", url]) == 1
-    assert "1600.00 exceeds the 1500.00 left of the receipt" in capsys.readouterr().err
+    assert ("applications.csv line 2 (BKX1 -> D): not a line the run proposes (edited by hand, "
+            "or the ledger or policy changed?)") in capsys.readouterr().err
+    # a suggestion turned into "auto" by hand
+    (out / "applications.csv").write_text(good + "BKX2,D,10.00,auto,exact_amount,0.95,typed,USD\n")
+    assert main(["cashapp", "post", "--out", str(out), "--ledger", str(led), "--by", "x", "--db", url]) == 1
+    assert "line 3 (BKX2 -> D): not a line the run proposes" in capsys.readouterr().err
     # a statement changed after the run: nothing posted
     (out / "applications.csv").write_text(good)
     stmt.write_text(stmt.read_text().replace("NOBODY LTD", "SOMEBODY LTD"))

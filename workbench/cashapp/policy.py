@@ -26,6 +26,7 @@ class CashAppPolicy:
     subset_max_size: int
     overpayment_amount: dict | None = None
     overpayment_percent: float = 0.0
+    source: str = ""                   # the policy file it was read from
 
     @property
     def label(self) -> str:
@@ -79,7 +80,7 @@ def load_cashapp_policy(path: str | Path = "cashapp", auto_post_threshold: float
     return CashAppPolicy(doc["name"], doc["version"], float(thr), amounts, pct, int(ints["posting_sla_business_days"]),
                          float(ints["fuzzy_min_score"]), float(ints["fuzzy_margin"]),
                          int(ints["subset_max_items"]), int(ints["subset_max_size"]),
-                         over_amounts, over_pct)
+                         over_amounts, over_pct, str(Path(src).resolve()))
 
 
 def _tolerance(doc: dict, key: str, max_percent: float, errors: list, required: bool):

@@ -72,20 +72,28 @@ def reconcile(statements, bank_receipts: pd.DataFrame, applications: pd.DataFram
         out["receipts"] = g.size().to_numpy()
         return out.rename(columns={"amount_minor": "credits_minor"})
 
-    by_statement = tie(rec, ["statement_no"]) if len(rec) and "statement_no" in rec else pd.DataFrame()
+    by_statement = tie(rec, ["statement_no", "currency"]) if len(rec) and "statement_no" in rec \
+        else pd.DataFrame()
     skipped = skipped if skipped is not None else pd.DataFrame(columns=["statement_id", "currency",
                                                                         "amount_minor", "file"])
     meta = []
-    dup_by = skipped.groupby("statement_no")["amount_minor"].sum() \
+    # per statement, in the statement's currency (credits in another currency are listed)
+    dup_by = skipped.groupby(["statement_no", "currency"])["amount_minor"].sum() \
         if len(skipped) and "statement_no" in skipped else pd.Series(dtype=np.int64)
-    taken = rec.groupby("statement_no")["amount_minor"].sum() \
+    taken = rec.groupby(["statement_no", "currency"])["amount_minor"].sum() \
         if len(rec) and "statement_no" in rec else pd.Series(dtype=np.int64)
     for i, st in enumerate(statements):
+        own = st.receipts[st.receipts["currency"] == st.currency]["amount_minor"].sum() \
+            if len(st.receipts) else 0
+        foreign = st.receipts[st.receipts["currency"] != st.currency].groupby("currency")[
+            "amount_minor"].sum() if len(st.receipts) else pd.Series(dtype=np.int64)
         meta.append({"statement_id": st.statement_id, "file": Path(st.file).name,
                      "format": st.format, "bank_account": st.account, "currency": st.currency,
-                     "entries": st.entries, "statement_credits_minor": st.credits_minor,
-                     "duplicates_skipped_minor": int(dup_by.get(i, 0)),
-                     "taken_minor": int(taken.get(i, 0)),
+                     "entries": st.entries, "statement_credits_minor": int(own),
+                     "other_currency_credits": "; ".join(f"{format_amount(int(v), c)} {c}"
+                                                         for c, v in foreign.items()),
+                     "duplicates_skipped_minor": int(dup_by.get((i, st.currency), 0)),
+                     "taken_minor": int(taken.get((i, st.currency), 0)),
                      "other_credits_minor": st.other_credits_minor,
                      "debit_entries": st.debits_count, "debits_minor": st.debits_minor,
                      "opening_minor": st.opening_balance_minor,
@@ -98,7 +106,7 @@ def reconcile(statements, bank_receipts: pd.DataFrame, applications: pd.DataFram
                                            - meta["duplicates_skipped_minor"] - meta["taken_minor"])
     if len(by_statement) and len(meta):
         meta.insert(0, "statement_no", range(len(meta)))
-        by_statement = meta.merge(by_statement, on="statement_no", how="left")
+        by_statement = meta.merge(by_statement, on=["statement_no", "currency"], how="left")
     elif len(meta):
         by_statement = meta
     by_day = tie(rec.assign(day=rec["receipt_date"].dt.date.astype(str)), ["day", "currency"]) \

@@ -32,6 +32,7 @@ class CashAppRun:
     unapplied: pd.DataFrame
     reconciliation: dict
     skipped: pd.DataFrame | None = None  # duplicates skipped, each named with its statement
+    bank_map: str | None = None          # the column map bank CSV files were read with
 
     def summary(self) -> dict:
         apps = self.applications
@@ -52,6 +53,7 @@ class CashAppRun:
             fully_auto = int((auto_by.reindex(rem.index).fillna(0) == rem).sum())
         return {
             "as_of": str(self.as_of.date()), "policy": self.policy.label,
+            "policy_source": self.policy.source, "bank_map": self.bank_map,
             "auto_post_threshold": self.policy.auto_post_threshold,
             "statements": len(self.statements),
             "statement_files": [{"file": Path(s.file).name, "path": str(Path(s.file).resolve()),
@@ -119,7 +121,7 @@ def run_cashapp(ledger: Ledger, bank_files, as_of=None, bank_map=None,
     rec = reconcile(statements, full, apps, deductions, as_of, policy, unapplied, skipped)
     return CashAppRun(as_of, policy, statements, todo.reset_index(drop=True), int(len(skipped)),
                       credits[done].reset_index(drop=True), apps, deductions, unapplied, rec,
-                      skipped)
+                      skipped, None if bank_map is None else str(Path(bank_map).resolve()))
 
 
 def bank_credits(ledger: Ledger, statements) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series]:
