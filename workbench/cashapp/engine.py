@@ -162,9 +162,9 @@ class Matcher:
         all_ids = ledger.invoices["invoice_id"].astype(str)
         digits = all_ids.str.replace(r"\D", "", regex=True)
         long = digits.str.len() >= 6
-        self.all_invoices = {**dict(zip("D" + digits[long], all_ids[long])),
-                             **dict(zip("F" + all_ids.str.upper().str.replace(r"[^A-Z0-9]", "", regex=True),
-                                        all_ids))}
+        alnum = "F" + all_ids.str.upper().str.replace(r"[^A-Z0-9]", "", regex=True)
+        self.all_invoices = {**dict(zip(("D" + digits[long]).tolist(), all_ids[long].tolist())),
+                             **dict(zip(alnum.tolist(), all_ids.tolist()))}
         # the group of each customer (its top parent) for payments made by a parent or a
         # sister company; only customers in a group appear
         self._group: dict[str, str] = {}
@@ -322,13 +322,12 @@ class Matcher:
             return self._fuzzy(" ".join(lead), " ".join(lead))
         return {}
 
-    def _quoted_not_open(self, text: str, strong: list[int]) -> list[str]:
-        """Full invoice numbers in the text of invoices that are not open (or not in the
+    def _quoted_not_open(self, strong_keys: set[str], strong: list[int]) -> list[str]:
+        """Full invoice numbers quoted of invoices that are not open (or not in the
         receipt's currency, or not issued yet), unless an open one is quoted too."""
         if strong:
             return []
-        keys, _ = reference_keys(text)
-        return sorted({self.all_invoices[k] for k in keys if k in self.all_invoices})
+        return sorted({self.all_invoices[k] for k in strong_keys if k in self.all_invoices})
 
     def _related(self, cust: str, cands) -> str | None:
         """A candidate payer of the same group as ``cust`` (its parent, a subsidiary, a
@@ -353,8 +352,8 @@ class Matcher:
         return None, 0.0, (f"payer name '{payer_name}' fits {len(cands)} customers: "
                            + ", ".join(sorted(cands)))
 
-    def references(self, text: str) -> tuple[set[int], set[int]]:
-        strong_keys, weak_keys = reference_keys(text)
+    def references(self, text: str, keys=None) -> tuple[set[int], set[int]]:
+        strong_keys, weak_keys = keys or reference_keys(text)
         strong, weak = set(), set()
         for k in strong_keys:
             hit = self.strong_index.get(k)
@@ -380,10 +379,11 @@ class Matcher:
             return self._unapplied(receipt, "the receipt's amount is not positive: nothing to apply")
         day = np.datetime64(pd.Timestamp(receipt.receipt_date), "ns")
         text = _receipt_text(receipt)
-        strong, weak = self.references(text)
+        keys = reference_keys(text)
+        strong, weak = self.references(text, keys)
         strong = self._eligible(strong, day, cur)
         weak = self._eligible(weak, day, cur)
-        closed = self._quoted_not_open(text, strong)
+        closed = self._quoted_not_open(keys[0], strong)
         cands = self.candidates(receipt.customer_id, receipt.payer_name, text)
         strong_customers = {self.inv_cust[p] for p in strong}
         if len(strong_customers) > 1:
