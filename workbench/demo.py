@@ -128,12 +128,7 @@ def _customer_names(rng, n, language, country):
     b = rng.integers(0, len(_WORDS_B), n)
     names, suffixes, seen = [], [], set()
     for i in range(n):
-        if country[i] == "DE":
-            pool = _SUFFIX_DE
-        elif country[i] == "JP":
-            pool = _SUFFIX_JP
-        else:
-            pool = _SUFFIX[language[i]]
+        pool = _suffix_pool(language[i], country[i])
         suffix = pool[int(rng.integers(0, len(pool)))]
         base = f"{_WORDS_A[a[i]]} {_WORDS_B[b[i]]}"
         k = 2

@@ -340,18 +340,6 @@ class Matcher:
                 return c
         return None
 
-    def identify(self, customer_id, payer_name) -> tuple[str | None, float, str]:
-        """(customer, confidence, how) when exactly one customer fits the receipt's id or
-        payer name; (None, 0, why) otherwise."""
-        cands = self.candidates(customer_id, payer_name)
-        if len(cands) == 1:
-            c, (conf, how) = next(iter(cands.items()))
-            return c, conf, how
-        if not cands:
-            return None, 0.0, f"payer name '{payer_name}' matches no customer"
-        return None, 0.0, (f"payer name '{payer_name}' fits {len(cands)} customers: "
-                           + ", ".join(sorted(cands)))
-
     def references(self, text: str, keys=None) -> tuple[set[int], set[int]]:
         strong_keys, weak_keys = keys or reference_keys(text)
         strong, weak = set(), set()

@@ -42,7 +42,7 @@ def _rerun(out_dir: Path, ledger: Ledger):
     from ..io.bank import StatementError
     from ..policy import PolicyError
     from .policy import load_cashapp_policy
-    from .run import bank_credits, run_cashapp
+    from .run import run_cashapp
 
     try:
         summary = json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))
@@ -67,10 +67,11 @@ def _rerun(out_dir: Path, ledger: Ledger):
         policy = load_cashapp_policy(summary.get("policy_source") or "cashapp",
                                      summary.get("auto_post_threshold"))
         run = run_cashapp(ledger, paths, summary["as_of"], summary.get("bank_map"), policy)
-        credits, _, already, _ = bank_credits(ledger, run.statements)
     except (StatementError, PolicyError, ValueError, KeyError) as e:
         raise PostingError([f"the run cannot be repeated: {e}"]) from None
-    credits = credits.assign(left_minor=credits["amount_minor"] - already)
+    # every credit of the run with what the ledger had applied of it (the reconciliation's)
+    credits = run.reconciliation["receipts"]
+    credits = credits.assign(left_minor=credits["amount_minor"] - credits["already_minor"])
     proposed = {(r.receipt_id, r.invoice_id, int(r.amount_minor)): r.status
                 for r in run.applications.itertuples(index=False)}
     return credits.set_index("receipt_id"), proposed

@@ -159,10 +159,8 @@ def _against_ledger(ledger: Ledger, credits: pd.DataFrame) -> pd.DataFrame:
     out.loc[same, "receipt_id"] = base[same]
     clash = ~same & out["receipt_id"].isin(ids)
     if clash.any():
-        out.loc[clash, "receipt_id"] = (out.loc[clash, "receipt_id"] + "~" + out.loc[clash, "bank_account"]
-                                        + "~" + out.loc[clash, "currency"] + "~"
-                                        + out.loc[clash, "receipt_date"].dt.strftime("%Y%m%d") + "~"
-                                        + out.loc[clash, "amount_minor"].astype(str))
+        from ..io.bank import entry_suffix
+        out.loc[clash, "receipt_id"] = out.loc[clash, "receipt_id"] + entry_suffix(out[clash])
     out["_in_ledger"] = same.to_numpy()
     return out
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["normalise_name", "invoice_keys", "reference_keys", "po_key", "name_tokens"]
+__all__ = ["normalise_name", "invoice_keys", "reference_keys", "po_key"]
 
 
 _LEGAL = {"INC", "INCORPORATED", "LLC", "CORP", "CORPORATION", "LTD", "LIMITED", "CO", "COMPANY",
@@ -104,8 +104,3 @@ _REF_WORD = re.compile(r"^(?:INV|INVS|INVOICE|INVOICES|RE|REF|PO|NO|NR|FACTURA|F
                        r"RG|FAKTURA|FACT|BILL|ACCT|ACCOUNT|CUST|CUSTOMER|ID|THANK|YOU|THANKS|"
                        r"REMITTANCE|ADVICE|TO|FOLLOW|AND|FOR|OF|PAID|PAY)$")
 
-
-def name_tokens(text: str) -> list[str]:
-    """The words of a free text that can be part of a payer's name: normalised like a
-    name, without tokens holding digits."""
-    return [w for w in normalise_name(text).split() if not any(c.isdigit() for c in w)]

@@ -26,7 +26,7 @@ from .base import (LINE_COLUMNS, RECEIPT_COLUMNS, Statement, StatementError, dec
 from .detect import detect_format
 
 __all__ = ["Statement", "StatementError", "read_statement", "read_statements", "detect_format",
-           "statements_receipts", "combine", "RECEIPT_COLUMNS", "LINE_COLUMNS"]
+           "statements_receipts", "combine", "entry_suffix", "RECEIPT_COLUMNS", "LINE_COLUMNS"]
 
 
 def read_statement(path: str | Path, column_map: str | Path | None = None) -> list[Statement]:
@@ -121,13 +121,17 @@ def combine(statements: list[Statement]) -> tuple[pd.DataFrame, pd.DataFrame]:
     # apart by its identity (so an id never depends on which other files are in the run)
     clash = allr["receipt_id"].duplicated(keep=False).to_numpy()
     if clash.any():
-        suffix = ("~" + allr["bank_account"].astype(str) + "~" + allr["currency"].astype(str)
-                  + "~" + allr["receipt_date"].dt.strftime("%Y%m%d") + "~"
-                  + allr["amount_minor"].astype(str))
-        allr.loc[clash, "receipt_id"] = allr.loc[clash, "receipt_id"] + suffix[clash]
+        allr.loc[clash, "receipt_id"] = allr.loc[clash, "receipt_id"] + entry_suffix(allr[clash])
     allr = allr.drop(columns="src_file")
     skipped = pd.DataFrame(skipped, columns=_SKIPPED)
     return allr, skipped
+
+
+def entry_suffix(receipts: pd.DataFrame) -> pd.Series:
+    """What tells apart entries that share a bank reference: ``~account~currency~date~amount``."""
+    return ("~" + receipts["bank_account"].astype(str) + "~" + receipts["currency"].astype(str)
+            + "~" + receipts["receipt_date"].dt.strftime("%Y%m%d") + "~"
+            + receipts["amount_minor"].astype(str))
 
 
 def statements_receipts(statements: list[Statement]) -> tuple[pd.DataFrame, int]:

@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
 
-from ...money import MoneyError, is_currency, minor_units, parse_amount
+from ...money import MoneyError, format_amount, is_currency, parse_amount
 
 __all__ = ["Statement", "StatementError", "StatementEntry", "decode", "to_minor", "noref_id",
            "LINE_COLUMNS", "RECEIPT_COLUMNS"]
@@ -138,9 +137,8 @@ def to_minor(text, currency: str, where: str) -> int:
 
 
 def show(minor: int, currency: str) -> str:
-    """An amount for a message: 1234.50 EUR."""
-    d = minor_units(currency) if is_currency(currency) else 2
-    return f"{Decimal(int(minor)).scaleb(-d):.{d}f} {currency}"
+    """An amount for a message: 1234.50 EUR (``workbench.money`` decides the decimals)."""
+    return f"{format_amount(int(minor), currency)} {currency}"
 
 
 def statement_key(*parts) -> str:
@@ -178,7 +176,7 @@ def build(file: Path, fmt: str, statement_id: str, account: str, currency: str,
         if e.bank_reference and e.direction == "credit" and e.customer_payment:
             seen_refs[e.bank_reference] = seen_refs.get(e.bank_reference, 0) + 1
     lines, receipts = [], []
-    debits_n = debits = other = 0
+    debits_n = debits = other = foreign_receipts = 0
     foreign = []
     for e in entries:
         rid = None
@@ -198,6 +196,8 @@ def build(file: Path, fmt: str, statement_id: str, account: str, currency: str,
             rid = e.bank_reference or noref_id(key, e)
             if e.bank_reference and seen_refs.get(e.bank_reference, 0) > 1:
                 rid = f"{e.bank_reference}#{e.position}"
+            if not e.counts_in_balance:
+                foreign_receipts += e.amount_minor
             receipts.append({"receipt_id": rid, "receipt_date": e.booking_date,
                              "amount_minor": e.amount_minor, "payer_name": e.payer_name or "",
                              "reference": e.reference or "", "customer_id": None,
@@ -205,7 +205,7 @@ def build(file: Path, fmt: str, statement_id: str, account: str, currency: str,
                              "value_date": e.value_date or e.booking_date,
                              "statement_id": statement_id, "source_file": str(file),
                              "source_line": e.source_line, "bank_reference": e.bank_reference or "",
-                             "details": e.details or "", "_in_balance": e.counts_in_balance})
+                             "details": e.details or ""})
         lines.append({"position": e.position, "source_line": e.source_line,
                       "booking_date": e.booking_date, "value_date": e.value_date,
                       "amount_minor": e.amount_minor if e.direction == "credit" else -e.amount_minor,
@@ -213,11 +213,10 @@ def build(file: Path, fmt: str, statement_id: str, account: str, currency: str,
                       "type_code": e.type_code, "bank_reference": e.bank_reference or "",
                       "receipt_id": rid, "payer_name": e.payer_name, "reference": e.reference,
                       "details": e.details, "imported_as": imported_as, "note": e.note})
-    foreign_receipts = sum(r.pop("_in_balance") is False and r["amount_minor"] for r in receipts)
     rec = receipts_frame(receipts)
     s = Statement(str(file), fmt, statement_id, account, currency, opening, closing, rec,
                   debits_n, debits, len(entries), notes, encoding, lines_frame(lines),
-                  other, int(foreign_receipts), key)
+                  other, foreign_receipts, key)
     where = where or s.name
     if foreign:
         notes.append(f"{len(foreign)} entr{'y' if len(foreign) == 1 else 'ies'} in another currency "

@@ -22,6 +22,7 @@ import datetime as dt
 import re
 from pathlib import Path
 
+from ...money import format_amount
 from .base import Statement, StatementEntry, StatementError, build, show, to_minor
 
 __all__ = ["read_camt053"]
@@ -268,7 +269,7 @@ def _check_summary(stmt, where: str, ccy: str | None, s: dict) -> None:
                 return
         if got != expected:
             problems.append(f"{path} says {text}, the entries add up to "
-                            f"{show(expected, ccy).split()[0] if money else expected}")
+                            f"{format_amount(expected, ccy) if money else expected}")
 
     check("TtlNtries/NbOfNtries", s["n"], money=False)
     check("TtlNtries/Sum", s["sum"])
@@ -278,7 +279,7 @@ def _check_summary(stmt, where: str, ccy: str | None, s: dict) -> None:
         got = sign * to_minor(net_text, ccy, f"{where} TxsSummry/TtlNetNtryAmt")
         if got != s["net"]:
             problems.append(f"TtlNtries/TtlNetNtryAmt says {'-' if sign < 0 else ''}{net_text}, "
-                            f"the entries net to {show(s['net'], ccy).split()[0]}")
+                            f"the entries net to {format_amount(s['net'], ccy)}")
     check("TtlCdtNtries/NbOfNtries", s["n_cdt"], money=False)
     check("TtlCdtNtries/Sum", s["sum_cdt"])
     check("TtlDbtNtries/NbOfNtries", s["n_dbt"], money=False)

@@ -40,18 +40,19 @@ def sniff(text: str) -> str:
     return "unknown"
 
 
+_NOT_STATEMENTS = {"camt052": "account report (camt.052, intraday)",
+                   "camt054": "debit/credit notification (camt.054)"}
+
+
 def detect_format(path: str | Path) -> str:
     """camt053, bai2, mt940 or csv, from the content; anything else is a StatementError
     that says what the file is."""
     path = Path(path)
     text, _ = decode(path)
     fmt = sniff(text)
-    if fmt == "camt052":
-        raise StatementError(f"{path.name}: an ISO 20022 account report (camt.052, intraday), "
-                             f"not a statement: nothing imported (import the day's camt.053)")
-    if fmt == "camt054":
-        raise StatementError(f"{path.name}: an ISO 20022 debit/credit notification (camt.054), "
-                             f"not a statement: nothing imported (import the day's camt.053)")
+    if fmt in _NOT_STATEMENTS:
+        raise StatementError(f"{path.name}: an ISO 20022 {_NOT_STATEMENTS[fmt]}, not a statement: "
+                             f"nothing imported (import the day's camt.053)")
     if fmt == "xml":
         raise StatementError(f"{path.name}: XML but not a camt.053 statement "
                              f"(no BkToCstmrStmt element)")
