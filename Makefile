@@ -31,7 +31,8 @@ demo: $(DEMO_MARK)
 
 ## The main job: the quarter-end pack of the demo ledger's last closed quarter -> reports/<quarter>/
 report: $(BIN)/.installed $(DEMO_MARK)
-	$(BIN)/workbench report --ledger $(DEMO) --quarter $(QUARTER)
+	WORKBENCH_COMPANY="$${WORKBENCH_COMPANY:-Demo Trading Co. (synthetic demo data)}" \
+	$(BIN)/workbench report quarter-end --ledger $(DEMO) --quarter $(QUARTER)
 
 ## The whole test suite (unit, property, CLI, state concurrency, notebooks via papermill and nbval)
 test: $(BIN)/.installed $(DEMO_MARK)
@@ -49,6 +50,7 @@ credit-app: $(BIN)/.installed $(DEMO_MARK)
 ## Benchmarks (on demand, not in CI): 1M invoices by default
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_foundation.py --invoices 1000000
+	$(BIN)/python benchmarks/bench_pack.py --invoices 1000000
 
 clean-demo:
 	rm -rf $(DEMO)

@@ -34,31 +34,75 @@ def test_period_errors_and_last_closed_quarter():
 @pytest.fixture(scope="module")
 def pack(demo_dir, tmp_path_factory):
     root = tmp_path_factory.mktemp("pack")
-    env = {"WORKBENCH_DATA_DIR": str(root / "data")}
+    env = {"WORKBENCH_DATA_DIR": str(root / "data"), "WORKBENCH_COMPANY": "Test Trading Co."}
     r = run_cli("report", "--ledger", demo_dir, "--out", root / "reports", "--quiet", env=env)
     assert r.returncode == 0, r.stderr
     return root, env, root / "reports" / "2026Q3"
+
+
+MACHINE = {"aging.json", "aging_by_currency.csv", "aging_by_customer.csv", "aging_by_segment.csv",
+           "ledger_summary.json", "kpis.json", "kpis_by_currency.csv", "kpis_by_segment.csv",
+           "kpi_trend.csv", "worklist.csv", "suspension_proposals.csv", "write_off_proposals.csv",
+           "reserve.json"}
+NOTEBOOKS = ["quarterly_reserve", "ar_aging", "collections_overview", "cash_reconciliation",
+             "credit_evaluation", "payment_risk"]
 
 
 def test_pack_is_complete_and_manifest_names_every_file(pack, demo_dir):
     root, _, folder = pack
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["quarter"] == "2026Q3" and manifest["as_of"] == "2026-09-30"
-    expected = {"aging.json", "aging_by_currency.csv", "aging_by_customer.csv",
-                "aging_by_segment.csv", "ar_aging.html", "ar_aging.ipynb", "ledger_summary.json",
-                "quarter_pack.xlsx", "kpis.json", "kpis_by_currency.csv", "kpis_by_segment.csv",
-                "kpi_trend.csv", "worklist.csv", "suspension_proposals.csv",
-                "write_off_proposals.csv", "collections_overview.ipynb",
-                "collections_overview.html"}
-    assert set(manifest["files"]) == expected
+    assert manifest["status"] == "complete" and manifest["pack"] == "quarter-end"
+    on_disk = {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
+    assert set(manifest["files"]) == on_disk - {"manifest.json"}
+    expected = MACHINE | {"quarter_pack.xlsx"} | {f"{n}.{ext}" for n in NOTEBOOKS
+                                                   for ext in ("ipynb", "html")}
+    assert expected <= set(manifest["files"]), expected - set(manifest["files"])
+    assert {"tables/reserve_methods.csv", "tables/worklist.csv"} <= set(manifest["files"])
     for name, info in manifest["files"].items():
         assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == info["sha256"], name
     ledger = Ledger.load(demo_dir)
     assert manifest["ledger_hash"] == ledger.content_hash()
-    snapshot = Ledger.load(manifest["ledger_snapshot"])
+    snapshot = Ledger.load(manifest["ledger_snapshot"])        # read, hash checked
     assert snapshot.content_hash() == ledger.content_hash()
+    # every input file of the ledger folder with its SHA-256, the bank statements included
+    assert manifest["inputs"]["invoices.csv"] == hashlib.sha256(
+        (demo_dir / "invoices.csv").read_bytes()).hexdigest()
+    assert any(k.startswith("bank/") for k in manifest["inputs"])
+    assert set(manifest["snapshot"]["files"]) >= {"state_rows.json"}
+    assert manifest["state_rows"]["tables"] == {"activities": 0, "credit_decisions": 0}
     assert manifest["policies"]["aging_policy"] == "default-aging 2026.1"
-    assert "pandas" in manifest["versions"]
+    assert "reserve_policy" in manifest["policies"]
+    assert "pandas" in manifest["versions"] and "commit" in manifest["git"]
+    runs = {r["notebook"]: r for r in manifest["notebooks"]}
+    assert set(runs) == {f"{n}.ipynb" for n in NOTEBOOKS}
+    assert all(r["status"] == "ok" and r["seconds"] > 0 for r in runs.values())
+    assert manifest["seconds"]["total"] > 0
+
+
+def test_pack_html_is_for_people(pack):
+    _, _, folder = pack
+    for name in NOTEBOOKS:
+        html = (folder / f"{name}.html").read_text()
+        assert "Test Trading Co." in html and "2026Q3" in html, name
+        assert "Out[" not in html and "In&nbsp;[" not in html, name
+        assert "@page" in html and "landscape" in html, name
+        assert "workbench.reports" not in html and "Traceback" not in html, name
+        assert "{&#x27;" not in html and "{'" not in html, name          # no dict dumps
+    html = (folder / "quarterly_reserve.html").read_text()
+    assert "Journal entry" in html or "journal entry" in html
+
+
+def test_pack_workbook(pack):
+    from openpyxl import load_workbook
+    _, _, folder = pack
+    wb = load_workbook(folder / "quarter_pack.xlsx")
+    assert wb.sheetnames[0] == "Summary"
+    assert {"reserve_methods", "aging_by_currency", "worklist", "credit_portfolio"} <= set(wb.sheetnames)
+    for ws in wb.worksheets:
+        for row in ws.iter_rows(values_only=True):
+            for v in row:
+                assert not (isinstance(v, str) and ("/tmp" in v or "/home" in v or "/work" in v)), v
 
 
 def test_pack_tables_equal_the_cli(pack, demo_dir):
@@ -74,11 +118,12 @@ def test_pack_tables_equal_the_cli(pack, demo_dir):
     summary = json.loads((folder / "ledger_summary.json").read_text())
     assert summary["validation"]["status"] == "valid"
     assert summary["tables"]["invoices"]["rows"] == 3000
-    # the executed notebook ends with the same aging records
-    nb = json.loads((folder / "ar_aging.ipynb").read_text())
-    assert any("injected-parameters" in c["metadata"].get("tags", []) for c in nb["cells"])
-    html = (folder / "ar_aging.html").read_text()
-    assert "AR aging by currency as of 2026-09-30" in html or "data:image/png" in html
+    r = run_cli("reserve", "--ledger", demo_dir, "--quarter", "2026Q3", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads((folder / "reserve.json").read_text()) == json.loads(r.stdout)
+    # the table the notebook showed is the one the CLI computes
+    assert pd.read_csv(folder / "tables" / "aging_by_currency.csv", dtype=str)["total"].tolist() \
+        == csv["total"].tolist()
 
 
 def test_same_ledger_same_tables_byte_for_byte(pack, demo_dir):
@@ -99,8 +144,22 @@ def test_an_invalid_ledger_leaves_the_previous_pack_untouched(pack, demo_dir, tm
     bad = tmp_path / "bad"
     shutil.copytree(demo_dir, bad)
     (bad / "invoices.csv").write_text((bad / "invoices.csv").read_text() + "X,C99999,2026-01-01,2025-01-01,1.001,USD,PO-1\n")
-    state = {p.name: p.read_bytes() for p in folder.iterdir()}
+    state = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
     r = run_cli("report", "--ledger", bad, "--out", root / "reports", "--quiet", env=env)
-    assert r.returncode == 1 and "no pack written" in r.stderr
+    assert r.returncode == 2 and "no pack written" in r.stderr
     assert "unknown customer 'C99999'" in r.stderr
-    assert {p.name: p.read_bytes() for p in folder.iterdir()} == state
+    assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == state
+
+
+def test_an_open_quarter_is_refused_unless_allowed(pack, demo_dir):
+    root, env, _ = pack
+    r = run_cli("report", "--ledger", demo_dir, "--quarter", "2026Q4", "--out", root / "reports",
+                "--quiet", env=env)
+    assert r.returncode == 2
+    assert "2026Q4 ends on 2026-12-31, after the ledger's last date 2026-10-30" in r.stderr
+    assert "--allow-open-period" in r.stderr and not (root / "reports" / "2026Q4").exists()
+    r = run_cli("report", "--ledger", demo_dir, "--quarter", "2026Q4", "--allow-open-period",
+                "--no-notebooks", "--out", root / "reports", "--quiet", env=env)
+    assert r.returncode == 0, r.stderr
+    assert json.loads((root / "reports" / "2026Q4" / "manifest.json").read_text())[
+        "parameters"]["allow_open_period"] is True

@@ -197,11 +197,28 @@ def build_parser() -> argparse.ArgumentParser:
     rf.add_argument("--weeks", type=int, default=13)
     rf.add_argument("--format", choices=("table", "json", "csv"), default="table")
 
-    r = sub.add_parser("report", help="run the quarter-end pack into reports/<quarter>/")
+    from .reserve.cli import add_parser as add_reserve_parser
+    add_reserve_parser(sub)
+
+    r = sub.add_parser("report", help="run a pack (quarter-end by default) into reports/<period>/",
+                       description="Run every analysis notebook of a pack headless (papermill) "
+                       "from one validated snapshot of the ledger. Exit codes: 0 written, "
+                       "1 a notebook failed (partial output under reports/_failed/), "
+                       "2 bad input (invalid ledger, open period, bad option).")
+    r.add_argument("kind", nargs="?", default="quarter-end",
+                   choices=("quarter-end", "month-end", "weekly"))
     r.add_argument("--ledger", required=True, type=Path)
-    r.add_argument("--quarter", default="last", help="2026Q3, or 'last' (default): the last "
-                   "quarter closed on the ledger's last date")
+    r.add_argument("--quarter", default="last", help="quarter-end: 2026Q3, or 'last' (default): "
+                   "the last quarter closed on the ledger's last date")
+    r.add_argument("--month", help="month-end: 2026-09 (default: the last month closed)")
+    r.add_argument("--week-ending", help="weekly: the week's last day, YYYY-MM-DD")
     r.add_argument("--out", type=Path, help="reports folder (default: reports/)")
+    r.add_argument("--allow-open-period", action="store_true",
+                   help="report a period that ends after the ledger's last date")
+    r.add_argument("--method", default="", help="reserve method (default: the policy's)")
+    r.add_argument("--time-budget", type=int, default=600,
+                   help="seconds for the payment-risk training and backtest (default 600)")
+    r.add_argument("--jobs", type=int, help="notebooks run at once (default 2)")
     r.add_argument("--no-notebooks", action="store_true", help="tables only (no papermill run)")
     r.add_argument("--quiet", action="store_true")
     return p
@@ -725,23 +742,34 @@ def cmd_risk(args) -> int:
     return 0
 
 
+def _cmd_reserve(args) -> int:
+    from .reserve.cli import cmd_reserve
+    return cmd_reserve(args)
+
+
 def cmd_report(args) -> int:
     from .ledger import LedgerError
-    from .reports import run_quarter_pack
-    if not args.ledger.is_dir():
-        raise CLIError(f"ledger folder {args.ledger} does not exist")
+    from .reports import PackError, PackFailed, run_pack
+    period = {"quarter-end": args.quarter, "month-end": args.month,
+              "weekly": args.week_ending}[args.kind]
     try:
-        target = run_quarter_pack(args.ledger, args.quarter, args.out,
-                                  run_notebooks=not args.no_notebooks, progress=not args.quiet)
+        target = run_pack(args.kind, args.ledger, period, args.out,
+                          allow_open_period=args.allow_open_period,
+                          run_notebooks=not args.no_notebooks, jobs=args.jobs,
+                          progress=not args.quiet,
+                          options={"method": args.method, "time_budget": args.time_budget})
     except LedgerError as e:
         for problem in e.problems:
             print(problem, file=sys.stderr)
         print(f"{len(e.problems)} problem(s): no pack written", file=sys.stderr)
+        return 2
+    except PackFailed as e:
+        print(f"workbench report: {e}", file=sys.stderr)
         return 1
-    except ValueError as e:
+    except (PackError, ValueError) as e:
         raise CLIError(str(e)) from None
     manifest = json.loads((target / "manifest.json").read_text())
-    print(f"quarter-end pack {manifest['quarter']} (as of {manifest['as_of']}) written to "
+    print(f"{args.kind} pack {manifest['period']} (as of {manifest['as_of']}) written to "
           f"{target}: {len(manifest['files'])} files")
     return 0
 
@@ -750,7 +778,7 @@ COMMANDS = {"demo": cmd_demo, "validate": cmd_validate, "aging": cmd_aging, "kpi
             "activity": cmd_activity, "worklist": cmd_worklist, "proposals": cmd_proposals,
             "statement": cmd_statement, "letter": cmd_letter, "cashapp": cmd_cashapp,
             "cashapp-post": cmd_cashapp_post, "credit": cmd_credit, "risk": cmd_risk,
-            "report": cmd_report}
+            "report": cmd_report, "reserve": _cmd_reserve}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -342,13 +342,25 @@ def default_activity_frame(ledger: Ledger) -> pd.DataFrame:
     """The ledger's activities plus the activity log of the default state database when it
     exists (never creates one: a report must not write state as a side effect)."""
     from .config import db_url
+    from .state import StateDB
 
+    frozen = state_rows_of(ledger)
+    if frozen is not None:
+        return activity_frame(ledger, ActivityLog(frozen, ledger))
     url = db_url()
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
         return activity_frame(ledger)
-    from .state import StateDB
-
     return activity_frame(ledger, ActivityLog(StateDB(url), ledger))
+
+
+def state_rows_of(ledger: Ledger):
+    """The state rows frozen in the pack snapshot a ledger was read from, else None."""
+    from .state import StateRows
+
+    snap = ledger.__dict__.get("snapshot")
+    if snap and "state_rows.json" in snap.get("files", {}):
+        return StateRows.read(Path(snap["path"]) / "files" / "state_rows.json")
+    return None
 
 
 def activity_frame(ledger: Ledger, log: ActivityLog | None = None) -> pd.DataFrame:

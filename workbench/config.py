@@ -30,6 +30,21 @@ MAPS_DIR = Path(__file__).resolve().parent / "io" / "maps"
 REPORT_CURRENCY = os.environ.get("WORKBENCH_REPORT_CURRENCY", "USD")
 
 
+def company_name() -> str:
+    """The company named in every report's title block: ``WORKBENCH_COMPANY``, else the
+    ``company`` line of ``workbench.toml`` in the project root, else a placeholder."""
+    if os.environ.get("WORKBENCH_COMPANY"):
+        return os.environ["WORKBENCH_COMPANY"]
+    cfg = PROJECT_ROOT / "workbench.toml"
+    if cfg.is_file():
+        import tomllib
+
+        name = tomllib.loads(cfg.read_text(encoding="utf-8")).get("company")
+        if name:
+            return str(name)
+    return "Company name not configured (set WORKBENCH_COMPANY)"
+
+
 def db_url() -> str:
     """The state database URL: ``WORKBENCH_DB_URL`` or the SQLite file ``data/workbench.db``."""
     url = os.environ.get("WORKBENCH_DB_URL")

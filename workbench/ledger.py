@@ -81,7 +81,14 @@ class Ledger:
     @classmethod
     def load(cls, folder: str | Path, column_map: str | Path | ColumnMap | None = None,
              report_currency: str = REPORT_CURRENCY, progress: bool = False) -> "Ledger":
-        """Load and validate a ledger folder; raise :class:`LedgerError` with every problem."""
+        """Load and validate a ledger folder; raise :class:`LedgerError` with every problem.
+
+        A snapshot folder (written by a pack, see :mod:`workbench.io.snapshot`) is read
+        as it was validated, its content hash checked instead of validating again.
+        """
+        from .io.snapshot import is_snapshot, read_snapshot
+        if is_snapshot(folder):
+            return read_snapshot(folder)
         ledger, problems = validate_folder(folder, column_map, report_currency, progress)
         if problems:
             raise LedgerError(problems, str(folder))

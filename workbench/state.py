@@ -22,6 +22,7 @@ import json
 import os
 import random
 import time
+from pathlib import Path
 from typing import Any, Iterable
 
 import sqlalchemy as sa
@@ -29,7 +30,7 @@ from sqlalchemy import event
 
 from .config import db_url
 
-__all__ = ["StateDB", "SCHEMA_VERSION", "AppendOnlyError", "open_state"]
+__all__ = ["StateDB", "SCHEMA_VERSION", "AppendOnlyError", "open_state", "StateRows"]
 
 SCHEMA_VERSION = 1
 
@@ -387,3 +388,50 @@ MIGRATION_NOTES = {1: "activities, credit_decisions, cash_matches, audit_log"}
 def open_state(url: str | None = None) -> StateDB:
     """Open the state database (created or migrated on open)."""
     return StateDB(url)
+
+
+class StateRows:
+    """The state database's current rows a report used, frozen: read once when a pack
+    starts, kept in its snapshot with their hash, and read by every notebook of the pack
+    instead of the live database (which other users may be writing to meanwhile).
+
+    Offers the read side of :class:`StateDB` that analyses use (``current``, ``rows``).
+    """
+
+    TABLES = ("activities", "credit_decisions")
+
+    def __init__(self, tables: dict[str, list[dict]]):
+        self.tables = {k: [dict(r) for r in v] for k, v in tables.items()}
+
+    @classmethod
+    def capture(cls, url: str | None = None, tables=TABLES) -> "StateRows":
+        """The current rows of ``tables`` in the state database at ``url`` (default URL);
+        no rows when the default SQLite file does not exist (a report never creates it)."""
+        from .config import db_url
+
+        url = url or db_url()
+        if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
+            return cls({t: [] for t in tables})
+        db = StateDB(url)
+        try:
+            return cls({t: db.current(t) for t in tables})
+        finally:
+            db.close()
+
+    def current(self, table: str, **where) -> list[dict]:
+        return [dict(r) for r in self.tables.get(table, [])
+                if all(r.get(k) == v for k, v in where.items())]
+
+    def rows(self, table: str, *, where: dict[str, Any] | None = None,
+             include_superseded: bool = False) -> list[dict]:
+        return self.current(table, **(where or {}))
+
+    def counts(self) -> dict[str, int]:
+        return {t: len(v) for t, v in sorted(self.tables.items())}
+
+    def to_json(self) -> str:
+        return json.dumps(self.tables, sort_keys=True, indent=1, default=str) + "\n"
+
+    @classmethod
+    def read(cls, path: str | Path) -> "StateRows":
+        return cls(json.loads(Path(path).read_text(encoding="utf-8")))

@@ -15,7 +15,7 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 def test_there_are_notebooks():
     assert [p.name for p in NOTEBOOKS] == ["ar_aging.ipynb", "cash_reconciliation.ipynb",
                                            "collections_overview.ipynb", "credit_evaluation.ipynb",
-                                           "payment_risk.ipynb"]
+                                           "payment_risk.ipynb", "quarterly_reserve.ipynb"]
     assert [p.name for p in (ROOT / "notebooks" / "apps").glob("*.ipynb")] == ["credit_review.ipynb"]
 
 
@@ -32,23 +32,24 @@ def test_ar_aging_parameters():
     params = pm.inspect_notebook(str(ROOT / "notebooks" / "ar_aging.ipynb"))
     assert {k: (v["inferred_type_name"], v["default"]) for k, v in params.items()} == {
         "ledger_dir": ("str", '"../data/demo"'), "as_of": ("str", '"2026-09-30"'),
-        "group_by": ("str", '"segment"'), "report_currency": ("str", '""')}
+        "group_by": ("str", '"segment"'), "report_currency": ("str", '""'),
+        "prior_as_of": ("str", '""'), "pack_dir": ("str", '""')}
 
 
-def _last_output(nb) -> str:
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    out = code[-1].outputs[0]
-    return out["data"]["text/plain"]
+def _record(pack_dir: Path, notebook: str, name: str):
+    """A result the notebook kept for the pack (``PackOutput.record``)."""
+    return json.loads((pack_dir / "_collected" / notebook / f"{name}.json").read_text())
 
 
 def test_ar_aging_runs_on_the_hand_ledger(hand_dir, tmp_path):
     out = tmp_path / "out.ipynb"
     pm.execute_notebook(str(ROOT / "notebooks" / "ar_aging.ipynb"), str(out), kernel_name="python3",
                         parameters={"ledger_dir": str(hand_dir), "as_of": "2026-03-31",
-                                    "group_by": "collector", "report_currency": "USD"},
+                                    "group_by": "collector", "report_currency": "USD",
+                                    "pack_dir": str(tmp_path)},
                         cwd=str(ROOT / "notebooks"), progress_bar=False)
     nb = nbformat.read(out, as_version=4)
-    records = eval(_last_output(nb))      # a list of plain dicts, as printed by IPython
+    records = _record(tmp_path, "ar_aging", "aging")
     assert records == [{"as_of": "2026-03-31", "currency": "USD",
                         "buckets": {"current": "250.00", "1-30": "769.00", "31-60": "300.00",
                                     "61-90": "325.50", "91-120": "50.00", "over_120": "300.00"},
@@ -62,7 +63,8 @@ def test_collections_overview_parameters():
     params = pm.inspect_notebook(str(ROOT / "notebooks" / "collections_overview.ipynb"))
     assert {k: (v["inferred_type_name"], v["default"]) for k, v in params.items()} == {
         "ledger_dir": ("str", '"../data/demo"'), "as_of": ("str", '"2026-09-30"'),
-        "period": ("str", '"2026Q3"'), "collector": ("str", '""')}
+        "period": ("str", '"2026Q3"'), "prior_period": ("str", '""'), "collector": ("str", '""'),
+        "pack_dir": ("str", '""')}
 
 
 def test_collections_overview_on_the_kpi_ledger(tmp_path, monkeypatch):
@@ -72,13 +74,16 @@ def test_collections_overview_on_the_kpi_ledger(tmp_path, monkeypatch):
     pm.execute_notebook(str(ROOT / "notebooks" / "collections_overview.ipynb"), str(out),
                         kernel_name="python3", cwd=str(ROOT / "notebooks"), progress_bar=False,
                         parameters={"ledger_dir": str(FIXTURES / "kpi"), "as_of": "2026-09-30",
-                                    "period": "2026Q3", "collector": ""})
+                                    "period": "2026Q3", "collector": "", "pack_dir": str(tmp_path)})
     nb = nbformat.read(out, as_version=4)
-    summary = eval(_last_output(nb).replace("nan", "None"))
-    usd = [k for k in summary["kpis"] if k["currency"] == "USD"][0]
+    kpis = _record(tmp_path, "collections_overview", "kpis")
+    usd = [k for k in kpis if k["currency"] == "USD"][0]
     assert (usd["dso"], usd["countback_dso"], usd["cei"], usd["ending_ar"]) == (84.64, 85.8, 49.3506, "6900.00")
-    assert summary["worklist_top"] == ["K1", "K2"]
-    assert summary["suspensions"] == ["K1"] and summary["write_offs"] == []
+    from workbench.reports.publish import collected
+    kept = {t.name: t.frame for t in collected(tmp_path, "collections_overview")["tables"]}
+    assert kept["worklist"]["customer_id"].head(10).tolist() == ["K1", "K2"]
+    assert kept["suspension_proposals"]["customer_id"].tolist() == ["K1"]
+    assert kept["write_off_proposals"].empty
     assert not (tmp_path / "none.db").exists()        # the report wrote no state
     images = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
               if "image/png" in o.get("data", {})]
@@ -89,7 +94,7 @@ def test_cash_reconciliation_parameters():
     params = pm.inspect_notebook(str(ROOT / "notebooks" / "cash_reconciliation.ipynb"))
     assert {k: (v["inferred_type_name"], v["default"]) for k, v in params.items()} == {
         "ledger_dir": ("str", '"../data/demo"'), "bank_files": ("str", '"../data/demo/bank/*"'),
-        "as_of": ("str", '""'), "auto_post_threshold": ("float", "0.9")}
+        "as_of": ("str", '""'), "auto_post_threshold": ("float", "0.9"), "pack_dir": ("str", '""')}
 
 
 def test_cash_reconciliation_runs(demo_dir, tmp_path):
@@ -98,9 +103,10 @@ def test_cash_reconciliation_runs(demo_dir, tmp_path):
                         kernel_name="python3", cwd=str(ROOT / "notebooks"), progress_bar=False,
                         parameters={"ledger_dir": str(demo_dir),
                                     "bank_files": str(demo_dir / "bank" / "*"),
-                                    "as_of": "", "auto_post_threshold": 0.9})
+                                    "as_of": "", "auto_post_threshold": 0.9,
+                                    "pack_dir": str(tmp_path)})
     nb = nbformat.read(out, as_version=4)
-    result = eval(_last_output(nb))
+    result = _record(tmp_path, "cash_reconciliation", "cash_reconciliation")
     assert result["ties"] is True
     assert result["receipts"] > 0 and result["auto"] + result["unapplied"] >= 1
     images = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
@@ -112,13 +118,13 @@ def test_credit_evaluation_parameters_and_runs(demo_dir, tmp_path):
     params = pm.inspect_notebook(str(ROOT / "notebooks" / "credit_evaluation.ipynb"))
     assert {k: (v["inferred_type_name"], v["default"]) for k, v in params.items()} == {
         "ledger_dir": ("str", '"../data/demo"'), "as_of": ("str", '"2026-09-30"'),
-        "customer_id": ("str", '""')}
+        "customer_id": ("str", '""'), "pack_dir": ("str", '""')}
     out = tmp_path / "ce.ipynb"
     pm.execute_notebook(str(ROOT / "notebooks" / "credit_evaluation.ipynb"), str(out),
                         kernel_name="python3", cwd=str(ROOT / "notebooks"), progress_bar=False,
                         parameters={"ledger_dir": str(demo_dir), "as_of": "2026-09-30",
-                                    "customer_id": "C00001"})
-    result = eval(_last_output(nbformat.read(out, as_version=4)))
+                                    "customer_id": "C00001", "pack_dir": str(tmp_path)})
+    result = _record(tmp_path, "credit_evaluation", "credit")
     assert result["customer_id"] == "C00001" and result["risk_class"] in "ABCDE"
 
 
@@ -127,16 +133,17 @@ def test_payment_risk_parameters_and_runs(tmp_path):
     params = pm.inspect_notebook(str(ROOT / "notebooks" / "payment_risk.ipynb"))
     assert {k: (v["inferred_type_name"], v["default"]) for k, v in params.items()} == {
         "ledger_dir": ("str", '"../data/demo"'), "as_of": ("str", '"2026-09-30"'),
-        "late_days": ("int", "30"), "horizon_weeks": ("int", "13")}
+        "late_days": ("int", "30"), "horizon_weeks": ("int", "13"),
+        "time_budget_s": ("int", "600"), "pack_dir": ("str", '""')}
     demo = tmp_path / "demo"
     write_demo(demo, DemoConfig(invoices=6000, seed=3), fmt="parquet")
     out = tmp_path / "pr.ipynb"
     pm.execute_notebook(str(ROOT / "notebooks" / "payment_risk.ipynb"), str(out), kernel_name="python3",
                         cwd=str(ROOT / "notebooks"), progress_bar=False,
                         parameters={"ledger_dir": str(demo), "as_of": "2026-09-30", "late_days": 30,
-                                    "horizon_weeks": 13})
+                                    "horizon_weeks": 13, "pack_dir": str(tmp_path)})
     nb = nbformat.read(out, as_version=4)
-    result = eval(_last_output(nb))
+    result = _record(tmp_path, "payment_risk", "payment_risk")
     assert result["auc"] > result["baseline_auc"] and result["n_test"] > 500
     images = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
               if "image/png" in o.get("data", {})]

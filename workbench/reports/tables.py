@@ -1,0 +1,130 @@
+"""The pack's machine tables: CSV and JSON with exact decimal amounts and code names, written
+by the runner from the validated ledger (the notebooks show the same figures for people).
+
+Tables are written deterministically (sorted rows, fixed formats), so the same ledger gives
+the same files byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from ..aging import aging_records, aging_table, load_aging_policy
+from ..io.writer import atomic_write_text
+from ..ledger import Ledger
+from ..money import MINOR_UNITS, format_amount_array
+from ..periods import Period
+
+__all__ = ["money_frame", "write_tables", "write_reserve"]
+
+
+def money_frame(table: pd.DataFrame, money_columns: list[str]) -> pd.DataFrame:
+    """Money columns (minor units) to exact decimal text, by each row's currency."""
+    out = table.copy()
+    digits = out["currency"].map(MINOR_UNITS).to_numpy()
+    for c in money_columns:
+        out[c] = format_amount_array(out[c].to_numpy(), digits)
+    return out
+
+
+def write_tables(ledger: Ledger, period: Period, folder: Path) -> dict:
+    """Aging, KPIs, worklist and proposals as of the period end; returns the policies used."""
+    as_of = period.end
+    policy = load_aging_policy()
+    labels = list(policy.labels)
+    by_currency = aging_table(ledger, as_of, policy=policy)
+    by_segment = aging_table(ledger, as_of, by="segment", policy=policy)
+    by_customer = aging_table(ledger, as_of, by="customer", policy=policy)
+    money = labels + ["total"]
+    tables = {
+        "aging_by_currency": money_frame(by_currency, money),
+        "aging_by_segment": money_frame(by_segment, money),
+        "aging_by_customer": money_frame(by_customer, money),
+    }
+    for name, df in tables.items():
+        text = df.to_csv(index=False, lineterminator="\n", float_format="%.4f")
+        atomic_write_text(folder / f"{name}.csv", text)
+    atomic_write_text(folder / "aging.json",
+                      json.dumps(aging_records(by_currency), indent=2) + "\n")
+    policies = {"aging_policy": f"{policy.name} {policy.version}"}
+    policies.update(_write_collections(ledger, period, folder))
+    summary = ledger.summary()
+    summary.update({"validation": {"problems": 0, "status": "valid"},
+                    "load_report": {"files": ledger.load_report.files,
+                                    "rows": ledger.load_report.rows,
+                                    "filtered_out": ledger.load_report.filtered_out,
+                                    "blank_lines": ledger.load_report.blank_lines},
+                    "ar": {c: v for c, v in _ar_text(ledger, as_of).items()},
+                    "unapplied_cash": _unapplied_text(ledger, as_of)})
+    summary.pop("source", None)        # a machine path: the manifest names the inputs
+    atomic_write_text(folder / "ledger_summary.json",
+                      json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    return policies
+
+
+def _write_collections(ledger: Ledger, period: Period, folder: Path) -> dict:
+    """KPIs for the quarter (per currency and per segment), the 12 month-end trend, the
+    worklist and the proposals as of the quarter end."""
+    from ..collections import (default_activity_frame, load_collections_policy,
+                              suspension_proposals, worklist, write_off_proposals)
+    from ..kpis import KPIOptions, _MONEY_FIELDS, kpi_records, kpi_table, kpi_trend
+
+    policy = load_collections_policy()
+    acts = default_activity_frame(ledger)
+    options = KPIOptions(promise_grace_days=policy.promise_grace_days,
+                         promise_tolerance_pct=policy.promise_tolerance_pct)
+    kpis = kpi_table(ledger, period, options=options, activities=acts)
+    atomic_write_text(folder / "kpis.json", json.dumps(kpi_records(kpis), indent=2) + "\n")
+    money = [c for c in _MONEY_FIELDS]
+
+    def csv(name, df, cols):
+        text = money_frame(df, [c for c in cols if c in df.columns]).to_csv(
+            index=False, lineterminator="\n", float_format="%.4f")
+        atomic_write_text(folder / f"{name}.csv", text)
+
+    csv("kpis_by_currency", kpis, money)
+    csv("kpis_by_segment", kpi_table(ledger, period, by="segment", options=options,
+                                     activities=acts), money)
+    csv("kpi_trend", kpi_trend(ledger, period.end, points=12, options=options, activities=acts),
+        money)
+    wl = worklist(ledger, period.end, policy, acts)
+    csv("worklist", wl, ["open_ar", "past_due_ar", "promise_due_today"])
+    csv("suspension_proposals", suspension_proposals(ledger, period.end, policy, acts),
+        ["past_due_ar"])
+    csv("write_off_proposals", write_off_proposals(ledger, period.end, policy), ["open_balance"])
+    from_log = int((acts["source"] == "state").sum()) if "source" in acts else 0
+    return {"collections_policy": policy.label, "kpi_formulas": options.formulas(),
+            "activity_log_rows_used": from_log}
+
+
+def _ar_text(ledger: Ledger, as_of) -> dict[str, str]:
+    from ..money import format_amount
+    return {c: format_amount(v, c) for c, v in ledger.ar_balance(as_of).items()}
+
+
+def _unapplied_text(ledger: Ledger, as_of) -> dict[str, str]:
+    from ..money import format_amount
+    un = ledger.unapplied_cash(as_of)
+    if not len(un):
+        return {}
+    sums = un.groupby("currency")["unapplied_minor"].sum()
+    return {c: format_amount(int(v), c) for c, v in sums.items()}
+
+
+
+
+def write_reserve(ledger: Ledger, period: Period, folder: Path) -> dict:
+    """``reserve.json``: the bad-debt reserve as of the quarter end, as ``workbench reserve
+    --format json`` gives it (methods, required reserve, provision, journal entry,
+    roll-forward, backtest)."""
+    from ..collections import default_activity_frame
+    from ..reserve import load_reserve_policy, reserve_analysis
+
+    policy = load_reserve_policy()
+    result = reserve_analysis(ledger, period.end, policy,
+                              activities=default_activity_frame(ledger))
+    atomic_write_text(folder / "reserve.json", json.dumps(result.to_dict(), indent=2) + "\n")
+    return {"reserve_policy": f"{policy.name} {policy.version}"}
