@@ -542,7 +542,7 @@ def test_policy_errors_are_listed_together(tmp_path):
         load_reserve_policy(path)
     msg = str(e.value)
     assert "provision_matrix.rates_pct.default: missing bucket(s) 61-90" in msg
-    assert "roll_rate.pool must be portfolio or currency; got 'world'" in msg
+    assert "pool must be portfolio or currency; got 'world'" in msg
 
 
 def test_shipped_policy_loads():
@@ -601,3 +601,28 @@ def test_cli_table_and_errors(demo_dir, capsys):
     assert "--risk-model" in capsys.readouterr().err
     assert main(["--ledger", str(FIXTURES / "hand"), "--quarter", "2026Q1"]) == 2
     assert "no reserve_gl table" in capsys.readouterr().err
+
+
+def test_plots_return_labelled_axes(policy):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from workbench.reserve.plots import backtest_plot, reserve_by_bucket, transition_heatmap
+
+    flows = pd.DataFrame([("a", "b", 30), ("a", "paid", 70), ("b", "paid", 50),
+                          ("b", "written_off", 50)], columns=["from_bucket", "to_state", "amount"])
+    ax = transition_heatmap(transition_matrix(flows, ["a", "b"]))
+    assert ax.get_title().startswith("Roll rates") and "%" in ax.figure.axes[-1].get_ylabel()
+    r = reserve_analysis(pm_ledger(), "2026-09-30", policy, backtest_quarters=0)
+    with pytest.raises(ValueError, match="pass currency="):
+        reserve_by_bucket(r.by_bucket)
+    ax = reserve_by_bucket(r.by_bucket, "EUR")
+    assert ax.get_ylabel() == "Amount (EUR)" and "EUR" in ax.get_title()
+    bt = pd.DataFrame({"quarter_end": pd.to_datetime(["2026-03-31", "2026-06-30"]),
+                       "method": "provision_matrix", "currency": "USD",
+                       "reserve_minor": [100, 200], "actual_net_loss_minor": [150, 120],
+                       "window_complete": [True, False]})
+    ax = backtest_plot(bt)
+    assert ax.get_ylabel() == "Amount (USD)" and ax.get_xlabel() == "Quarter end"
+    plt.close("all")

@@ -268,9 +268,9 @@ class _Engine:
         ledger of millions of rows is grouped without Python objects."""
         led = self.ledger
         inv, cust, rec = led.invoices, led.customers, led.receipts
-        cur_codes, cur_names = pd.factorize(pd.concat([inv["currency"], rec["currency"]]
-                                                      if len(rec) else inv["currency"]),
-                                            sort=True)
+        currencies = (pd.concat([inv["currency"], rec["currency"]]) if len(rec)
+                      else inv["currency"])      # a ledger without receipts (DATA_MODEL allows)
+        cur_codes, cur_names = pd.factorize(currencies, sort=True)
         cur_codes = cur_codes.astype(np.int64)
         inv_cur, rec_cur = cur_codes[: len(inv)], cur_codes[len(inv):]
         n_cur = len(cur_names)

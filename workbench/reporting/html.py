@@ -31,6 +31,7 @@ TEMPLATE_NAME = "pack"
 _H1_RE = re.compile(r"<h1\b[^>]*>(.*?)</h1>", re.DOTALL | re.IGNORECASE)
 _TAG_RE = re.compile(r"<[^>]+>")
 _STYLE_RE = re.compile(r"<style\b.*?</style>", re.DOTALL | re.IGNORECASE)
+_CSS_COMMENT_RE = re.compile(r"/\*.*?\*/", re.DOTALL)
 
 
 def _text(fragment: str) -> str:
@@ -78,4 +79,5 @@ def notebook_to_html(nb, *, title_html: str, title: str | None = None) -> str:
                             exclude_anchor_links=True)
     body, _ = exporter.from_notebook_node(
         nb, resources={"wb_title_html": title_html, "metadata": {"name": page_title}})
-    return body
+    # the lab stylesheet's comments speak of "Out[] prompts": a pack has neither
+    return _STYLE_RE.sub(lambda m: _CSS_COMMENT_RE.sub("", m.group(0)), body)

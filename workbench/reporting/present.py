@@ -316,10 +316,15 @@ def _currencies(table: Table, n: int) -> list[str | None]:
 def _minor(table: Table, code: str, v) -> int | None:
     if _missing(v):
         return None
-    if isinstance(v, (float, np.floating)) and not float(v).is_integer():
+    try:
+        minor = int(v)
+        exact = isinstance(v, (int, np.integer)) or minor == v
+    except (TypeError, ValueError, OverflowError):
+        exact = False
+    if not exact or isinstance(v, (str, bool, np.bool_)):
         raise ValueError(f"table {table.name!r}: money column {code!r} must hold integer "
                          f"minor units; got {v!r}")
-    return int(v)
+    return minor
 
 
 def _raw(table: Table, col: Column, v):

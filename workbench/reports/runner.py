@@ -49,7 +49,7 @@ from ..io.writer import atomic_write_text, replace_dir
 from ..ledger import Ledger
 from ..periods import Period, last_closed_quarter, parse_period
 from .publish import collected
-from .tables import money_frame, write_reserve, write_tables
+from .tables import write_reserve, write_tables
 
 __all__ = ["run_pack", "run_quarter_pack", "PackError", "PackFailed", "PACKS", "resolve_period"]
 
@@ -275,11 +275,17 @@ def _execute(src: str, dst: str, parameters: dict, cwd: str, timeout: int) -> di
         index = getattr(e, "cell_index", None)
         out["cell_index"] = index
         out["exec_count"] = getattr(e, "exec_count", None)
-        if index is not None and Path(dst).exists():
-            try:
+        if Path(dst).exists():
+            try:        # the cell holding the error output, and the section it is in
                 nb = nbformat.read(dst, as_version=4)
-                out["cell_heading"] = _heading_before(nb, index)
-            except Exception:  # noqa: BLE001
+                at = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"
+                           and any(o.get("output_type") == "error" for o in c.get("outputs", []))),
+                          index)
+                if at is not None:
+                    out["cell_index"] = at
+                    out["exec_count"] = nb.cells[at].get("execution_count") or out["exec_count"]
+                    out["cell_heading"] = _heading_before(nb, at)
+            except Exception:  # noqa: BLE001 - the message is still clear without the heading
                 pass
     out["ended"] = _now()
     out["seconds"] = round(time.perf_counter() - t0, 2)
@@ -533,12 +539,15 @@ def _render(kind: str, ctx: Context, tmp: Path, digest: str, started: str, runs:
 
 def _write_csv(table, path: Path) -> None:
     """A kept table as CSV: code names, money as exact decimal text, one row per row."""
-    df = table.frame
-    money = [c for c in table.money if c in df.columns]
-    if money and "currency" in df.columns:
-        df = money_frame(df, money)
-    elif money and table.currency:
-        df = money_frame(df.assign(currency=table.currency), money)
+    from ..money import format_amount
+
+    df = table.frame.copy()
+    if "currency" not in df.columns and table.currency:
+        df["currency"] = table.currency
+    for c in (c for c in table.money if c in df.columns):
+        # exact decimal text by each row's currency; an empty cell stays empty
+        df[c] = [("" if v is None or v is pd.NA or v != v else format_amount(int(v), cur))
+                 for v, cur in zip(df[c].astype(object), df["currency"])]
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, df.to_csv(index=False, lineterminator="\n", float_format="%.6g",
                                       date_format="%Y-%m-%d"))

@@ -36,14 +36,14 @@ def write_tables(ledger: Ledger, period: Period, folder: Path) -> dict:
     policy = load_aging_policy()
     labels = list(policy.labels)
     by_currency = aging_table(ledger, as_of, policy=policy)
-    by_segment = aging_table(ledger, as_of, by="segment", policy=policy)
     by_customer = aging_table(ledger, as_of, by="customer", policy=policy)
     money = labels + ["total"]
-    tables = {
-        "aging_by_currency": money_frame(by_currency, money),
-        "aging_by_segment": money_frame(by_segment, money),
-        "aging_by_customer": money_frame(by_customer, money),
-    }
+    tables = {"aging_by_currency": money_frame(by_currency, money)}
+    # a customer master without segments (DATA_MODEL: optional) has no segment aging
+    if "segment" in ledger.customers.columns:
+        tables["aging_by_segment"] = money_frame(
+            aging_table(ledger, as_of, by="segment", policy=policy), money)
+    tables["aging_by_customer"] = money_frame(by_customer, money)
     for name, df in tables.items():
         text = df.to_csv(index=False, lineterminator="\n", float_format="%.4f")
         atomic_write_text(folder / f"{name}.csv", text)
@@ -86,8 +86,9 @@ def _write_collections(ledger: Ledger, period: Period, folder: Path) -> dict:
         atomic_write_text(folder / f"{name}.csv", text)
 
     csv("kpis_by_currency", kpis, money)
-    csv("kpis_by_segment", kpi_table(ledger, period, by="segment", options=options,
-                                     activities=acts), money)
+    if "segment" in ledger.customers.columns:
+        csv("kpis_by_segment", kpi_table(ledger, period, by="segment", options=options,
+                                         activities=acts), money)
     csv("kpi_trend", kpi_trend(ledger, period.end, points=12, options=options, activities=acts),
         money)
     wl = worklist(ledger, period.end, policy, acts)

@@ -16,6 +16,10 @@ def fmt_money(minor, currency: str) -> str:
     return f"{format_amount(int(minor), currency, thousands=True)} {currency}"
 
 
+def _days(value) -> str:
+    return "n/a" if value is None or value != value else f"{value:.1f} days"
+
+
 def fmt_pct(value, digits: int = 1) -> str:
     return "n/a" if value is None or value != value else f"{value:.{digits}f} %"
 
@@ -127,8 +131,7 @@ def kpi_tiles(kpis: pd.DataFrame, prior: pd.DataFrame | None = None
             return f"{q.get('period', 'prior')}: {fmt(q[field])}" if field in q else ""
 
         items += [
-            (f"DSO ({r.currency})", "n/a" if r.dso != r.dso else f"{r.dso:.1f} days",
-             was("dso", lambda v: "n/a" if v != v else f"{v:.1f} days")),
+            (f"DSO ({r.currency})", _days(r.dso), was("dso", _days)),
             (f"CEI ({r.currency})", fmt_pct(r.cei), was("cei", fmt_pct)),
             (f"Unapplied cash ({r.currency})", fmt_money(r.unapplied_cash, r.currency),
              was("unapplied_cash", lambda v: fmt_money(v, r.currency))),

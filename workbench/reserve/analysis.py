@@ -77,8 +77,7 @@ def _convert_all(amounts: dict, rates: dict, rep: str) -> int | None:
     return sum(convert(int(v), c, rates[c], rep) for c, v in amounts.items())
 
 
-def _methods_table(outcomes, qual_pct_total, spec_by_cur, currencies, rates, rep, selected,
-                   policy):
+def _methods_table(outcomes, spec_by_cur, currencies, rates, rep, selected, policy):
     from .common import pct_of
     rows = []
     for m, o in outcomes.items():
@@ -162,6 +161,12 @@ def _current_balance(ledger: Ledger, D: pd.Timestamp, notes: list):
                        "journal entry cannot be computed")
         return None, None
     r = row.iloc[0]
+    gl_cur = r["currency"] if "currency" in row else ledger.report_currency
+    if gl_cur != ledger.report_currency:
+        notes.append(f"reserve_gl is kept in {gl_cur}, the reporting currency is "
+                     f"{ledger.report_currency}: the allowance balance is not compared (load the "
+                     f"ledger with report_currency={gl_cur})")
+        return None, None
     return int(r["ending_balance_minor"]), int(r["provision_minor"])
 
 
@@ -237,8 +242,8 @@ def reserve_analysis(ledger: Ledger, as_of, policy: ReservePolicy | str | Path |
     notes: list[str] = []
     last = ledger.last_date
     if last is not None and last < D:
-        notes.append(f"the ledger's last business date {last.date()} is before {D.date()}: "
-                     f"activity after it is missing")
+        notes.append(f"the ledger's data ends on {last.date()}, before {D.date()}: nothing "
+                     f"after {last.date()} is in it")
     history = build_history(ledger, D, policy.aging)
     snap = take_snapshot(ledger, D, policy, activities)
     notes += snap.notes
@@ -249,11 +254,13 @@ def reserve_analysis(ledger: Ledger, as_of, policy: ReservePolicy | str | Path |
         why = outcomes[selected].note if selected in outcomes else "not run"
         if method is not None:
             raise ValueError(f"method {method} cannot run on this ledger: {why}")
-        notes.append(f"{selected} cannot run ({why}): the provision matrix is used")
+        notes.append(f"the policy's method {selected} cannot run ({why}): the provision matrix "
+                     f"is used")
         selected = "provision_matrix"
     for m, o in outcomes.items():
         if not o.available:
-            notes.append(f"{m}: not available: {o.note}")
+            if m != (method or policy.default_method):
+                notes.append(f"{m}: not available: {o.note}")
         elif o.note:
             notes.append(f"{m}: {o.note}")
     currencies = snap.currencies
@@ -277,8 +284,7 @@ def reserve_analysis(ledger: Ledger, as_of, policy: ReservePolicy | str | Path |
                  for k in ("pooled", "specific", "qualitative")}
         required_report = {**parts, "required": parts["pooled"] + parts["specific"]
                            + parts["qualitative"]}
-    methods = _methods_table(outcomes, None, spec_by_cur, currencies, snap.rates, rep, selected,
-                             policy)
+    methods = _methods_table(outcomes, spec_by_cur, currencies, snap.rates, rep, selected, policy)
     by_bucket = _by_bucket_table(snap, outcomes, list(policy.aging.labels), snap.rates, rep)
     current, booked = _current_balance(ledger, D, notes)
     provision = None

@@ -76,8 +76,9 @@ def cmd_reserve(args) -> int:
         raise CLIError(str(e)) from None
     if args.risk_model and not args.risk_model.exists():
         raise CLIError(f"risk model file {args.risk_model} does not exist")
+    quarter = None if args.quarter == "last" else _quarter_end(args.quarter, None)
     ledger = _load(args.ledger)
-    quarter = _quarter_end(args.quarter, ledger)
+    quarter = quarter or _quarter_end(args.quarter, ledger)
     if not ledger.has("reserve_gl"):
         raise CLIError(f"ledger {args.ledger} has no reserve_gl table: the allowance account's "
                        f"balance is needed for the provision and the journal entry (add "

@@ -44,7 +44,7 @@ def expected_loss_model(scores: pd.DataFrame, policy: ReservePolicy,
     factor :math:`f` (``pd_per_late``) is the share of such late payers that end in a
     loss; it is a judgement to calibrate against the ledger's write-offs, and the figure is
     only as good as it. EAD is the open balance left in the pool; LGD the policy's
-    ``lgd_pct``. (Basel expected loss EL = PD x LGD x EAD; IFRS 9 5.5.17 and B5.5.44 ask for
+    ``lgd_pct``. (Basel expected loss EL = PD x LGD x EAD; IFRS 9 5.5.17 asks for
     an unbiased, probability-weighted amount.) Each (currency, bucket) figure is a float sum
     rounded once to minor units.
     """
@@ -101,8 +101,8 @@ def qualitative_adjustments(pooled: dict[str, int], policy: ReservePolicy) -> pd
     .. math:: \\text{adj}_{f,c} = \\operatorname{round}(\\text{pooled}_c \\times a_f / 100)
 
     Historical loss information adjusted for current conditions and reasonable and
-    supportable forecasts (ASC 326-20-30-9 and 55-4; IFRS 9 5.5.17(c), B5.5.52). Shown
-    apart from the historical figure so the judgement is visible.
+    supportable forecasts (ASC 326-20-30-9; IFRS 9 5.5.17(c), B5.5.52). Shown apart from
+    the historical figure so the judgement is visible.
     """
     rows = []
     for fac in policy.qualitative:

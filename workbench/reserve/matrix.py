@@ -50,9 +50,10 @@ def provision_matrix(items: pd.DataFrame, policy: ReservePolicy) -> pd.DataFrame
               \\times r_{s,b} / 100)
 
     rounded once per (currency, segment, bucket), half to even; totals are sums of the
-    rounded figures. Source: the provision matrix of ASC 326-20-55-37 to 55-40
-    (Example 1, trade receivables) and IFRS 9 B5.5.35 (a practical expedient for trade
-    receivables: fixed rates by days past due, adjusted for forward-looking information).
+    rounded figures. Sources: ASC 326-20-55-37 to 55-40 (Example 5: trade receivables,
+    loss rates applied to an aging schedule; ASC 326-20-30-3 lists aging-schedule methods)
+    and IFRS 9 B5.5.35 (the provision matrix: fixed rates by days past due as a practical
+    expedient for trade receivables, adjusted for forward-looking information).
     """
     labels = list(policy.aging.labels)
     items = _with_bucket(items, policy)
@@ -161,8 +162,8 @@ def transition_matrix(flows: pd.DataFrame, labels=None) -> pd.DataFrame:
     .. math:: P_{b,s} = \\frac{\\sum_t \\text{flow}_t(b \\to s)}{\\sum_t \\text{balance}_t(b)}
 
     Balance-weighted roll rates (migration analysis) pooled over the window, as in the
-    roll-rate method of loss estimation (OCC Comptroller's Handbook, *Allowance for Loan and
-    Lease Losses*; ASC 326-20-55-7 lists roll-rate methods among acceptable approaches).
+    roll-rate method of loss estimation (ASC 326-20-30-3 lists roll-rate methods among the
+    acceptable approaches).
     """
     labels = list(labels) if labels is not None else list(dict.fromkeys(flows["from_bucket"]))
     cols = labels + [PAID, WRITTEN_OFF]

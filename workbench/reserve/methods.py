@@ -125,9 +125,9 @@ def _run_roll_rate(ledger: Ledger, snap: Snapshot, policy: ReservePolicy, histor
     labels = list(policy.aging.labels)
     balances = _bucket_sums(snap.items, labels)
     currencies = list(history.currencies)
-    weights = snap.weights(currencies) if policy.roll_pool == "portfolio" else None
+    weights = snap.weights(currencies) if policy.pool == "portfolio" else None
     note = None
-    if policy.roll_pool == "portfolio" and weights is None and len(currencies) > 1:
+    if policy.pool == "portfolio" and weights is None and len(currencies) > 1:
         note = (f"no fx rate on {snap.as_of.date()} for every currency: roll rates estimated per "
                 f"currency instead of on the whole portfolio")
     keys = ["portfolio"] if weights is not None or len(currencies) <= 1 else currencies
@@ -170,8 +170,8 @@ def _run_vintage(ledger: Ledger, snap: Snapshot, policy: ReservePolicy, history:
         return MethodOutcome(name, False, note="no write_offs table: vintage loss rates cannot be "
                              "estimated")
     currencies = list(history.currencies)
-    weights = snap.weights(currencies)
-    if weights is None and len(currencies) == 1:
+    weights = snap.weights(currencies) if policy.pool == "portfolio" else None
+    if len(currencies) == 1:
         weights = {currencies[0]: 1.0}
     keys = ["portfolio"] if weights is not None else currencies
     tables, curves, rate_of, used_of = {}, {}, {}, {}
@@ -185,17 +185,21 @@ def _run_vintage(ledger: Ledger, snap: Snapshot, policy: ReservePolicy, history:
         return MethodOutcome(name, False, note=(
             f"no vintage at least {policy.vintage_min_age_months} months old on "
             f"{snap.as_of.date()}: no lifetime loss rate"))
-    parts = []
+    parts, without = [], []
     for cur, grp in snap.items.groupby("currency", sort=True):
         key = "portfolio" if "portfolio" in rate_of else cur
         r = rate_of.get(key, np.nan)
         if np.isnan(r):
+            without.append(cur)
             continue
         parts.append(vintage_reserve(grp, history, snap.as_of, r))
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
         columns=["currency", "vintage", "reserve_minor"])
-    note = None if weights is not None or len(currencies) <= 1 else \
-        "no fx rate for every currency: vintage loss rates estimated per currency"
+    notes = [] if weights is not None or policy.pool == "currency" else \
+        ["no fx rate for every currency: vintage loss rates estimated per currency"]
+    if without:
+        notes.append(f"no mature vintage in {', '.join(without)}: no vintage reserve for it")
+    note = "; ".join(notes) or None
     return MethodOutcome(name, True, _pooled(table, snap.currencies), None,
                          {"vintages": tables, "curves": curves, "rates": rate_of, "used": used_of,
                           "table": table}, note)
@@ -212,10 +216,12 @@ def _run_model(ledger: Ledger, snap: Snapshot, policy: ReservePolicy, model) -> 
     except ValueError as e:
         return MethodOutcome(name, False, note=f"the payment-risk model cannot score: {e}")
     table = expected_loss_model(scores, policy, snap.items[["invoice_id", "bucket", "pool_minor"]])
-    note = None
+    note = (f"PD = p_late (paid more than {model.late_days} days late) x pd_per_late "
+            f"{policy.pd_per_late} from the policy (a judgement, not a default estimate), LGD "
+            f"{policy.lgd_pct}%")
     if to_date(model.trained_as_of) > snap.as_of:
-        note = (f"the model was trained as of {model.trained_as_of}, after {snap.as_of.date()}: "
-                f"it has seen outcomes not known on that date")
+        note += (f"; the model was trained as of {model.trained_as_of}, after "
+                 f"{snap.as_of.date()}: it has seen outcomes not known on that date")
     return MethodOutcome(name, True, _pooled(table, snap.currencies), table,
                          {"scores": scores, "trained_as_of": model.trained_as_of,
                           "late_days": model.late_days}, note)

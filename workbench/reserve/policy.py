@@ -56,7 +56,7 @@ class ReservePolicy:
     segment_rates_pct: dict[str, dict[str, Decimal]]
     roll_months: int
     roll_min_months: int
-    roll_pool: str
+    pool: str
     vintage_min_age_months: int
     vintage_count: int
     pd_per_late: Decimal
@@ -184,9 +184,12 @@ def load_reserve_policy(path: str | Path = "reserve", aging: AgingPolicy | None 
     if min_months > months:
         errors.append(f"roll_rate.min_months ({min_months}) must not exceed roll_rate.months "
                       f"({months})")
-    pool = rr.get("pool", "portfolio")
+    if "pool" in rr:
+        errors.append("roll_rate.pool: moved to the top-level 'pool' (it applies to the roll-rate "
+                      "and vintage estimates)")
+    pool = doc.get("pool", "portfolio")
     if pool not in ("portfolio", "currency"):
-        errors.append(f"roll_rate.pool must be portfolio or currency; got {pool!r}")
+        errors.append(f"pool must be portfolio or currency; got {pool!r}")
 
     vt = section("vintage")
     el = section("expected_loss")
@@ -272,7 +275,7 @@ def load_reserve_policy(path: str | Path = "reserve", aging: AgingPolicy | None 
         name=doc["name"], version=doc["version"], aging=aging, default_method=str(method),
         expense_account=str(acc.get("expense") or ""), allowance_account=str(acc.get("allowance") or ""),
         rates_pct=rates, segment_rates_pct=seg_rates, roll_months=months, roll_min_months=min_months,
-        roll_pool=str(pool),
+        pool=str(pool),
         vintage_min_age_months=whole(vt, "vintage", "min_age_months", 12, 1),
         vintage_count=whole(vt, "vintage", "vintages", 12, 1),
         pd_per_late=pd_per_late, lgd_pct=lgd, dispute_rules=tuple(d_rules),

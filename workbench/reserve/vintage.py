@@ -44,8 +44,8 @@ def vintage_table(history: History, as_of, weights: dict | None = None,
     Notes
     -----
     Net loss = write-offs minus recoveries on the vintage's invoices, dated on or before
-    ``as_of``. Source: vintage (static pool) analysis, ASC 326-20-55-7 and 55-43 to 55-47
-    (Example 3: vintage-year loss rates).
+    ``as_of``. Source: vintage (static pool) analysis, a loss-rate method (ASC 326-20-30-3;
+    the vintage illustration among the ASC 326-20-55 examples).
     """
     w = _weights(history, weights, currency)
     mD = history.month_index(as_of)
@@ -153,8 +153,8 @@ def vintage_reserve(pool: pd.DataFrame, history: History, as_of, rate: float) ->
     The vintage's expected lifetime loss (rate times its credit sales) less the net loss
     already taken and less what is reserved specifically on its invoices, never more than
     what of it is still open in the pool. This is the remaining-life form of the
-    historical-loss-rate method (ASC 326-20-55-43 to 55-47): the lifetime rate is the
-    *share of sales* lost, so it multiplies sales, not the open balance.
+    historical loss-rate (vintage) method: the lifetime rate is the *share of sales* lost,
+    so it multiplies sales, not the open balance.
     """
     g = pool.groupby(["currency", "vintage"], sort=True)[["pool_minor", "specific_reserve_minor"]].sum()
     mD = history.month_index(as_of)
