@@ -2,8 +2,6 @@
 HTML for people, are printed to PDF by Chromium on A4 and Letter landscape, and nothing is
 wider than the printable width (no clipped column, figure or text)."""
 
-import os
-from pathlib import Path
 
 import nbformat
 import papermill as pm
@@ -11,14 +9,9 @@ import pytest
 
 from ..conftest import ROOT
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+from . import ARGS, CHROMIUM, require_chromium
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI"):
-        raise RuntimeError("CI must install Debian's chromium (.ci/run does) for the browser tests")
-    pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
+require_chromium()
 
 # printable width in CSS pixels (96 per inch) with the pack's 12 mm page margins
 PAGES = {"A4": (297 - 24) / 25.4 * 96, "Letter": (279.4 - 24) / 25.4 * 96}

@@ -12,6 +12,11 @@ __all__ = ["aging_view", "aging_comparison", "aging_tiles", "kpi_view", "kpi_til
            "fmt_money", "fmt_pct"]
 
 
+#: The reserve methods' names for people (the JSON and CSV keep the code names).
+METHOD_NAMES = {"provision_matrix": "Provision matrix", "roll_rate": "Roll rate (migration)",
+                "vintage": "Historical loss by vintage", "model": "Expected loss (payment-risk model)"}
+
+
 def fmt_money(minor, currency: str) -> str:
     return f"{format_amount(int(minor), currency, thousands=True)} {currency}"
 
