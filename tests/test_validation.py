@@ -118,7 +118,7 @@ def test_bad_input_is_named_precisely(hand_dir, tmp_path, capsys, case):
     assert len(err.value.problems) == len(problems)
     reports = tmp_path / "reports"
     assert main(["report", "--ledger", str(hand_dir), "--out", str(reports), "--no-notebooks",
-                 "--quiet"]) == 1
+                 "--quiet"]) == 2          # bad input: the scheduler's exit code 2
     assert not reports.exists() or not any(reports.iterdir())
     assert folder_state(hand_dir) == before
 
