@@ -75,9 +75,8 @@ def write_snapshot(ledger, root: str | Path, files: dict[str, str | Path] | None
         for name, df in ledger.tables.items():
             # Decimal objects (fx rates) go as their exact text: Parquet's decimal128 would
             # pad them to one scale, and the content hash reads their text
-            dec = [c for c in df.columns if df[c].dtype == object and len(df)
-                   and isinstance(df[c].dropna().iloc[0] if df[c].notna().any() else None,
-                                  Decimal)]
+            dec = [c for c in df.columns if df[c].dtype == object
+                   and any(isinstance(v, Decimal) for v in df[c].dropna().head(1))]
             if dec:
                 decimals[name] = dec
                 df = df.astype({c: str for c in dec})

@@ -376,7 +376,7 @@ def run_pack(kind: str, ledger_dir: str | Path, period: str | None = None,
         ctx = Context(kind, per, prior, str(snapshot), str(tmp), options)
         t0 = time.perf_counter()
         policies = write_tables(ledger, per, tmp)
-        if kind == "quarter-end":
+        if kind == "quarter-end" and not run_notebooks:
             policies.update(write_reserve(ledger, per, tmp))
         tables_seconds = time.perf_counter() - t0
         inputs = _input_files(ledger_dir)
@@ -389,6 +389,8 @@ def run_pack(kind: str, ledger_dir: str | Path, period: str | None = None,
             if failed:
                 raise _fail(failed[0], runs, tmp, out_root, per, kind, started)
             _render(kind, ctx, tmp, digest, started, runs)
+            if kind == "quarter-end":
+                policies.update(_reserve_from_notebook(tmp))
 
         files = {}
         for p in sorted(tmp.rglob("*")):
@@ -433,6 +435,14 @@ def run_pack(kind: str, ledger_dir: str | Path, period: str | None = None,
     return target
 
 
+def _reserve_from_notebook(tmp: Path) -> dict:
+    """``reserve.json`` as the reserve notebook computed it (from the same snapshot and state
+    rows the parent would read), so the pack runs the analysis and its backtest once."""
+    record = collected(tmp, Path(RESERVE.notebook).stem)["records"]["reserve"]
+    atomic_write_text(tmp / "reserve.json", json.dumps(record, indent=2) + "\n")
+    return {"reserve_policy": record["policy"]}
+
+
 def _gaps(tmp: Path, kind: str) -> dict[str, list[str]]:
     out = {}
     for job in PACKS[kind]:
@@ -451,10 +461,13 @@ def _run_notebooks(kind: str, ctx: Context, tmp: Path, jobs: int | None, options
             "pack_dir": str(tmp)}
     nb_dir = Path(os.environ.get("WORKBENCH_NOTEBOOKS_DIR", NOTEBOOKS_DIR))
     runs = []
-    env_keys = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-                "MPLBACKEND": "Agg"}
+    # kernels inherit these: no display; one thread each when kernels share the cores
+    env_keys = {"MPLBACKEND": "Agg"}
+    if jobs > 1:
+        env_keys.update({"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+                         "MKL_NUM_THREADS": "1"})
     saved = {k: os.environ.get(k) for k in env_keys}
-    os.environ.update({k: v for k, v in env_keys.items() if k != "OMP_NUM_THREADS" or jobs > 1})
+    os.environ.update(env_keys)
     try:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
             futures = {}

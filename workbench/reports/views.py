@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..money import format_amount
-from ..reporting import Table
+from ..reporting import Table, label_for
 
 __all__ = ["aging_view", "aging_comparison", "aging_tiles", "kpi_view", "kpi_tiles",
            "fmt_money", "fmt_pct"]
@@ -42,9 +42,8 @@ def aging_view(table: pd.DataFrame, labels: list[str], name: str, title: str,
     cols.update({b: b for b in labels})
     cols.update({"total": "Total", "aging_over_60_pct": "Over 60 days (% of AR)",
                  "invoices": "Open invoices"})
-    cols = {k: v for k, v in cols.items() if k in table.columns}
-    from ..reporting import LABELS
-    cols = {k: LABELS.get(k, v) if k in labels else v for k, v in cols.items()}
+    cols = {k: (label_for(k) if k in labels else v) for k, v in cols.items()
+            if k in table.columns}
     return Table(name, title, table[list(cols)], columns=cols, money=[*labels, "total"],
                  pct=["aging_over_60_pct"], integers=["invoices"], totals=bool(by),
                  note=note)

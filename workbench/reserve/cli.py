@@ -118,22 +118,11 @@ def cmd_reserve(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m workbench.reserve.cli ...`` (the same as ``workbench reserve ...``)."""
-    from ..cli import CLIError
-    parser = argparse.ArgumentParser(prog="workbench")
-    sub = parser.add_subparsers(dest="command", required=True)
-    add_parser(sub)
+    """``python -m workbench.reserve.cli ...``: the same as ``workbench reserve ...``."""
+    from ..cli import main as workbench_main
+
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] != ["reserve"]:
-        argv = ["reserve", *argv]
-    args = parser.parse_args(argv)
-    try:
-        return cmd_reserve(args)
-    except CLIError as e:
-        print(f"workbench reserve: error: {e}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:
-        return 0
+    return workbench_main(argv if argv[:1] == ["reserve"] else ["reserve", *argv])
 
 
 if __name__ == "__main__":
