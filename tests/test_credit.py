@@ -9,8 +9,8 @@ import pytest
 
 from workbench import Ledger
 from workbench.cli import main
-from workbench.credit import (financial_ratios, limit_history, load_credit_policy, recommend,
-                              record_decision, review_queue, train_scorecard)
+from workbench.credit import (financial_ratios, limit_history, load_credit_policy, portfolio,
+                              recommend, record_decision, review_queue, train_scorecard)
 from workbench.scorecard import Scorecard, discrimination
 from workbench.state import StateDB
 
@@ -105,6 +105,20 @@ def test_every_exception(credit_ledger):
     assert "no financial statements known on the review date" in early
     assert "missing bureau report" in early                   # bureau dated 2026-08-15
     assert "class C requires bureau: missing" in early and "class C requires financials: missing" in early
+
+
+def test_portfolio_rows_are_the_recommendations(credit_ledger):
+    """The portfolio scores every customer in one pass; each row is what ``recommend``
+    (the CLI, the credit file, the Voila page) says for that customer on that date."""
+    book = portfolio(credit_ledger, AS_OF).set_index("customer_id")
+    assert len(book) >= 2
+    for cid, row in book.iterrows():
+        r = recommend(credit_ledger, cid, AS_OF)
+        assert (row["score"], row["risk_class"], row["recommended_limit_minor"], row["binding_rule"],
+                row["approver_level"], row["exceptions"]) == (
+            r["score"], r["risk_class"], r["recommended_limit_minor"], r["binding_rule"],
+            r["approver_level"], len(r["exceptions"]))
+    assert book.loc["K", "recommended_limit_minor"] == 1_500_000        # 15,000.00 as above
 
 
 @pytest.mark.parametrize("limit,level", [("25000.00", "analyst"), ("25000.01", "manager"),

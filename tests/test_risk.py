@@ -155,3 +155,15 @@ def test_scores_feed_the_worklist(trained, standard_demo):
     assert risk.between(0, 1).all()
     wl = worklist(standard_demo, AS_OF, risk_scores=risk)
     assert (wl["risk_source"] == "payment-risk model").mean() > 0.9
+
+
+def test_training_cap_keeps_the_newest_invoices(standard_demo, trained):
+    """``max_train_rows`` cuts the training window from its old end; the test set (newest
+    quarter of invoices) is the same as uncapped; ``evaluate=False`` fits without metrics."""
+    _, full = trained
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model, m = train(standard_demo, AS_OF, max_train_rows=2_000, evaluate=False)
+    assert (m["n_train"], m["n_test"], m["test_from"]) == (2_000, full["n_test"], full["test_from"])
+    assert m["evaluated"] is False and "auc" not in m
+    assert model.window[0] < full["test_from"] and model.quantile_models

@@ -636,21 +636,21 @@ def _stage_done(acc: pd.DataFrame, stages, acts: pd.DataFrame, D: pd.Timestamp) 
     """Was the current stage's action logged since the account entered the stage?"""
     kind_of = {"email": ("email",), "call": ("call", "promise_to_pay"), "letter": ("letter",),
                "escalation": ("escalation",), "suspension": ("suspension",)}
-    out = []
-    if len(acts):
-        ts = acts["timestamp"].dt.tz_convert(None).dt.normalize()
-        by_cust = {c: g for c, g in acts.assign(day=ts).groupby("customer_id")}
-    else:
-        by_cust = {}
-    for row, stage in zip(acc.itertuples(index=False), stages):
-        if stage is None:
-            out.append(False)
-            continue
-        entered = D - pd.Timedelta(days=int(row.oldest_days_past_due) - stage.from_days)
-        g = by_cust.get(row.customer_id)
-        out.append(bool(g is not None and ((g["day"] >= entered) & (g["day"] <= D)
-                                           & g["kind"].isin(kind_of[stage.action])).any()))
-    return out
+    want = [(i, row.customer_id, kind,
+             D - pd.Timedelta(days=int(row.oldest_days_past_due) - stage.from_days))
+            for i, (row, stage) in enumerate(zip(acc.itertuples(index=False), stages))
+            if stage is not None for kind in kind_of[stage.action]]
+    done = np.zeros(len(acc), dtype=bool)
+    if not want or not len(acts):
+        return done.tolist()
+    want = pd.DataFrame(want, columns=["row", "customer_id", "kind", "entered"])
+    day = acts["timestamp"].dt.tz_convert(None).dt.normalize()
+    logged = pd.DataFrame({"customer_id": acts["customer_id"].to_numpy(),
+                           "kind": acts["kind"].to_numpy(), "day": day.to_numpy()})
+    logged = logged[(logged["day"] <= D) & logged["kind"].isin(set(want["kind"]))]
+    hit = want.merge(logged, on=["customer_id", "kind"])
+    done[hit.loc[hit["day"] >= hit["entered"], "row"].unique()] = True
+    return done.tolist()
 
 
 def _next_action(row, stage: DunningStage | None, done: bool, policy: CollectionsPolicy,
@@ -718,6 +718,9 @@ def suspension_proposals(ledger: Ledger, as_of, policy: CollectionsPolicy | None
                                             "past_due_invoices": 0})], ignore_index=True)
     cust = ledger.customers.set_index("customer_id")
     status = cust["status"] if "status" in cust else pd.Series("active", index=cust.index)
+    broken_of: dict[str, list] = {}        # customer -> [(activity, promise date)], in order
+    for c, a, d in zip(broken["customer_id"], broken["activity_id"], broken["promise_date"]):
+        broken_of.setdefault(c, []).append((a, d))
     rows = []
     for r in acc.itertuples(index=False):
         if status.get(r.customer_id) in ("suspended", "closed"):
@@ -731,12 +734,12 @@ def suspension_proposals(ledger: Ledger, as_of, policy: CollectionsPolicy | None
                             f"{format_amount(int(r.past_due_ar), r.currency, thousands=True)} "
                             f"{r.currency} past due in {int(r.past_due_invoices)} invoice(s) (policy >= "
                             f"{format_amount(threshold, r.currency, thousands=True)})")
-        b = broken[broken["customer_id"] == r.customer_id]
+        b = broken_of.get(r.customer_id, [])
         if len(b) >= policy.suspension_broken_promises:
             rules.append("broken promises")
             evidence.append(f"{len(b)} broken promises in {policy.suspension_lookback_days} days "
                             f"(policy >= {policy.suspension_broken_promises}): " + ", ".join(
-                                f"{a} due {d.date()}" for a, d in zip(b["activity_id"], b["promise_date"])))
+                                f"{a} due {d.date()}" for a, d in b))
         if rules:
             rows.append({"customer_id": r.customer_id, "customer_name": cust["name"].get(r.customer_id),
                          "currency": r.currency, "past_due_ar": int(r.past_due_ar),

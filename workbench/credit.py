@@ -24,7 +24,7 @@ from .policy import PolicyError, read_policy
 __all__ = ["CreditPolicy", "load_credit_policy", "financial_ratios", "customer_analysis",
            "FEATURES", "feature_frame", "training_set", "train_scorecard", "recommend",
            "record_decision", "limit_history", "DECISIONS", "credit_file_html", "review_queue",
-           "save_scorecard", "load_scorecard", "portfolio"]
+           "save_scorecard", "load_scorecard", "portfolio", "recommendations"]
 
 DECISIONS = ("approve", "approve_other", "decline", "hold")
 LEVELS = ("analyst", "manager", "director", "cfo")
@@ -160,12 +160,31 @@ def financial_ratios(row) -> dict:
     }
 
 
+def _rows_of(ledger: Ledger, table: str, customer_id: str) -> pd.DataFrame:
+    """One customer's rows of a table, through positions grouped once per ledger (a
+    portfolio of thousands of customers must not filter the whole table for each)."""
+    t = ledger[table]
+    if not len(t):
+        return t
+    cache = ledger.__dict__.setdefault("_customer_rows", {})
+    if table not in cache:
+        cache[table] = t.groupby("customer_id", sort=False).indices
+    pos = cache[table].get(customer_id)
+    return t.iloc[pos] if pos is not None else t.iloc[:0]
+
+
+def _customer_master(ledger: Ledger) -> pd.DataFrame:
+    cache = ledger.__dict__
+    if "_customer_master" not in cache:
+        cache["_customer_master"] = ledger.customers.set_index("customer_id")
+    return cache["_customer_master"]
+
+
 def _known_financials(ledger: Ledger, customer_id: str, D: pd.Timestamp, policy: CreditPolicy):
-    f = ledger.financials
+    f = _rows_of(ledger, "financials", customer_id)
     if not len(f):
         return f
-    f = f[(f["customer_id"] == customer_id)
-          & (f["period_end"] + pd.Timedelta(days=policy.financials_lag_days) <= D)]
+    f = f[f["period_end"] + pd.Timedelta(days=policy.financials_lag_days) <= D]
     return f.sort_values("period_end")
 
 
@@ -259,19 +278,20 @@ def customer_analysis(ledger: Ledger, customer_id: str, as_of, policy: CreditPol
     """Everything the credit file shows about a customer as of a date (known then)."""
     policy = policy or load_credit_policy(report_currency=ledger.report_currency)
     D = ledger.require_data_by(as_of)
-    cust = ledger.customers.set_index("customer_id")
+    cust = _customer_master(ledger)
     if customer_id not in cust.index:
         raise ValueError(f"unknown customer '{customer_id}'")
     c = cust.loc[customer_id]
     fin = _known_financials(ledger, customer_id, D, policy)
     periods = [{"period_end": str(r["period_end"].date()), **financial_ratios(r)}
-               for _, r in fin.iterrows()]
-    bureau = ledger.bureau
-    b = bureau[(bureau["customer_id"] == customer_id) & (bureau["report_date"] <= D)].sort_values("report_date") \
-        if len(bureau) else bureau
+               for r in fin.to_dict("records")]
+    b = _rows_of(ledger, "bureau", customer_id)
+    if len(b):
+        b = b[b["report_date"] <= D].sort_values("report_date", kind="stable")
     latest_b = b.iloc[-1].to_dict() if len(b) else None
-    tr = ledger.trade_references
-    t = tr[(tr["customer_id"] == customer_id) & (tr["report_date"] <= D)] if len(tr) else tr
+    t = _rows_of(ledger, "trade_references", customer_id)
+    if len(t):
+        t = t[t["report_date"] <= D]
     refs = None
     if len(t):
         w = t["high_credit_minor"].clip(lower=1)
@@ -440,77 +460,147 @@ def _to_report(ledger: Ledger, minor: int, currency: str, D, report: str) -> int
     return convert(int(minor), currency, ledger.fx_rate(currency, D, report), report)
 
 
+def _latest(frame: pd.DataFrame, date_col: str, ids) -> pd.DataFrame:
+    """Each customer's latest row by ``date_col`` (whole rows, never columns of different
+    rows), indexed by customer, reindexed to ``ids``."""
+    if not len(frame):
+        return frame.iloc[:0].set_index("customer_id").reindex(ids)
+    last = frame.sort_values(date_col, kind="stable").drop_duplicates("customer_id", keep="last")
+    return last.set_index("customer_id").reindex(ids)
+
+
+def recommendations(ledger: Ledger, customer_ids, as_of, scorecard=None,
+                    policy: CreditPolicy | None = None) -> pd.DataFrame:
+    """The limit recommendation of many customers at once, one row each: points, risk
+    class, every candidate limit (minor units of the customer's currency), the binding
+    rule, the recommended limit rounded down to a whole 1,000, the approver level, the
+    exceptions and the scorecard's reason codes.
+
+    The only implementation of the credit policy's arithmetic: :func:`recommend` (the CLI,
+    the credit file, the Voila page) takes its row from here, and :func:`portfolio` takes
+    all rows, so every surface gives the same answer.
+
+    Candidates: tangible net worth × ``tangible_net_worth_pct`` %, working capital ×
+    ``working_capital_pct`` %, the bureau's recommended limit × ``bureau_recommended_pct``
+    % (each floored, negative worth floored at 0), ``months_of_purchases`` × purchases per
+    month of the last 12 months, and the risk class's cap converted into the customer's
+    currency at the as-of rate; the lowest binds.
+    """
+    policy = policy or load_credit_policy(report_currency=ledger.report_currency)
+    D = to_date(as_of)
+    ids = list(customer_ids)
+    report = policy.report_currency
+    cust = _customer_master(ledger).reindex(ids)
+    unknown = [c for c, n in zip(ids, cust["name"].isna()) if n and c not in _customer_master(ledger).index]
+    if unknown:
+        raise ValueError(f"unknown customer '{unknown[0]}'")
+    if scorecard is not None and ids:
+        X = feature_frame(ledger, ids, D, policy)
+        points = np.asarray(scorecard.score_points(X), dtype=float)
+        reasons = scorecard.reason_codes(X)
+    else:
+        points, reasons = np.full(len(ids), 580.0), [[] for _ in ids]
+    fin = ledger.financials
+    if len(fin):
+        fin = fin[fin["period_end"] + pd.Timedelta(days=policy.financials_lag_days) <= D]
+    fin = _latest(fin, "period_end", ids)
+    bur = ledger.bureau
+    bur = _latest(bur[bur["report_date"] <= D] if len(bur) else bur, "report_date", ids)
+    tr = ledger.trade_references
+    refs = (tr[tr["report_date"] <= D].groupby("customer_id").size() if len(tr)
+            else pd.Series(dtype=int)).reindex(ids).fillna(0)
+    hist = history_frame(ledger, D).reindex(ids)
+
+    def col(frame, name):
+        return frame[name] if name in frame else pd.Series(np.nan, index=frame.index)
+
+    rows = []
+    for i, cid in enumerate(ids):
+        cur = cust.at[cid, "currency"]
+        rc = policy.risk_class(points[i])
+        exceptions = [] if scorecard is not None else ["no scorecard fitted: neutral points used"]
+        candidates = {}
+        has_fin = not pd.isna(fin.at[cid, "period_end"]) if len(fin.columns) else False
+        if not has_fin:
+            exceptions.append("no financial statements known on the review date")
+        else:
+            period_end = fin.at[cid, "period_end"]
+            age_months = (D - period_end).days / 30.4375
+            if age_months > policy.stale_financials_months:
+                exceptions.append(f"stale financials: latest period end {period_end.date()} is "
+                                  f"{age_months:.0f} months old (policy {policy.stale_financials_months})")
+            r = financial_ratios(fin.loc[cid])
+            if policy.tnw_pct is not None and r["tangible_net_worth_minor"] is not None:
+                candidates["tangible_net_worth"] = max(_share(r["tangible_net_worth_minor"], policy.tnw_pct), 0)
+            if policy.wc_pct is not None and r["working_capital_minor"] is not None:
+                candidates["working_capital"] = max(_share(r["working_capital_minor"], policy.wc_pct), 0)
+        has_bureau = len(bur.columns) > 0 and not pd.isna(bur.at[cid, "report_date"])
+        if not has_bureau:
+            exceptions.append("missing bureau report")
+        else:
+            rd = bur.at[cid, "report_date"]
+            if (D - rd).days / 30.4375 > policy.stale_bureau_months:
+                exceptions.append(f"stale bureau report from {rd.date()} "
+                                  f"(policy {policy.stale_bureau_months} months)")
+            rec = col(bur, "recommended_limit_minor").at[cid]
+            if policy.bureau_pct is not None and not pd.isna(rec):
+                candidates["bureau_recommended"] = _share(int(rec), policy.bureau_pct)
+        invoices = 0 if pd.isna(hist.at[cid, "invoices"]) else int(hist.at[cid, "invoices"])
+        if policy.months_of_purchases is not None and invoices:
+            candidates["months_of_purchases"] = _share(int(hist.at[cid, "purchases_per_month_minor"]),
+                                                       policy.months_of_purchases * 100)
+        util = hist.at[cid, "utilization"]
+        if not pd.isna(util) and util > 1:
+            exceptions.append(f"utilization above 100% ({util:.0%} of the current limit)")
+        cap_report = parse_amount(rc.max_limit, report)
+        cap = (cap_report if cur == report else
+               convert(cap_report, report, Decimal(1) / ledger.fx_rate(cur, D, report), cur))
+        candidates[f"class {rc.name} cap"] = cap
+        binding = min(candidates, key=lambda k: candidates[k])
+        step = 1000 * 10 ** minor_units(cur)    # a limit is not set to the cent
+        limit = (int(candidates[binding]) // step) * step
+        limit_report = _to_report(ledger, limit, cur, D, report)
+        for d in rc.documents:
+            if ((d == "bureau" and not has_bureau) or (d == "financials" and not has_fin)
+                    or (d == "trade_references" and not refs.at[cid])):
+                exceptions.append(f"class {rc.name} requires {d}: missing")
+        limit_now = cust.at[cid, "credit_limit_minor"] if "credit_limit_minor" in cust else np.nan
+        exposure = 0 if pd.isna(hist.at[cid, "exposure_minor"]) else int(hist.at[cid, "exposure_minor"])
+        rows.append({"customer_id": cid, "name": cust.at[cid, "name"], "currency": cur,
+                     "score": round(float(points[i]), 1), "risk_class": rc.name,
+                     "recommended_limit_minor": limit, "recommended_limit_report_minor": limit_report,
+                     "credit_limit_minor": None if pd.isna(limit_now) else int(limit_now),
+                     "exposure_minor": exposure,
+                     "utilization": None if pd.isna(util) else float(util),
+                     "binding_rule": binding, "candidates": {k: int(v) for k, v in candidates.items()},
+                     "approver_level": policy.approver_for(limit_report),
+                     "review_months": rc.review_months,
+                     "exceptions": exceptions, "reasons": list(reasons[i])})
+    return pd.DataFrame(rows, columns=[
+        "customer_id", "name", "currency", "score", "risk_class", "recommended_limit_minor",
+        "recommended_limit_report_minor", "credit_limit_minor", "exposure_minor", "utilization",
+        "binding_rule", "candidates", "approver_level", "review_months", "exceptions", "reasons"])
+
+
 def recommend(ledger: Ledger, customer_id: str, as_of, scorecard=None,
               policy: CreditPolicy | None = None) -> dict:
     """The limit recommendation under the credit policy, with the binding formula, every
-    exception, and who must approve. Without a fitted scorecard, points come from a
-    neutral 580 (class C) and that is listed as an exception."""
+    exception, and who must approve (the row of :func:`recommendations`), and the credit
+    file's analysis. Without a fitted scorecard, points come from a neutral 580 (class C)
+    and that is listed as an exception."""
     policy = policy or load_credit_policy(report_currency=ledger.report_currency)
     a = customer_analysis(ledger, customer_id, as_of, policy)
-    D = to_date(a["as_of"])
-    cur = a["currency"]
-    exceptions, reasons = [], []
-    if scorecard is not None:
-        X = feature_frame(ledger, [customer_id], D, policy)
-        points = float(scorecard.score_points(X)[0])
-        reasons = scorecard.reason_codes(X)[0]
-    else:
-        points = 580.0
-        exceptions.append("no scorecard fitted: neutral points used")
-    rc = policy.risk_class(points)
-    candidates = {}
-    fin = a["financials"][-1] if a["financials"] else None
-    if fin is None:
-        exceptions.append("no financial statements known on the review date")
-    else:
-        age_months = (D - pd.Timestamp(fin["period_end"])).days / 30.4375
-        if age_months > policy.stale_financials_months:
-            exceptions.append(f"stale financials: latest period end {fin['period_end']} is "
-                              f"{age_months:.0f} months old (policy {policy.stale_financials_months})")
-        if policy.tnw_pct is not None and fin["tangible_net_worth_minor"] is not None:
-            candidates["tangible_net_worth"] = max(_share(fin["tangible_net_worth_minor"], policy.tnw_pct), 0)
-        if policy.wc_pct is not None and fin["working_capital_minor"] is not None:
-            candidates["working_capital"] = max(_share(fin["working_capital_minor"], policy.wc_pct), 0)
-    b = a["bureau"]
-    if b is None:
-        exceptions.append("missing bureau report")
-    else:
-        age = (D - pd.Timestamp(b["report_date"])).days / 30.4375
-        if age > policy.stale_bureau_months:
-            exceptions.append(f"stale bureau report from {b['report_date']} "
-                              f"(policy {policy.stale_bureau_months} months)")
-        if policy.bureau_pct is not None and b.get("recommended_limit_minor") is not None:
-            candidates["bureau_recommended"] = _share(b["recommended_limit_minor"], policy.bureau_pct)
+    r = recommendations(ledger, [customer_id], a["as_of"], scorecard, policy).iloc[0]
+    cur = r["currency"]
     h = a["history"]
-    if policy.months_of_purchases is not None and h["invoices"]:
-        candidates["months_of_purchases"] = _share(h["purchases_per_month_minor"],
-                                                   policy.months_of_purchases * 100)
-    if h["utilization"] is not None and h["utilization"] > 1:
-        exceptions.append(f"utilization above 100% ({h['utilization']:.0%} of the current limit)")
-    cap_report = parse_amount(rc.max_limit, policy.report_currency)
-    rate = ledger.fx_rate(cur, D, policy.report_currency)
-    cap = convert(cap_report, policy.report_currency, Decimal(1) / rate, cur) if cur != policy.report_currency else cap_report
-    candidates[f"class {rc.name} cap"] = cap
-    binding = min(candidates, key=lambda k: candidates[k])
-    limit = int(candidates[binding])
-    # round down to a whole 1,000 of the currency (a limit is not set to the cent)
-    step = 1000 * 10 ** minor_units(cur)
-    limit = (limit // step) * step
-    limit_report = _to_report(ledger, limit, cur, D, policy.report_currency)
-    missing_docs = [d for d in rc.documents if (d == "bureau" and b is None)
-                    or (d == "financials" and fin is None)
-                    or (d == "trade_references" and a["trade_references"] is None)]
-    for d in missing_docs:
-        exceptions.append(f"class {rc.name} requires {d}: missing")
-    approver = policy.approver_for(limit_report)
     return {"customer_id": customer_id, "name": a["name"], "as_of": a["as_of"], "currency": cur,
-            "score": round(points, 1), "risk_class": rc.name,
-            "recommended_limit": format_amount(limit, cur),
-            "recommended_limit_minor": limit,
-            "binding_rule": binding,
-            "candidates": {k: format_amount(int(v), cur) for k, v in candidates.items()},
-            "exceptions": exceptions, "approver_level": approver,
-            "review_months": rc.review_months, "reasons": reasons,
+            "score": r["score"], "risk_class": r["risk_class"],
+            "recommended_limit": format_amount(int(r["recommended_limit_minor"]), cur),
+            "recommended_limit_minor": int(r["recommended_limit_minor"]),
+            "binding_rule": r["binding_rule"],
+            "candidates": {k: format_amount(v, cur) for k, v in r["candidates"].items()},
+            "exceptions": list(r["exceptions"]), "approver_level": r["approver_level"],
+            "review_months": int(r["review_months"]), "reasons": list(r["reasons"]),
             "current_limit": (None if h["credit_limit_minor"] is None
                               else format_amount(h["credit_limit_minor"], cur)),
             "exposure": format_amount(h["exposure_minor"], cur), "policy": policy.label,
@@ -675,23 +765,18 @@ def load_scorecard(path: str | Path):
 def portfolio(ledger: Ledger, as_of, scorecard=None, policy: CreditPolicy | None = None,
               db=None) -> pd.DataFrame:
     """Every customer with open exposure: score, risk class, recommended limit, current
-    limit, exposure, utilization, exceptions, due for review."""
+    limit, exposure, utilization, exceptions, due for review (:func:`recommendations`)."""
     policy = policy or load_credit_policy(report_currency=ledger.report_currency)
     D = ledger.require_data_by(as_of)
     ids = sorted(ledger.open_items(D)["customer_id"].unique())
     due = set(review_queue(ledger, D, db, policy)["customer_id"])
-    rows = []
-    for cid in ids:
-        r = recommend(ledger, cid, D, scorecard, policy)
-        h = r["analysis"]["history"]
-        rows.append({"customer_id": cid, "name": r["name"], "currency": r["currency"],
-                     "score": r["score"], "risk_class": r["risk_class"],
-                     "recommended_limit_minor": r["recommended_limit_minor"],
-                     "credit_limit_minor": h["credit_limit_minor"], "exposure_minor": h["exposure_minor"],
-                     "utilization": h["utilization"], "binding_rule": r["binding_rule"],
-                     "approver_level": r["approver_level"], "exceptions": len(r["exceptions"]),
-                     "due_for_review": cid in due})
-    return pd.DataFrame(rows)
+    r = recommendations(ledger, ids, D, scorecard, policy)
+    out = r[["customer_id", "name", "currency", "score", "risk_class", "recommended_limit_minor",
+             "credit_limit_minor", "exposure_minor", "utilization", "binding_rule",
+             "approver_level"]].copy()
+    out["exceptions"] = r["exceptions"].map(len)
+    out["due_for_review"] = r["customer_id"].isin(due)
+    return out
 
 
 def html_to_pdf(html: str, path: str | Path, chromium: str = "/usr/bin/chromium") -> Path:

@@ -314,6 +314,13 @@ class Ledger:
         return rate / self._base_rate(target, D, target)
 
     def _base_rate(self, currency: str, D: pd.Timestamp, target: str):
+        cache = self.__dict__.setdefault("_rate_cache", {})
+        key = (currency, D)
+        if key not in cache:
+            cache[key] = self._find_rate(currency, D, target)
+        return cache[key]
+
+    def _find_rate(self, currency: str, D: pd.Timestamp, target: str):
         fx = self.tables["fx_rates"]
         rows = fx[(fx["currency"] == currency) & (fx["date"] <= D)] if len(fx) else fx
         if not len(rows):

@@ -48,6 +48,7 @@ from ..io.snapshot import file_sha256, write_snapshot
 from ..io.writer import atomic_write_text, replace_dir
 from ..ledger import Ledger
 from ..periods import Period, last_closed_quarter, parse_period
+from ..reporting import title_block
 from .publish import collected
 from .tables import write_reserve, write_tables
 
@@ -252,8 +253,11 @@ def _heading_before(nb, index: int) -> str:
     return ""
 
 
-def _execute(src: str, dst: str, parameters: dict, cwd: str, timeout: int) -> dict:
-    """Run one notebook (in a worker process); report status, times and the failing cell."""
+def _execute(src: str, dst: str, parameters: dict, cwd: str, timeout: int,
+             title_html: str | None = None) -> dict:
+    """Run one notebook (in a worker process); report status, times and the failing cell.
+    With ``title_html``, the HTML for people is written beside it here too (in parallel
+    with the other notebooks, not after all of them)."""
     import warnings
 
     import nbformat
@@ -289,6 +293,11 @@ def _execute(src: str, dst: str, parameters: dict, cwd: str, timeout: int) -> di
                 pass
     out["ended"] = _now()
     out["seconds"] = round(time.perf_counter() - t0, 2)
+    if out["status"] == "ok" and title_html is not None:
+        from ..reporting.html import notebook_to_html
+
+        nb = nbformat.read(dst, as_version=4)
+        atomic_write_text(Path(dst).with_suffix(".html"), notebook_to_html(nb, title_html=title_html))
     return out
 
 
@@ -374,23 +383,41 @@ def run_pack(kind: str, ledger_dir: str | Path, period: str | None = None,
         ledger.__dict__["snapshot"] = {"path": str(snapshot), "content_hash": digest,
                                        "files": snap_files}
         ctx = Context(kind, per, prior, str(snapshot), str(tmp), options)
-        t0 = time.perf_counter()
-        policies = write_tables(ledger, per, tmp)
-        if kind == "quarter-end" and not run_notebooks:
-            policies.update(write_reserve(ledger, per, tmp))
-        tables_seconds = time.perf_counter() - t0
-        inputs = _input_files(ledger_dir)
+        timing, held = {}, {"ledger": ledger}
         del ledger
 
+        def tables() -> dict:
+            # the machine tables (as the CLI gives them), computed while the notebooks run;
+            # then the parent lets the ledger go (the kernels read the snapshot)
+            t0 = time.perf_counter()
+            ledger = held.pop("ledger")
+            got = write_tables(ledger, per, tmp)
+            if kind == "quarter-end" and not run_notebooks:
+                got.update(write_reserve(ledger, per, tmp))
+            timing["tables"] = time.perf_counter() - t0
+            return got
+
+        inputs = _input_files(ledger_dir)
         runs = []
         if run_notebooks:
-            runs = _run_notebooks(kind, ctx, tmp, jobs, options, say)
+            titles = {job.notebook: title_block(company_name(), job.title, per.label,
+                                                str(per.end.date()), started, digest)
+                      for job in PACKS[kind]}
+            t0 = time.perf_counter()
+            runs, policies = _run_notebooks(kind, ctx, tmp, jobs, options, say,
+                                            meanwhile=tables, titles=titles)
+            timing["notebooks"] = time.perf_counter() - t0
             failed = [r for r in runs if r["status"] != "ok"]
             if failed:
                 raise _fail(failed[0], runs, tmp, out_root, per, kind, started)
+            t0 = time.perf_counter()
             _render(kind, ctx, tmp, digest, started, runs)
+            timing["workbook"] = time.perf_counter() - t0
             if kind == "quarter-end":
                 policies.update(_reserve_from_notebook(tmp))
+        else:
+            policies = tables()
+        tables_seconds = timing["tables"]
 
         files = {}
         for p in sorted(tmp.rglob("*")):
@@ -415,7 +442,9 @@ def run_pack(kind: str, ledger_dir: str | Path, period: str | None = None,
             "seconds": {"total": round(time.perf_counter() - t_start, 2),
                         "load_and_validate": round(load_seconds, 2),
                         "snapshot": round(snapshot_seconds, 2),
-                        "tables": round(tables_seconds, 2)},
+                        "tables": round(tables_seconds, 2),
+                        **{f"{k}_wall": round(v, 2) for k, v in timing.items()
+                           if k in ("notebooks", "workbook")}},
             "notebooks": [{k: r[k] for k in ("notebook", "status", "started", "ended", "seconds")}
                           for r in runs],
             "not_computed": _gaps(tmp, kind),
@@ -453,7 +482,10 @@ def _gaps(tmp: Path, kind: str) -> dict[str, list[str]]:
 
 
 def _run_notebooks(kind: str, ctx: Context, tmp: Path, jobs: int | None, options: dict,
-                   say) -> list[dict]:
+                   say, meanwhile: Callable[[], dict], titles: dict[str, str]
+                   ) -> tuple[list[dict], dict]:
+    """Run the pack's notebooks in worker processes, the longest first; ``meanwhile`` runs
+    in this process once they are queued. Returns the runs and ``meanwhile``'s answer."""
     order = sorted(PACKS[kind], key=lambda j: -j.cost)
     jobs = jobs or min(2, os.cpu_count() or 1)
     timeout = int(options.get("time_budget", 600)) * 2
@@ -474,8 +506,15 @@ def _run_notebooks(kind: str, ctx: Context, tmp: Path, jobs: int | None, options
             for job in order:
                 params = {**base, **job.params(ctx)}
                 futures[pool.submit(_execute, str(nb_dir / job.notebook),
-                                    str(tmp / job.notebook), params, str(nb_dir), timeout)] = job
+                                    str(tmp / job.notebook), params, str(nb_dir), timeout,
+                                    titles.get(job.notebook))] = job
                 say(f"queued {job.notebook}")
+            try:
+                answer = meanwhile()
+            except BaseException:
+                for f in futures:
+                    f.cancel()
+                raise
             for fut in as_completed(futures):
                 r = fut.result()
                 runs.append(r)
@@ -490,7 +529,7 @@ def _run_notebooks(kind: str, ctx: Context, tmp: Path, jobs: int | None, options
             else:
                 os.environ[k] = v
     rank = {j.notebook: i for i, j in enumerate(PACKS[kind])}
-    return sorted(runs, key=lambda r: rank[r["notebook"]])
+    return sorted(runs, key=lambda r: rank[r["notebook"]]), answer
 
 
 def _fail(first: dict, runs: list[dict], tmp: Path, out_root: Path, per: Period, kind: str,
@@ -518,17 +557,18 @@ def _render(kind: str, ctx: Context, tmp: Path, digest: str, started: str, runs:
     CSV files (exact decimals)."""
     import nbformat
 
-    from ..reporting import title_block, write_workbook
+    from ..reporting import write_workbook
     from ..reporting.html import notebook_to_html
 
     company = company_name()
     tables, summary = [], []
     for job in PACKS[kind]:
         path = tmp / job.notebook
-        nb = nbformat.read(path, as_version=4)
-        block = title_block(company, job.title, ctx.period.label, str(ctx.period.end.date()),
-                            started, digest)
-        atomic_write_text(path.with_suffix(".html"), notebook_to_html(nb, title_html=block))
+        if not path.with_suffix(".html").exists():      # the worker writes it; else here
+            block = title_block(company, job.title, ctx.period.label,
+                                str(ctx.period.end.date()), started, digest)
+            nb = nbformat.read(path, as_version=4)
+            atomic_write_text(path.with_suffix(".html"), notebook_to_html(nb, title_html=block))
         got = collected(tmp, path.stem)
         for label, value, note in got["summary"]:
             summary.append((f"{job.title}: {label}", value if not note else f"{value} ({note})"))
