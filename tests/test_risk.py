@@ -126,7 +126,7 @@ def test_scores_and_forecast(trained, standard_demo):
     bt = backtest_forecast(standard_demo, model, ["2026-06-30"], weeks=13)
     assert len(bt) == 39 and (bt["actual_minor"] >= 0).all()
     card = model_card(model, bt)
-    assert "# Payment-risk model card" in card and "customer history baseline" in card
+    assert "# Payment-risk model card" in card and "customer-history baseline" in card
 
 
 def test_cli(standard_demo, tmp_path, capsys):
@@ -167,3 +167,75 @@ def test_training_cap_keeps_the_newest_invoices(standard_demo, trained):
     assert (m["n_train"], m["n_test"], m["test_from"]) == (2_000, full["n_test"], full["test_from"])
     assert m["evaluated"] is False and "auc" not in m
     assert model.window[0] < full["test_from"] and model.quantile_models
+
+
+def _history_frame(n: int, seed: int, signal: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """Invoices in time order: ``hist_settled`` settled invoices of which a share
+    ``hist_share_late_n`` were late, and noise features. ``signal="history"``: the outcome
+    is drawn from the customer's true late rate, which its history estimates; ``"amount"``:
+    the outcome follows ``log_amount`` alone (the history says nothing)."""
+    rng = np.random.default_rng(seed)
+    rate = rng.beta(1.2, 4.0, n)
+    settled = rng.integers(0, 30, n)
+    late_seen = rng.binomial(settled, rate)
+    X = pd.DataFrame({"hist_settled": settled.astype(float),
+                      "hist_share_late_n": np.where(settled > 0, late_seen / np.maximum(settled, 1), np.nan),
+                      "log_amount": rng.normal(8, 1, n), "noise_a": rng.normal(size=n),
+                      "noise_b": rng.normal(size=n)})
+    if signal == "history":
+        y = rng.binomial(1, rate)
+    else:
+        y = rng.binomial(1, 1 / (1 + np.exp(-2.5 * (X["log_amount"].to_numpy() - 8.5))))
+    return X, y
+
+
+def test_selection_keeps_the_baseline_when_nothing_beats_it():
+    from workbench.risk_models import LatePaymentClassifier
+    X, y = _history_frame(3000, 1, "history")
+    clf = LatePaymentClassifier().fit(X, y)
+    v = clf.comparison_.set_index("candidate")
+    assert clf.selected_ == "history" and "the baseline is the model" in clf.reason_
+    assert list(v.index) == ["history", "logistic", "gradient_boosting", "blend"]
+    assert (v["validation_rows"] == 600).all() and (v["fitted_rows"] == 2400).all()
+    # the model is the baseline: p = (late + 2 * prior) / (settled + 2), prior = late rate of y
+    p = clf.predict_proba(X.iloc[:3])[:, 1]
+    prior = y.mean()
+    n, s = X["hist_settled"].to_numpy()[:3], np.nan_to_num(X["hist_share_late_n"].to_numpy()[:3])
+    assert p == pytest.approx((s * n + 2 * prior) / (n + 2))
+
+
+def test_selection_takes_a_model_that_beats_the_baseline():
+    from sklearn.base import clone
+    from workbench.risk_models import LatePaymentClassifier
+    X, y = _history_frame(3000, 2, "amount")
+    clf = LatePaymentClassifier().fit(X, y)
+    v = clf.comparison_.set_index("candidate")
+    assert clf.selected_ in ("logistic", "gradient_boosting", "blend")
+    assert v.at[clf.selected_, "auc"] >= v.at["history", "auc"] + 0.002
+    assert v.at[clf.selected_, "brier"] <= v.at["history", "brier"]
+    assert clone(clf).get_params() == clf.get_params()
+    with pytest.raises(ValueError, match="unknown candidate"):
+        LatePaymentClassifier(candidates=("forest",)).fit(X, y)
+
+
+def test_never_below_the_baseline_on_the_validation_window(trained):
+    _, m = trained
+    v = {r["candidate"]: r for r in m["selection"]["validation"]}
+    chosen = m["selection"]["selected"]
+    assert chosen != "history" and v[chosen]["auc"] >= v["history"]["auc"]
+    assert "Platt" in m["selection"]["calibration"] or chosen == "logistic"
+
+
+def test_forecast_backtest_within_a_budget(trained, standard_demo, tmp_path, capsys):
+    import json
+    model, _ = trained
+    bt = backtest_forecast(standard_demo, model, ["2026-06-30", "2026-03-31"], weeks=13,
+                           time_budget_s=0.0)
+    assert len(bt) == 0 and bt.attrs["skipped"] == ["2026-06-30", "2026-03-31"]
+    path = save_model(model, tmp_path / "m.pkl")
+    assert main(["risk", "forecast", "--ledger", standard_demo.source, "--model", str(path), "--as-of", AS_OF,
+                 "--backtest", "2", "--time-budget", "0", "--format", "json"]) == 0
+    got = capsys.readouterr()
+    doc = json.loads(got.out)
+    assert doc["backtest"] == [] and doc["backtest_skipped"] == ["2026-07-01", "2026-04-01"]
+    assert "backtest as of 2026-07-01 skipped" in got.err

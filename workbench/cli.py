@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 from .schema import ACTIVITY_KINDS
@@ -185,6 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
     rt.add_argument("--model", required=True, type=Path, help="where to save the model")
     rt.add_argument("--late-days", type=int, default=30)
     rt.add_argument("--card", type=Path, help="also write the model card (Markdown)")
+    rt.add_argument("--max-train-rows", type=int, default=None,
+                    help="train on at most this many of the newest invoices (default 250,000)")
+    rt.add_argument("--quiet", action="store_true", help="no progress on stderr")
     rs = rk_sub.add_parser("score", help="score the open items as of a date")
     rs.add_argument("--ledger", required=True, type=Path)
     rs.add_argument("--model", required=True, type=Path)
@@ -196,6 +200,13 @@ def build_parser() -> argparse.ArgumentParser:
     rf.add_argument("--as-of", required=True)
     rf.add_argument("--weeks", type=int, default=13)
     rf.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    rf.add_argument("--backtest", type=int, default=0, metavar="K",
+                    help="also backtest: forecasts made 1..K horizons before --as-of, each with a "
+                    "model trained as of its date, against the cash that came")
+    rf.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
+                    help="backtest dates that would not fit in this many seconds are skipped "
+                    "(and listed)")
+    rf.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
     from .reserve.cli import add_parser as add_reserve_parser
     add_reserve_parser(sub)
@@ -694,6 +705,8 @@ def pd_quarter_starts(first, last):
 def cmd_risk(args) -> int:
     import warnings
 
+    import pandas as pd
+
     from . import risk
     from .ledger import to_date
     try:
@@ -701,9 +714,16 @@ def cmd_risk(args) -> int:
     except ValueError as e:
         raise CLIError(str(e)) from None
     ledger = _load(args.ledger)
+    t_start = time.perf_counter()
+
+    def progress(message: str) -> None:
+        if not args.quiet:
+            print(f"[{time.perf_counter() - t_start:6.1f} s] {message}", file=sys.stderr, flush=True)
+
     if args.action == "train":
         try:
-            model, metrics = risk.train(ledger, as_of, args.late_days)
+            model, metrics = risk.train(ledger, as_of, args.late_days, progress=progress,
+                                        max_train_rows=args.max_train_rows or risk.MAX_TRAIN_ROWS)
         except ValueError as e:
             raise CLIError(str(e)) from None
         risk.save_model(model, args.model)
@@ -727,18 +747,41 @@ def cmd_risk(args) -> int:
             print(f"{len(sc)} open invoices scored as of {as_of.date()} -> {args.out}")
             return 0
         fc = risk.cash_forecast(ledger, model, as_of, args.weeks)
+        bt = None
+        if args.backtest:
+            past = [as_of - pd.DateOffset(weeks=args.weeks * k) for k in range(1, args.backtest + 1)]
+            bt = risk.backtest_forecast(ledger, None, past, args.weeks, model.late_days,
+                                        time_budget_s=args.time_budget, progress=progress)
     except (ValueError, OSError) as e:
         raise CLIError(str(e)) from None
     from .reports import money_frame
     shown = money_frame(fc, ["expected_minor", "low_minor", "high_minor"]).rename(
         columns={"expected_minor": "expected", "low_minor": "low", "high_minor": "high"})
+    if bt is not None:
+        for d in bt.attrs["skipped"]:
+            print(f"warning: backtest as of {d} skipped: over the {args.time_budget:.0f} s budget",
+                  file=sys.stderr)
     if args.format == "json":
-        print(json.dumps({"as_of": str(as_of.date()), "weeks": args.weeks,
-                          "forecast": shown.to_dict("records")}, indent=2))
+        doc = {"as_of": str(as_of.date()), "weeks": args.weeks, "forecast": shown.to_dict("records")}
+        if bt is not None:
+            doc["backtest"] = money_frame(bt, ["expected_minor", "actual_minor", "error_minor"]).to_dict("records")
+            doc["backtest_skipped"] = bt.attrs["skipped"]
+        print(json.dumps(doc, indent=2))
     elif args.format == "csv":
         sys.stdout.write(shown.to_csv(index=False, lineterminator="\n"))
+        if bt is not None:
+            print("the backtest is in --format json or table", file=sys.stderr)
     else:
         print(shown.to_string(index=False))
+        if bt is not None and len(bt):
+            err = (bt.assign(abs_error_minor=bt["error_minor"].abs())
+                   .groupby(["currency", "week"], as_index=False)[["expected_minor", "actual_minor", "abs_error_minor"]]
+                   .mean().round(0).astype({"expected_minor": "int64", "actual_minor": "int64",
+                                             "abs_error_minor": "int64"}))
+            print(f"\nbacktest: mean of the forecasts made at {', '.join(sorted(set(bt['forecast_date'])))}")
+            print(money_frame(err, ["expected_minor", "actual_minor", "abs_error_minor"]).rename(
+                columns={"expected_minor": "expected", "actual_minor": "received",
+                         "abs_error_minor": "absolute_error"}).to_string(index=False))
     return 0
 
 

@@ -315,47 +315,6 @@ def _calibration(y, p, bins: int = 10) -> list[dict]:
     return out
 
 
-class _PlattCalibrated:
-    """A classifier whose scores go through a Platt (logistic) map fitted out of time."""
-
-    def __init__(self, model, a: float, b: float):
-        self.model, self.a, self.b = model, a, b
-        self.classes_ = np.array([0, 1])
-
-    def predict_proba(self, X):
-        p = np.clip(self.model.predict_proba(X)[:, 1], 1e-6, 1 - 1e-6)
-        z = self.a * np.log(p / (1 - p)) + self.b
-        q = 1 / (1 + np.exp(-z))
-        return np.column_stack([1 - q, q])
-
-    def fit(self, X, y):     # for permutation importance: already fitted
-        return self
-
-
-def _fit_calibrated(tr: pd.DataFrame, cols: list, seed: int):
-    """Gradient boosting on the whole training window, calibrated out of time: a twin fitted
-    on its first 80 % scores the last 20 % (later invoices, unseen), a Platt map is fitted
-    on those scores, and applied to the full model (a monotone map: ranking unchanged).
-    Cross-validated calibration on shuffled folds hid the drift between older and newer
-    invoices and made probabilities worse here."""
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.linear_model import LogisticRegression
-
-    def gb():
-        return HistGradientBoostingClassifier(max_iter=300, learning_rate=0.05, max_leaf_nodes=31,
-                                              l2_regularization=1.0, random_state=seed)
-
-    full = gb().fit(tr[cols], tr["late"])
-    cut = tr["invoice_day"].quantile(0.8)
-    early, late = tr[tr["invoice_day"] < cut], tr[tr["invoice_day"] >= cut]
-    if early["late"].nunique() < 2 or late["late"].nunique() < 2:
-        return _PlattCalibrated(full, 1.0, 0.0)
-    twin = gb().fit(early[cols], early["late"])
-    p = np.clip(twin.predict_proba(late[cols])[:, 1], 1e-6, 1 - 1e-6)
-    platt = LogisticRegression().fit(np.log(p / (1 - p)).reshape(-1, 1), late["late"])
-    return _PlattCalibrated(full, float(platt.coef_[0][0]), float(platt.intercept_[0]))
-
-
 @dataclass
 class RiskModel:
     """A trained payment-risk model with what it needs to be trusted and checked."""
@@ -396,25 +355,30 @@ MAX_TRAIN_ROWS = 250_000
 
 def train(ledger: Ledger, as_of, late_days: int = 30, test_share: float = 0.25,
           seed: int = 0, max_train_rows: int | None = MAX_TRAIN_ROWS,
-          evaluate: bool = True) -> tuple[RiskModel, dict]:
-    """Gradient boosting with isotonic calibration against two baselines (the customer's
-    historical late share, a logistic regression), time split: the newest ``test_share``
-    of invoices (by issue date) are the test set.
+          evaluate: bool = True, progress=None) -> tuple[RiskModel, dict]:
+    """Train the late-payment model as of a date, chosen against the baselines.
+
+    Rows: invoices issued before ``as_of`` whose outcome is known then, in issue order. The
+    newest ``test_share`` are held out (the test set, reported only). On the rest,
+    :class:`workbench.risk_models.LatePaymentClassifier` fits the customer-history baseline,
+    a logistic regression, gradient boosting and their blend on the older 80 %, scores the
+    newest 20 % (the validation window) and keeps the simplest candidate that beats the
+    baseline there (AUC and Brier score); when none does, the baseline is the model. Days to
+    pay: quantile gradient boosting (10th, 50th, 90th percentiles) on the settled invoices.
 
     ``max_train_rows``: train on at most this many of the newest training invoices (None:
     all). On the 1M-invoice demo (669 k training rows, one thread) 250 k rows train in
     32 s instead of 77 s for the same test AUC (0.8867 against 0.8866; benchmarks/README.md);
-    the test set is never cut.
-
-    ``evaluate=False`` fits the models only (the forecast backtest's retrains at past
-    dates): no baselines, test metrics or importance."""
+    the test set is never cut. ``evaluate=False`` fits only (the forecast backtest's retrains
+    at past dates): no test metrics or importance. ``progress``: a callable taking a message.
+    """
     from sklearn.ensemble import HistGradientBoostingRegressor
-    from sklearn.impute import SimpleImputer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
 
+    from .risk_models import HistoryBaseline, LatePaymentClassifier, _logistic
+
+    say = progress or (lambda m: None)
     D = to_date(as_of)
+    say(f"training data as of {D.date()}")
     data = training_frame(ledger, D, late_days)
     if len(data) < 200 or data["late"].nunique() < 2:
         raise ValueError(f"too little history to train on before {D.date()}: {len(data)} invoices "
@@ -426,7 +390,8 @@ def train(ledger: Ledger, as_of, late_days: int = 30, test_share: float = 0.25,
         tr = tr.iloc[len(tr) - int(max_train_rows):]       # the newest, as sorted above
     # a feature the ledger cannot provide (no bureau table, say) is left out of the model
     cols = [f for f in FEATURES if tr[f].notna().any()]
-    clf = _fit_calibrated(tr, cols, seed)
+    clf = LatePaymentClassifier(random_state=seed).fit(tr[cols], tr["late"].to_numpy(), progress=say)
+    say("days-to-pay quantiles")
     settled = tr[tr["days_to_pay"].notna()]
     qm = {}
     for q in (0.1, 0.5, 0.9):
@@ -436,17 +401,19 @@ def train(ledger: Ledger, as_of, late_days: int = 30, test_share: float = 0.25,
     versions = {"python": platform.python_version(), "scikit-learn": sklearn.__version__,
                 "pandas": pd.__version__, "numpy": np.__version__}
     window = (str(np.datetime64(int(data["invoice_day"].min()), "D")), str(D.date()))
+    selection = {"selected": clf.selected_, "reason": clf.reason_, "calibration": clf.calibration_,
+                 "validation": clf.comparison_.to_dict("records")}
     if not evaluate:
         metrics = {"n_train": int(len(tr)), "n_test": int(len(te)), "late_days": late_days,
-                   "test_from": str(np.datetime64(int(split), "D")), "evaluated": False}
+                   "test_from": str(np.datetime64(int(split), "D")), "evaluated": False,
+                   "selection": selection}
         return RiskModel(clf, qm, cols, {c: str(tr[c].dtype) for c in cols}, late_days,
                          str(D.date()), window, metrics, versions), metrics
-    lr = make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler(),
-                       LogisticRegression(max_iter=1000)).fit(tr[cols], tr["late"])
-    p_gb = clf.predict_proba(te[cols])[:, 1]
+    say(f"evaluating on the {len(te):,} newest invoices")
+    p_model = clf.predict_proba(te[cols])[:, 1]
+    p_hist = HistoryBaseline(prior_weight=clf.prior_weight).fit(tr[cols], tr["late"]).predict_proba(te[cols])[:, 1]
+    lr = clf.estimator_ if clf.selected_ == "logistic" else _logistic(seed).fit(tr[cols], tr["late"])
     p_lr = lr.predict_proba(te[cols])[:, 1]
-    # the customer's own history: share of its settled invoices paid more than N days late
-    base = te["hist_share_late_n"].fillna(tr["late"].mean()).to_numpy()
     te_s = te[te["days_to_pay"].notna()]
     preds = {q: m.predict(te_s[cols]) for q, m in qm.items()}
     lo, mid, hi = np.sort(np.column_stack([preds[0.1], preds[0.5], preds[0.9]]), axis=1).T
@@ -454,12 +421,13 @@ def train(ledger: Ledger, as_of, late_days: int = 30, test_share: float = 0.25,
     metrics = {
         "n_train": int(len(tr)), "n_test": int(len(te)), "late_days": late_days,
         "late_rate_train": round(float(tr["late"].mean()), 4), "late_rate_test": round(float(te["late"].mean()), 4),
-        "model": _metrics(te["late"], p_gb), "baseline_history": _metrics(te["late"], base),
+        "model": _metrics(te["late"], p_model), "baseline_history": _metrics(te["late"], p_hist),
         "baseline_logistic": _metrics(te["late"], p_lr),
-        "calibration": _calibration(te["late"].to_numpy(), p_gb),
+        "calibration": _calibration(te["late"].to_numpy(), p_model),
         "days_to_pay": {"mae_median": round(float(np.mean(np.abs(mid - y_days))), 2) if len(y_days) else None,
                         "coverage_80": round(float(np.mean((y_days >= lo) & (y_days <= hi))), 4) if len(y_days) else None},
         "test_from": str(np.datetime64(int(split), "D")),
+        "selection": selection,
     }
     metrics.update({"auc": metrics["model"]["auc"], "pr_auc": metrics["model"]["pr_auc"],
                     "brier": metrics["model"]["brier"], "baseline_auc": metrics["baseline_history"]["auc"],
@@ -467,15 +435,19 @@ def train(ledger: Ledger, as_of, late_days: int = 30, test_share: float = 0.25,
     # importance: permutation on the test set (the model card shows it)
     from sklearn.inspection import permutation_importance
     sample = te.sample(min(len(te), 5000), random_state=seed)
-    imp = permutation_importance(clf.model, sample[cols], sample["late"], scoring="roc_auc",
-                                 n_repeats=3, random_state=seed)
-    metrics["importance"] = sorted(({"feature": f, "auc_drop": round(float(v), 4)}
-                                    for f, v in zip(cols, imp.importances_mean)),
-                                   key=lambda r: -r["auc_drop"])
+    if sample["late"].nunique() == 2:
+        say("permutation importance")
+        imp = permutation_importance(clf, sample[cols], sample["late"], scoring="roc_auc",
+                                     n_repeats=3, random_state=seed)
+        metrics["importance"] = sorted(({"feature": f, "auc_drop": round(float(v), 4)}
+                                        for f, v in zip(cols, imp.importances_mean)),
+                                       key=lambda r: -r["auc_drop"])
+    else:
+        metrics["importance"] = []
     model = RiskModel(clf, qm, cols, {c: str(tr[c].dtype) for c in cols}, late_days, str(D.date()),
                       window, metrics, versions)
-    model.evaluation = pd.DataFrame({"late": te["late"].to_numpy(), "model": p_gb,
-                                     "logistic": p_lr, "history": base})
+    model.evaluation = pd.DataFrame({"late": te["late"].to_numpy(), "model": p_model,
+                                     "logistic": p_lr, "history": p_hist})
     return model, metrics
 
 
@@ -592,15 +564,36 @@ def cash_forecast(ledger: Ledger, model: RiskModel, as_of, weeks: int = 13) -> p
 
 
 def backtest_forecast(ledger: Ledger, model: RiskModel | None, dates, weeks: int = 13,
-                      late_days: int = 30, max_train_rows: int | None = MAX_TRAIN_ROWS) -> pd.DataFrame:
+                      late_days: int = 30, max_train_rows: int | None = MAX_TRAIN_ROWS,
+                      time_budget_s: float | None = None, progress=None,
+                      first_estimate_s: float = 0.0) -> pd.DataFrame:
     """Forecasts made at past dates against the cash that actually arrived on the invoices
     open then (applications dated in each week): error per horizon week. With
     ``model=None`` (the honest backtest) a model is trained as of each date, so no forecast
-    uses outcomes after its own date."""
+    uses outcomes after its own date.
+
+    ``time_budget_s``: a date is started only when the slowest date so far fits in what is
+    left of the budget (``first_estimate_s``: the time expected for the first, e.g. the
+    seconds a training took); the dates left out are in ``attrs["skipped"]`` (and the
+    seconds used in ``attrs["seconds"]``). ``progress``: a callable taking a message."""
+    import time
+
+    say = progress or (lambda m: None)
     apps = ledger.applications
-    rows = []
-    for d in dates:
+    rows, skipped, slowest = [], [], float(first_estimate_s)
+    started = time.perf_counter()
+    dates = list(dates)
+    for k, d in enumerate(dates):
         D = to_date(d)
+        used = time.perf_counter() - started
+        if time_budget_s is not None and (used + slowest > time_budget_s or used >= time_budget_s):
+            skipped.append(str(D.date()))
+            say(f"backtest: {D.date()} skipped ({used:.0f} s of the {time_budget_s:.0f} s budget used, "
+                f"a date takes about {slowest:.0f} s)")
+            continue
+        t0 = time.perf_counter()
+        say(f"backtest {k + 1}/{len(dates)}: forecast as of {D.date()}"
+            + (" (training a model as of that date)" if model is None else ""))
         m = model if model is not None else train(ledger, D, late_days, max_train_rows=max_train_rows,
                                                   evaluate=False)[0]
         fc = cash_forecast(ledger, m, D, weeks)
@@ -612,25 +605,48 @@ def backtest_forecast(ledger: Ledger, model: RiskModel | None, dates, weeks: int
             rows.append({"forecast_date": str(D.date()), "currency": r.currency, "week": r.week,
                          "expected_minor": r.expected_minor, "actual_minor": int(got),
                          "error_minor": int(r.expected_minor - got)})
-    out = pd.DataFrame(rows)
+        slowest = max(slowest, time.perf_counter() - t0)
+    out = pd.DataFrame(rows, columns=["forecast_date", "currency", "week", "expected_minor",
+                                      "actual_minor", "error_minor"])
+    out.attrs.update({"skipped": skipped, "seconds": round(time.perf_counter() - started, 1)})
     return out
+
+
+_CANDIDATE_NAMES = {"history": "customer-history baseline (late share, shrunk to the average)",
+                    "logistic": "logistic regression (L2)",
+                    "gradient_boosting": "gradient boosting (HistGradientBoosting)",
+                    "blend": "blend of gradient boosting and logistic regression"}
 
 
 def model_card(model: RiskModel, backtest: pd.DataFrame | None = None) -> str:
     """A Markdown model card: data window, target, features, metrics against the
     baselines, calibration, importance, known limits."""
     m = model.metrics
+    sel = m.get("selection", {})
     lines = ["# Payment-risk model card", "",
              f"- Trained as of {model.trained_as_of}; data window {model.window[0]} to {model.window[1]}",
              f"- Target: paid more than {model.late_days} days after the due date (or still unpaid that long)",
-             f"- Time split: test on invoices issued from {m['test_from']} ({m['n_test']} rows; "
-             f"{m['n_train']} to train)",
-             "- Model: gradient boosting (HistGradientBoosting) with isotonic calibration; days to pay: "
-             "quantile gradient boosting (10th, 50th, 90th percentiles)",
-             f"- SHA-256 {model.sha256 or '(not saved)'}; versions {json.dumps(model.versions)}", "",
-             "## Metrics on the test set", "", "| model | ROC AUC | PR AUC | Brier | lift top decile |",
-             "| --- | --- | --- | --- | --- |"]
-    for name, key in (("model", "model"), ("customer history baseline", "baseline_history"),
+             f"- Time split: test on invoices issued from {m['test_from']} ({m['n_test']:,} rows; "
+             f"{m['n_train']:,} to train)",
+             f"- Model: {_CANDIDATE_NAMES.get(sel.get('selected'), sel.get('selected'))}; "
+             f"calibration: {sel.get('calibration', 'not recorded')}. Days to pay: quantile "
+             "gradient boosting (10th, 50th, 90th percentiles)",
+             f"- SHA-256 {model.sha256 or '(not saved)'}; versions {json.dumps(model.versions)}", ""]
+    if sel.get("validation"):
+        v = sel["validation"]
+        lines += ["## Model selection (validation window: the newest 20 % of the training rows)", "",
+                  f"Each candidate fitted on the {v[0]['fitted_rows']:,} older training rows, scored "
+                  f"on the {v[0]['validation_rows']:,} newest. {sel['reason'][0].upper()}{sel['reason'][1:]}.", "",
+                  "| candidate | ROC AUC | Brier | PR AUC | chosen |", "| --- | --- | --- | --- | --- |"]
+        lines += [f"| {_CANDIDATE_NAMES.get(r['candidate'], r['candidate'])} | {r['auc']} | {r['brier']} | "
+                  f"{r['pr_auc']} | {'yes' if r['selected'] else ''} |" for r in v]
+        lines.append("")
+    elif sel.get("reason"):
+        lines += ["## Model selection", "", f"{sel['reason'][0].upper()}{sel['reason'][1:]}.", ""]
+    lines += ["## Metrics on the test set", "", "| model | ROC AUC | PR AUC | Brier | lift top decile |",
+              "| --- | --- | --- | --- | --- |"]
+    for name, key in ((f"the model ({sel.get('selected', 'chosen')})", "model"),
+                      ("customer-history baseline", "baseline_history"),
                       ("logistic regression", "baseline_logistic")):
         r = m[key]
         lines.append(f"| {name} | {r['auc']} | {r['pr_auc']} | {r['brier']} | {r['lift_top_decile']} |")

@@ -134,7 +134,7 @@ def test_payment_risk_parameters_and_runs(tmp_path):
     assert {k: (v["inferred_type_name"], v["default"]) for k, v in params.items()} == {
         "ledger_dir": ("str", '"../data/demo"'), "as_of": ("str", '"2026-09-30"'),
         "late_days": ("int", "30"), "horizon_weeks": ("int", "13"),
-        "time_budget_s": ("int", "600"), "pack_dir": ("str", '""')}
+        "time_budget_s": ("int", "45"), "pack_dir": ("str", '""')}
     demo = tmp_path / "demo"
     write_demo(demo, DemoConfig(invoices=6000, seed=3), fmt="parquet")
     out = tmp_path / "pr.ipynb"
@@ -144,7 +144,13 @@ def test_payment_risk_parameters_and_runs(tmp_path):
                                     "horizon_weeks": 13, "pack_dir": str(tmp_path)})
     nb = nbformat.read(out, as_version=4)
     result = _record(tmp_path, "payment_risk", "payment_risk")
-    assert result["auc"] > result["baseline_auc"] and result["n_test"] > 500
+    assert result["n_test"] > 500
+    # the model is chosen on the validation window: the baseline itself, or one that beat it
+    if result["selected"] == "history":
+        assert result["auc"] == result["baseline_auc"]
+    else:
+        assert result["selected"] in ("logistic", "gradient_boosting", "blend")
+        assert result["auc"] > result["baseline_auc"]
     images = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
               if "image/png" in o.get("data", {})]
     assert len(images) >= 4     # evaluation figure and one forecast per currency
