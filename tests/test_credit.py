@@ -2,6 +2,7 @@
 decisions with authority, the scorecard against a plain logistic regression."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -46,7 +47,7 @@ def credit_ledger(tmp_path):
     customer for 350 days = 11.5 months -> 60,000 / 11.5 = 5,217.39 a month; exposure
     10,000 of a 20,000 limit.
     Limits: 10% TNW = 30,000; 20% WC = 40,000; bureau 60,000; 3 months = 15,652.17
-    (binding); class C cap 100,000 (neutral 580 points) -> rounded down to a whole 1,000:
+    (binding); class C cap 100,000 (the policy's class for unscored customers) -> rounded down to a whole 1,000:
     15,000, approver analyst (<= 25,000).
     S: no financials, no bureau, stale everything -> exceptions; exposure 30,000 > limit 20,000."""
     inv = []
@@ -88,7 +89,7 @@ def test_limit_formulas_and_binding_rule(credit_ledger):
                                "class C cap": "100000.00"}
     assert (r["recommended_limit"], r["binding_rule"], r["risk_class"], r["approver_level"]) == (
         "15000.00", "months_of_purchases", "C", "analyst")
-    assert r["exceptions"] == ["no scorecard fitted: neutral points used",
+    assert r["exceptions"] == ["no scorecard fitted: the neutral class C is used",
                                "class C requires trade_references: missing"]
     h = r["analysis"]["history"]
     assert (h["exposure_minor"], h["credit_limit_minor"], h["utilization"]) == (1000000, 2000000, 0.5)
@@ -134,7 +135,7 @@ def test_decisions_with_authority_and_history(credit_ledger, tmp_path):
     db = StateDB(f"sqlite:///{tmp_path / 's.db'}")
     r = recommend(credit_ledger, "K", AS_OF)
     with pytest.raises(PermissionError, match=r"Ann \(analyst\) may not approve a limit of 30,000.00 USD: "
-                                              r"policy default-credit 2026.1 requires manager or above"):
+                                              r"policy default-credit 2026.2 requires manager or above"):
         record_decision(db, credit_ledger, r, "approve_other", "Ann", "analyst", "more room", "30000.00")
     record_decision(db, credit_ledger, r, "approve", "Ann", "analyst", "as recommended")
     record_decision(db, credit_ledger, r, "approve_other", "Max", "manager", "seasonal peak", "30000.00")
@@ -144,7 +145,7 @@ def test_decisions_with_authority_and_history(credit_ledger, tmp_path):
     h = limit_history(db, "K")
     assert h["decision"].tolist() == ["approve", "approve_other", "hold"]
     assert h["limit_in_force"].tolist() == ["15000.00", "30000.00", "30000.00"]
-    assert set(h["policy_version"]) == {"default-credit 2026.1"}
+    assert set(h["policy_version"]) == {"default-credit 2026.2"}
     q = review_queue(credit_ledger, AS_OF, db)
     assert q["customer_id"].tolist() == ["S"] and "exposure 150% of the limit" in q["why"].iloc[0]
 
@@ -199,3 +200,42 @@ def test_scorecard_on_the_demo_history(demo_dir):
     assert report["scorecard"]["auc"] is not None and report["logistic_regression"]["auc"] is not None
     # no feature of a review row uses data dated after it
     assert (data["review_date"] <= pd.Timestamp("2025-10-01")).all()
+
+
+def test_risk_classes_by_probability_of_default(tmp_path):
+    """Policy 2026.2 sets classes on PD: A <= 5 %, B <= 10 %, C <= 20 %, D <= 35 %, E the
+    rest (bounds belong to the better class); unscored customers are class C. A policy whose
+    bands do not increase, or lack a bound, is refused with the reason."""
+    from workbench.policy import PolicyError
+    p = load_credit_policy()
+    assert (p.label, p.classes_by) == ("default-credit 2026.2", "pd")
+    got = [p.risk_class(pd=v).name for v in (0.01, 0.05, 0.0501, 0.10, 0.2, 0.35, 0.3501, 0.9)]
+    assert got == ["A", "A", "B", "B", "C", "D", "E", "E"]
+    assert p.neutral_class().name == "C" and p.risk_class(pd=None).name == "C"
+    bad = tmp_path / "credit.yaml"
+    text = (Path(__file__).resolve().parent.parent / "workbench" / "policies" / "credit.yaml").read_text()
+    bad.write_text(text.replace("max_pd: 0.10", "max_pd: 0.04"))
+    with pytest.raises(PolicyError, match=r"max_pd must increase class by class; got \[0.05, 0.04, 0.2, 0.35\]"):
+        load_credit_policy(bad)
+    bad.write_text(text.replace("{class: C, max_pd: 0.20,", "{class: C,"))
+    with pytest.raises(PolicyError, match="every class but the last needs max_pd"):
+        load_credit_policy(bad)
+
+
+def test_standard_scorecard_reaches_every_class_on_the_demo(tmp_path):
+    """Monthly reviews give the scorecard enough rows; the portfolio of the demo `make
+    report` uses (20,000 invoices, seed 7) spreads over the classes instead of sitting in D
+    and E (issue 11), and the scorecard only uses outcomes known by its date."""
+    from workbench.credit import portfolio, review_dates, standard_scorecard
+    from workbench.demo import DemoConfig, write_demo
+    write_demo(tmp_path / "demo", DemoConfig(invoices=20_000, seed=7), fmt="parquet")
+    ledger = Ledger.load(tmp_path / "demo")
+    sc, report, note = standard_scorecard(ledger, AS_OF)
+    assert note is None and report["train_rows"] > 500 and report["scorecard"]["auc"] > 0.6
+    reviews = review_dates(ledger, AS_OF)
+    assert reviews[0] == "2025-01-31" and reviews[-1] == "2025-09-30"
+    assert standard_scorecard(ledger, AS_OF)[0] is sc                     # cached: one answer
+    book = portfolio(ledger, AS_OF, sc)
+    share = book["risk_class"].value_counts(normalize=True)
+    assert share.reindex(list("BCD")).fillna(0).sum() > 0.6 and share.get("E", 0) < 0.2
+    assert book["pd"].between(0, 1).all()

@@ -176,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr = cr_sub.add_parser("train", help="fit the scorecard on the ledger's history and save it")
     tr.add_argument("--ledger", type=Path, default=None)
     tr.add_argument("--out", required=True, type=Path)
-    tr.add_argument("--test-from", help="reviews from this date are held out (default: the last year)")
+    tr.add_argument("--test-from", help="monthly reviews from this date are held out (default: the newest third)")
 
     rk = sub.add_parser("risk", help="payment-risk model: train, score open items, cash forecast")
     rk_sub = rk.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -628,13 +628,17 @@ def _credit_inputs(args):
         as_of = to_date(args.as_of) if getattr(args, "as_of", None) else ledger.last_date
     except ValueError as e:
         raise CLIError(str(e)) from None
-    scorecard = None
     if getattr(args, "scorecard", None):
         from .credit import load_scorecard
         try:
-            scorecard = load_scorecard(args.scorecard)
+            return ledger, as_of, load_scorecard(args.scorecard)
         except (OSError, ValueError) as e:
             raise CLIError(str(e)) from None
+    # no saved scorecard: the one the notebook, the credit file and the Voila page use
+    from .credit import standard_scorecard
+    scorecard, _, note = standard_scorecard(ledger, as_of)
+    if note:
+        print(f"warning: {note}; the policy's class for unscored customers applies", file=sys.stderr)
     return ledger, as_of, scorecard
 
 
@@ -644,13 +648,16 @@ def cmd_credit(args) -> int:
         from .config import DEMO_DIR
         ledger = _load(args.ledger or DEMO_DIR)
         last = ledger.last_date
-        dates = [d for d in pd_quarter_starts(ledger.first_date, last)]
-        import pandas as pd
-        test_from = args.test_from or str((last - pd.DateOffset(months=24)).date())
-        try:
-            sc, report, _ = credit.train_scorecard(ledger, dates, test_from)
-        except ValueError as e:
-            raise CLIError(str(e)) from None
+        if args.test_from:
+            try:
+                sc, report, _ = credit.train_scorecard(ledger, credit.review_dates(ledger, last),
+                                                       args.test_from)
+            except ValueError as e:
+                raise CLIError(str(e)) from None
+        else:
+            sc, report, note = credit.standard_scorecard(ledger, last)
+            if sc is None:
+                raise CLIError(note)
         credit.save_scorecard(sc, args.out, report)
         print(json.dumps(report, indent=2))
         return 0
@@ -694,12 +701,6 @@ def cmd_credit(args) -> int:
         atomic_write_text(args.out, html)
     print(f"credit file for {args.customer} as of {rec['as_of']} written to {args.out}")
     return 0
-
-
-def pd_quarter_starts(first, last):
-    import pandas as pd
-    start = (first + pd.offsets.QuarterBegin(startingMonth=1)).normalize()
-    return [str(d.date()) for d in pd.date_range(start, last, freq="QS")]
 
 
 def cmd_risk(args) -> int:

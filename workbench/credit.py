@@ -24,7 +24,8 @@ from .policy import PolicyError, read_policy
 __all__ = ["CreditPolicy", "load_credit_policy", "financial_ratios", "customer_analysis",
            "FEATURES", "feature_frame", "training_set", "train_scorecard", "recommend",
            "record_decision", "limit_history", "DECISIONS", "credit_file_html", "review_queue",
-           "save_scorecard", "load_scorecard", "portfolio", "recommendations"]
+           "save_scorecard", "load_scorecard", "portfolio", "recommendations", "review_dates",
+           "standard_scorecard"]
 
 DECISIONS = ("approve", "approve_other", "decline", "hold")
 LEVELS = ("analyst", "manager", "director", "cfo")
@@ -39,6 +40,7 @@ class RiskClass:
     max_limit: str
     review_months: int
     documents: tuple[str, ...]
+    max_pd: float | None = None
 
 
 @dataclass(frozen=True)
@@ -55,16 +57,36 @@ class CreditPolicy:
     months_of_purchases: float | None
     levels: tuple[tuple[str, str | None], ...]
     report_currency: str = "USD"
+    classes_by: str = "points"            # "pd": by probability of default; "points"
+    unscored_class: str | None = None     # the class of a customer no scorecard scored
 
     @property
     def label(self) -> str:
         return f"{self.name} {self.version}"
 
-    def risk_class(self, points: float) -> RiskClass:
+    def risk_class(self, points: float | None = None, pd: float | None = None) -> RiskClass:
+        """The class of a score: by probability of default (``classes_by: pd``, the first
+        class whose ``max_pd`` it does not exceed) or by points (the first whose
+        ``min_points`` it reaches); the last class takes the rest. Unscored (no ``pd``
+        under ``classes_by: pd``): ``unscored_class``."""
+        if self.classes_by == "pd":
+            if pd is None or pd != pd:
+                return self.neutral_class()
+            for c in self.classes:
+                if c.max_pd is None or pd <= c.max_pd:
+                    return c
+            return self.classes[-1]
         for c in self.classes:
             if c.min_points is None or points >= c.min_points:
                 return c
         return self.classes[-1]
+
+    def neutral_class(self) -> RiskClass:
+        """The class of an unscored customer: ``unscored_class``, else the class of 580
+        points (the scale's neutral score)."""
+        if self.unscored_class is not None:
+            return next(c for c in self.classes if c.name == self.unscored_class)
+        return self.risk_class(points=580.0) if self.classes_by == "points" else self.classes[len(self.classes) // 2]
 
     def approver_for(self, limit_report_minor: int) -> str:
         for level, up_to in self.levels:
@@ -89,15 +111,31 @@ def load_credit_policy(path: str | Path = "credit", report_currency: str = "USD"
         if not isinstance(c.get("review_months"), int) or c["review_months"] < 1:
             errors.append(f"risk_classes[{i}].review_months must be a whole number >= 1; got "
                           f"{c.get('review_months')!r}")
+        max_pd = c.get("max_pd")
+        if max_pd is not None and (isinstance(max_pd, bool) or not isinstance(max_pd, (int, float))
+                                   or not 0 < max_pd < 1):
+            errors.append(f"risk_classes[{i}].max_pd must be a probability in (0, 1); got {max_pd!r}")
         classes.append(RiskClass(str(c.get("class")), c.get("min_points"), str(c.get("max_limit")),
-                                 int(c.get("review_months") or 1), tuple(c.get("documents") or ())))
+                                 int(c.get("review_months") or 1), tuple(c.get("documents") or ()),
+                                 max_pd))
+    classes_by = doc.get("classes_by", "points")
+    if classes_by not in ("pd", "points"):
+        errors.append(f"classes_by must be 'pd' or 'points'; got {classes_by!r}")
+    key = "max_pd" if classes_by == "pd" else "min_points"
+    bounds = [getattr(c, key) for c in classes if getattr(c, key) is not None]
     if not classes:
         errors.append("risk_classes: at least one class is required")
-    elif classes[-1].min_points is not None:
-        errors.append("risk_classes: the last class must have no min_points (it takes the rest)")
-    mins = [c.min_points for c in classes if c.min_points is not None]
-    if any(b >= a for a, b in zip(mins, mins[1:])):
-        errors.append(f"risk_classes: min_points must decrease class by class; got {mins}")
+    elif getattr(classes[-1], key) is not None:
+        errors.append(f"risk_classes: the last class must have no {key} (it takes the rest)")
+    elif len(bounds) != len(classes) - 1:
+        errors.append(f"risk_classes: every class but the last needs {key} (classes_by: {classes_by})")
+    if classes_by == "points" and any(b >= a for a, b in zip(bounds, bounds[1:])):
+        errors.append(f"risk_classes: min_points must decrease class by class; got {bounds}")
+    if classes_by == "pd" and any(b <= a for a, b in zip(bounds, bounds[1:])):
+        errors.append(f"risk_classes: max_pd must increase class by class; got {bounds}")
+    unscored = doc.get("unscored_class")
+    if unscored is not None and unscored not in [c.name for c in classes]:
+        errors.append(f"unscored_class {unscored!r} is not one of the risk classes")
     f = doc.get("limit_formulas") or {}
     for key in ("tangible_net_worth_pct", "working_capital_pct", "bureau_recommended_pct",
                 "months_of_purchases"):
@@ -121,7 +159,7 @@ def load_credit_policy(path: str | Path = "credit", report_currency: str = "USD"
                         doc["stale_financials_months"], doc["stale_bureau_months"], tuple(classes),
                         f.get("tangible_net_worth_pct"), f.get("working_capital_pct"),
                         f.get("bureau_recommended_pct"), f.get("months_of_purchases"),
-                        tuple(levels), report_currency)
+                        tuple(levels), report_currency, classes_by, unscored)
 
 
 # =========================================================================== analysis
@@ -395,12 +433,12 @@ def _bad_within(ledger: Ledger, customer_ids, start: pd.Timestamp, months: int =
 
 
 def training_set(ledger: Ledger, review_dates, policy: CreditPolicy | None = None,
-                 target: str = "material") -> pd.DataFrame:
+                 target: str = "material", known_by=None) -> pd.DataFrame:
     """(customer, review date) rows: features as known on the review date, the target
     (90+ days past due or a write-off within 12 months after it), for dates whose 12
-    months are inside the ledger."""
+    months are known by ``known_by`` (default: the ledger's last date)."""
     policy = policy or load_credit_policy(report_currency=ledger.report_currency)
-    last = ledger.last_date
+    last = ledger.last_date if known_by is None else min(to_date(known_by), ledger.last_date)
     frames = []
     for d in review_dates:
         D = to_date(d)
@@ -422,9 +460,10 @@ def training_set(ledger: Ledger, review_dates, policy: CreditPolicy | None = Non
 
 
 def train_scorecard(ledger: Ledger, review_dates, test_from, policy: CreditPolicy | None = None,
-                    target: str = "material"):
+                    target: str = "material", known_by=None):
     """Fit the scorecard on reviews before ``test_from``, evaluate on the later ones,
-    against a plain logistic regression on the same (median-imputed) features."""
+    against a plain logistic regression on the same (median-imputed) features. Only
+    outcomes known by ``known_by`` (default: the ledger's last date) are used."""
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -432,7 +471,7 @@ def train_scorecard(ledger: Ledger, review_dates, test_from, policy: CreditPolic
 
     from .scorecard import Scorecard, discrimination
 
-    data = training_set(ledger, review_dates, policy, target)
+    data = training_set(ledger, review_dates, policy, target, known_by)
     T = to_date(test_from)
     train, test = data[data["review_date"] < T], data[data["review_date"] >= T]
     cols = list(FEATURES)
@@ -445,6 +484,53 @@ def train_scorecard(ledger: Ledger, review_dates, test_from, policy: CreditPolic
               "scorecard": discrimination(test["target"], sc.predict_proba(test[cols])[:, 1]),
               "logistic_regression": discrimination(test["target"], lr.predict_proba(test[cols])[:, 1])}
     return sc, report, data
+
+
+def review_dates(ledger: Ledger, as_of, outcome_months: int = 12, history_months: int = 3
+                 ) -> list[str]:
+    """Monthly review dates for training: month ends from ``history_months`` after the
+    ledger's first invoice (so a customer has some history) whose ``outcome_months`` of
+    outcome are over by ``as_of``. Monthly, not quarterly: a two-year ledger leaves only
+    a handful of quarter ends, too few reviews to bin a dozen features."""
+    D = to_date(as_of)
+    if ledger.first_date is None:
+        return []
+    start = ledger.first_date + pd.DateOffset(months=history_months)
+    end = D - pd.DateOffset(months=outcome_months)
+    return [str(d.date()) for d in pd.date_range(start, end, freq="ME")]
+
+
+def standard_scorecard(ledger: Ledger, as_of, policy: CreditPolicy | None = None):
+    """The scorecard every surface (CLI, notebook, credit file, Voila page) uses as of a
+    date when no saved scorecard is given: fitted on the monthly reviews of
+    :func:`review_dates` (the newest third held out to evaluate it), outcomes known by
+    ``as_of`` only. Returns ``(scorecard, report, note)``: ``scorecard`` None and ``note``
+    saying why when the ledger's history cannot support one. Cached on the ledger."""
+    policy = policy or load_credit_policy(report_currency=ledger.report_currency)
+    D = to_date(as_of)
+    cache = ledger.__dict__.setdefault("_standard_scorecards", {})
+    key = (D, policy.label)
+    if key in cache:
+        return cache[key]
+    reviews = review_dates(ledger, D)
+    if len(reviews) < 3:
+        got = (None, None, f"fewer than three monthly review dates with 12 months of outcome "
+                           f"known by {D.date()} (history from "
+                           f"{None if ledger.first_date is None else ledger.first_date.date()})")
+    else:
+        import warnings
+
+        test_from = reviews[int(len(reviews) * 2 / 3)]
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                sc, report, _ = train_scorecard(ledger, reviews, test_from, policy, known_by=D)
+            report.update({"reviews": reviews, "test_from": test_from})
+            got = (sc, report, None)
+        except ValueError as e:
+            got = (None, None, f"the scorecard could not be trained: {e}")
+    cache[key] = got
+    return got
 
 
 # =========================================================================== recommendation
@@ -497,9 +583,10 @@ def recommendations(ledger: Ledger, customer_ids, as_of, scorecard=None,
     if scorecard is not None and ids:
         X = feature_frame(ledger, ids, D, policy)
         points = np.asarray(scorecard.score_points(X), dtype=float)
+        pds = np.asarray(scorecard.predict_proba(X)[:, 1], dtype=float)
         reasons = scorecard.reason_codes(X)
     else:
-        points, reasons = np.full(len(ids), 580.0), [[] for _ in ids]
+        points, pds, reasons = np.full(len(ids), 580.0), np.full(len(ids), np.nan), [[] for _ in ids]
     fin = ledger.financials
     if len(fin):
         fin = fin[fin["period_end"] + pd.Timedelta(days=policy.financials_lag_days) <= D]
@@ -517,8 +604,10 @@ def recommendations(ledger: Ledger, customer_ids, as_of, scorecard=None,
     rows = []
     for i, cid in enumerate(ids):
         cur = cust.at[cid, "currency"]
-        rc = policy.risk_class(points[i])
-        exceptions = [] if scorecard is not None else ["no scorecard fitted: neutral points used"]
+        rc = (policy.risk_class(points=points[i], pd=pds[i]) if scorecard is not None
+              else policy.neutral_class())
+        exceptions = [] if scorecard is not None else [
+            f"no scorecard fitted: the neutral class {rc.name} is used"]
         candidates = {}
         has_fin = not pd.isna(fin.at[cid, "period_end"]) if len(fin.columns) else False
         if not has_fin:
@@ -567,7 +656,9 @@ def recommendations(ledger: Ledger, customer_ids, as_of, scorecard=None,
         limit_now = cust.at[cid, "credit_limit_minor"] if "credit_limit_minor" in cust else np.nan
         exposure = 0 if pd.isna(hist.at[cid, "exposure_minor"]) else int(hist.at[cid, "exposure_minor"])
         rows.append({"customer_id": cid, "name": cust.at[cid, "name"], "currency": cur,
-                     "score": round(float(points[i]), 1), "risk_class": rc.name,
+                     "score": round(float(points[i]), 1),
+                     "pd": None if np.isnan(pds[i]) else round(float(pds[i]), 4),
+                     "risk_class": rc.name,
                      "recommended_limit_minor": limit, "recommended_limit_report_minor": limit_report,
                      "credit_limit_minor": None if pd.isna(limit_now) else int(limit_now),
                      "exposure_minor": exposure,
@@ -577,7 +668,7 @@ def recommendations(ledger: Ledger, customer_ids, as_of, scorecard=None,
                      "review_months": rc.review_months,
                      "exceptions": exceptions, "reasons": list(reasons[i])})
     return pd.DataFrame(rows, columns=[
-        "customer_id", "name", "currency", "score", "risk_class", "recommended_limit_minor",
+        "customer_id", "name", "currency", "score", "pd", "risk_class", "recommended_limit_minor",
         "recommended_limit_report_minor", "credit_limit_minor", "exposure_minor", "utilization",
         "binding_rule", "candidates", "approver_level", "review_months", "exceptions", "reasons"])
 
@@ -594,7 +685,7 @@ def recommend(ledger: Ledger, customer_id: str, as_of, scorecard=None,
     cur = r["currency"]
     h = a["history"]
     return {"customer_id": customer_id, "name": a["name"], "as_of": a["as_of"], "currency": cur,
-            "score": r["score"], "risk_class": r["risk_class"],
+            "score": r["score"], "pd": r["pd"], "risk_class": r["risk_class"],
             "recommended_limit": format_amount(int(r["recommended_limit_minor"]), cur),
             "recommended_limit_minor": int(r["recommended_limit_minor"]),
             "binding_rule": r["binding_rule"],
@@ -688,7 +779,7 @@ def review_queue(ledger: Ledger, as_of, db=None, policy: CreditPolicy | None = N
         for r in db.current("credit_decisions"):
             last_review[r["customer_id"]] = max(last_review.get(r["customer_id"], ""), r["recorded_at"])
     rows = []
-    months = policy.risk_class(580).review_months
+    months = policy.neutral_class().review_months
     for cid, exp in exposure.items():
         limit = cust.at[cid, "credit_limit_minor"] if "credit_limit_minor" in cust else None
         limit = None if limit is None or pd.isna(limit) else int(limit)
@@ -771,7 +862,7 @@ def portfolio(ledger: Ledger, as_of, scorecard=None, policy: CreditPolicy | None
     ids = sorted(ledger.open_items(D)["customer_id"].unique())
     due = set(review_queue(ledger, D, db, policy)["customer_id"])
     r = recommendations(ledger, ids, D, scorecard, policy)
-    out = r[["customer_id", "name", "currency", "score", "risk_class", "recommended_limit_minor",
+    out = r[["customer_id", "name", "currency", "score", "pd", "risk_class", "recommended_limit_minor",
              "credit_limit_minor", "exposure_minor", "utilization", "binding_rule",
              "approver_level"]].copy()
     out["exceptions"] = r["exceptions"].map(len)

@@ -98,4 +98,4 @@ def test_a_manager_records_a_decision(voila, tmp_path):
     assert r["approver"] == "Browser Test" and r["decision"] == "approve"
     assert r["reason"] == "approved in the browser test" and r["approver_level"] == "manager"
     assert label.startswith(r["customer_id"]), (label, chosen)
-    assert r["policy_version"] == "default-credit 2026.1" and len(r["ledger_hash"]) == 64
+    assert r["policy_version"] == "default-credit 2026.2" and len(r["ledger_hash"]) == 64

@@ -126,6 +126,39 @@ def test_credit_evaluation_parameters_and_runs(demo_dir, tmp_path):
                                     "customer_id": "C00001", "pack_dir": str(tmp_path)})
     result = _record(tmp_path, "credit_evaluation", "credit")
     assert result["customer_id"] == "C00001" and result["risk_class"] in "ABCDE"
+    _four_surfaces_agree(demo_dir, tmp_path, result)
+
+
+def _four_surfaces_agree(demo_dir, tmp_path, notebook: dict) -> None:
+    """One credit recommendation: the notebook's (above), the CLI's review, the credit file
+    and the Voila page's give the same score, PD, class, limit, binding rule and approver
+    for the same customer and date (issue 11: three surfaces had given three answers)."""
+    import io
+    import os
+    from contextlib import redirect_stdout
+
+    from workbench.apps.credit_review import CreditReviewApp
+    from workbench.cli import main
+
+    keys = ("score", "pd", "risk_class", "recommended_limit", "binding_rule", "approver_level")
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        assert main(["credit", "review", "--ledger", str(demo_dir), "--customer", "C00001",
+                     "--as-of", "2026-09-30", "--format", "json"]) == 0
+    cli = json.loads(buf.getvalue())
+    assert {k: cli[k] for k in keys} == {k: notebook[k] for k in keys}
+    assert "no scorecard fitted" not in " ".join(cli["exceptions"])
+    db = f"sqlite:///{tmp_path / 'state.db'}"
+    with redirect_stdout(io.StringIO()):
+        assert main(["credit", "file", "--ledger", str(demo_dir), "--customer", "C00001",
+                     "--as-of", "2026-09-30", "--out", str(tmp_path / "file.html"), "--db", db]) == 0
+    html = (tmp_path / "file.html").read_text()
+    assert f"<td>{cli['risk_class']} (review every" in html
+    assert f"{cli['recommended_limit']} {cli['currency']}" in html.replace(",", "")
+    os.environ.pop("WORKBENCH_APP_SCORECARD", None)
+    app = CreditReviewApp(str(demo_dir), as_of="2026-09-30", db_url=db)
+    app._on_pick({"new": "C00001"})
+    assert {k: app.rec[k] for k in keys} == {k: notebook[k] for k in keys}
 
 
 def test_payment_risk_parameters_and_runs(tmp_path):

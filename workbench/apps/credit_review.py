@@ -58,7 +58,12 @@ class CreditReviewApp(widgets.VBox):
             self.db = StateDB(db_url)
             self.policy = load_credit_policy(report_currency=self.ledger.report_currency)
             path = scorecard_path or os.environ.get("WORKBENCH_APP_SCORECARD")
-            self.scorecard = load_scorecard(path) if path else None
+            if path:
+                self.scorecard = load_scorecard(path)
+            else:       # the scorecard the CLI, the notebook and the credit file use
+                from ..credit import standard_scorecard
+                self.scorecard, _, self.scorecard_note = standard_scorecard(
+                    self.ledger, self.as_of, self.policy)
             self.queue = review_queue(self.ledger, self.as_of, self.db, self.policy, top=200)
         except Exception as e:  # noqa: BLE001 - shown on the page: Voila hides tracebacks
             self.status.value = _box(f"The page could not start: {e}", "error")
