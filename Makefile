@@ -22,7 +22,7 @@ $(BIN)/.installed: pyproject.toml
 	@touch $@
 
 # the marker names the demo's layout version: a demo from an older workbench is regenerated
-DEMO_MARK := $(DEMO)/.demo-v3
+DEMO_MARK := $(DEMO)/.demo-v4
 $(DEMO_MARK): | $(BIN)/.installed
 	$(BIN)/workbench demo --out $(DEMO) --invoices $(DEMO_INVOICES) --seed 7
 	@touch $@

@@ -34,6 +34,13 @@ def test_aging_json_multi_currency_is_a_list(hand_dir, capsys):
 
 
 def test_aging_by_group_formats(hand_dir, capsys):
+    # without customer_changes, the collector on a past date is not known: not today's
+    assert main(["aging", "--ledger", str(hand_dir), "--as-of", "2026-03-31", "--by", "collector",
+                 "--format", "json"]) == 0
+    objs = json.loads(capsys.readouterr().out)
+    assert {o["collector"] for o in objs} == {"(unknown)"}
+    from .test_ledger import HISTORY
+    (hand_dir / "customer_changes.csv").write_text(HISTORY)
     assert main(["aging", "--ledger", str(hand_dir), "--as-of", "2026-03-31", "--by", "collector",
                  "--format", "json"]) == 0
     objs = json.loads(capsys.readouterr().out)

@@ -37,7 +37,7 @@ def test_demo_parquet_and_csv_hold_the_same_ledger(tmp_path):
 
 def test_every_table_and_habit_is_there(demo):
     ledger, truth = demo
-    assert ledger.present == frozenset(ledger.tables)          # all 13 tables
+    assert ledger.present == frozenset(ledger.tables)          # all 14 tables
     assert set(truth["customers"]["behaviour"]) == set(BEHAVIOURS)
     assert ledger.currencies == ["EUR", "JPY", "USD"]
     assert set(ledger.customers["language"]) == {"en", "es", "pt"}

@@ -36,8 +36,21 @@ from workbench.policy import PolicyError
 AS_OF = "2026-03-31"
 
 
+#: The hand ledger's master history: every customer's segment and collector since it was
+#: onboarded (so the as-of views of 2026-03-31, before the ledger's last date, know them).
+HISTORY = """customer_id,effective_date,field,value
+C1,2025-01-02,segment,Enterprise
+C1,2025-01-02,collector,Ann Lee
+C2,2025-01-02,segment,Small Business
+C2,2025-01-02,collector,Bob Stone
+C3,2025-01-02,segment,Small Business
+C3,2025-01-02,collector,Ann Lee
+"""
+
+
 @pytest.fixture
 def ledger(hand_dir):
+    (hand_dir / "customer_changes.csv").write_text(HISTORY)
     return Ledger.load(hand_dir)
 
 

@@ -23,8 +23,9 @@ import pytest
 from workbench import Ledger
 from workbench.aging import load_aging_policy
 from workbench.policy import PolicyError
+from workbench.master import master_as_of
 from workbench.reserve import (History, absorbing_loss_rates, backtest, build_history,
-                               customers_as_of, expected_loss_model, lifetime_loss_curve,
+                               expected_loss_model, lifetime_loss_curve,
                                load_reserve_policy, qualitative_adjustments, reconcile_rollforward,
                                reserve_analysis, roll_rate_flows, roll_rate_reserve, rollforward,
                                specific_reserves, transition_matrix, vintage_loss_rate,
@@ -470,6 +471,9 @@ def test_backtest_on_a_tiny_ledger(policy):
 # ----------------------------------------------------------------------------- customer master
 
 def test_customers_as_of_uses_the_change_history():
+    # the reserve reads status and segment through workbench.master (tests/test_master.py
+    # covers the other fields)
+    FIELDS = ("status", "segment")
     customers = pd.DataFrame({"customer_id": ["K1", "K2", "K3", "K4"],
                               "status": ["closed", "closed", "active", "active"],
                               "segment": ["SMB", "SMB", "Enterprise", "SMB"]})
@@ -478,7 +482,7 @@ def test_customers_as_of_uses_the_change_history():
         "effective_date": pd.to_datetime(["2026-08-01", "2026-10-15", "2026-03-01", "2026-11-01"]),
         "field": ["status", "status", "segment", "segment"],
         "value": ["closed", "closed", "SMB", "Enterprise"]})
-    out, notes = customers_as_of(customers, "2026-09-30", changes)
+    out, notes = master_as_of(customers, "2026-09-30", changes, fields=FIELDS)
     out = out.set_index("customer_id")
     assert out.loc["K1", "status"] == "closed"            # changed before the date
     assert pd.isna(out.loc["K2", "status"])               # closed only after: unknown on 09-30
@@ -487,12 +491,13 @@ def test_customers_as_of_uses_the_change_history():
     assert notes == ["1 customer(s)' status on 2026-09-30 is unknown: customer_changes shows a "
                      "change after that date and none before"]
     # without a history, a past date does not use today's master (strict) ...
-    out, notes = customers_as_of(customers, "2026-09-30", None, "2026-10-30")
+    out, notes = master_as_of(customers, "2026-09-30", None, "2026-10-30", fields=FIELDS)
     assert out["status"].isna().all() and "unknown" in notes[0]
     # ... unless the policy assumes it unchanged; on or after the master's date it is known
-    out, _ = customers_as_of(customers, "2026-09-30", None, "2026-10-30", "assume_unchanged")
+    out, _ = master_as_of(customers, "2026-09-30", None, "2026-10-30", "assume_unchanged",
+                          fields=FIELDS)
     assert out["status"].tolist() == ["closed", "closed", "active", "active"]
-    out, notes = customers_as_of(customers, "2026-10-30", None, "2026-10-30")
+    out, notes = master_as_of(customers, "2026-10-30", None, "2026-10-30", fields=FIELDS)
     assert out["segment"].tolist() == ["SMB", "SMB", "Enterprise", "SMB"] and notes == []
 
 

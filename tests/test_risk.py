@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from workbench import Ledger
+from workbench.master import master_table_as_of
 from workbench.cli import main
 from workbench.demo import DemoConfig, write_demo
 from workbench.risk import (FEATURES, _days, backtest_forecast, cash_forecast, invoice_features,
@@ -43,6 +44,11 @@ def _cut(ledger: Ledger, day: pd.Timestamp) -> Ledger:
     t["disputes"] = d
     acts = t["activities"]
     t["activities"] = acts[acts["timestamp"].dt.tz_convert(None) < day]
+    # the customer master as it stood the day before, and its history up to then
+    t["customers"] = master_table_as_of(ledger, day - pd.Timedelta(days=1))
+    if ledger.has("customer_changes"):
+        ch = t["customer_changes"]
+        t["customer_changes"] = ch[ch["effective_date"] < day]
     return Ledger({k: v.reset_index(drop=True) for k, v in t.items()}, ledger.present)
 
 

@@ -98,7 +98,8 @@ def bucket_labels(policy: AgingPolicy | None = None) -> list[str]:
 
 
 def aging_table(ledger: Ledger, as_of, by: str | None = None, policy: AgingPolicy | None = None,
-                report_currency: str | None = None) -> pd.DataFrame:
+                report_currency: str | None = None, without_history: str = "strict"
+                ) -> pd.DataFrame:
     """Open AR as of a date in days-past-due buckets.
 
     Parameters
@@ -113,6 +114,12 @@ def aging_table(ledger: Ledger, as_of, by: str | None = None, policy: AgingPolic
     report_currency : str, optional
         Convert every currency into this one with ``fx_rates`` (latest rate on or before
         ``as_of``); the result then has one currency.
+    without_history : {"strict", "assume_unchanged"}
+        ``segment`` and ``collector`` are those in force on ``as_of`` (from
+        ``customer_changes``, :mod:`workbench.master`). On a past date without that table they
+        are unknown (``strict``: grouped as ``(unknown)``) or taken from today's master
+        (``assume_unchanged``); ``attrs["notes"]`` says which. A customer with no value at
+        all is grouped as ``(none)``.
 
     Returns
     -------
@@ -125,13 +132,30 @@ def aging_table(ledger: Ledger, as_of, by: str | None = None, policy: AgingPolic
     if by is not None and by not in GROUPINGS:
         raise ValueError(f"by must be one of {', '.join(GROUPINGS)}; got {by!r}")
     D = ledger.require_data_by(as_of)
-    items = ledger.open_items(D)
     group_col = _GROUP_COLUMN.get(by) if by else None
+    timed = group_col in ("segment", "collector")
+    items = ledger.open_items(D, customer_columns=("name", group_col) if timed else ("name",),
+                              without_history=without_history)
+    notes = list(items.attrs.get("notes", [])) if timed else []
     if group_col and group_col not in items.columns:
         raise ValueError(f"cannot age by {by}: the customers table has no '{group_col}' column")
     keys = [k for k in (group_col,) if k and k != "currency"] + ["currency"]
     items = items.assign(_bucket=policy.bucket_of(items["days_past_due"].to_numpy()),
                          _over=(items["days_past_due"] > OVER_DAYS).to_numpy())
+    if timed:
+        # the group in force on D; unknown (no history) is not the same as no value at all
+        from .master import master_values
+        from .schema import IdIndex
+        cust = ledger.customers
+        _, known, _ = master_values(ledger, group_col, np.arange(len(cust)), D, without_history)
+        cpos = IdIndex(cust["customer_id"]).get_indexer(items["customer_id"])
+        unknown = (cpos >= 0) & ~known[np.maximum(cpos, 0)] & items[group_col].isna().to_numpy() \
+            & cust[group_col].notna().to_numpy()[np.maximum(cpos, 0)]
+        if unknown.any():
+            notes.append(f"{int(unknown.sum())} open invoice(s) of "
+                         f"{items.loc[unknown, 'customer_id'].nunique()} customer(s) are aged "
+                         f"under '(unknown)': their {by} on {D.date()} is not known")
+        items[group_col] = items[group_col].astype(object).where(~unknown, "(unknown)")
     if group_col and group_col != "currency":
         items[group_col] = items[group_col].fillna("(none)")
     sums = (items.groupby(keys + ["_bucket"], sort=True)["open_minor"].sum()
@@ -159,8 +183,7 @@ def aging_table(ledger: Ledger, as_of, by: str | None = None, policy: AgingPolic
         names = ledger.customers.set_index("customer_id")["name"]
         table.insert(1, "customer_name", table["customer_id"].map(names))
     table.attrs.update({"as_of": str(D.date()), "policy": f"{policy.name} {policy.version}",
-                        "by": by,
-                        "buckets": list(policy.labels)})
+                        "by": by, "buckets": list(policy.labels), "notes": notes})
     return table
 
 

@@ -22,6 +22,7 @@ import pandas as pd
 
 from .kpis import KPIOptions, promise_outcomes
 from .ledger import Ledger, to_date
+from .master import customers_as_of
 from .money import MoneyError, format_amount, parse_amount
 from .policy import PolicyError, read_policy
 from .schema import ACTIVITY_KINDS
@@ -423,6 +424,22 @@ def _lookup(keys: pd.Series, values: pd.Series) -> np.ndarray:
     return values.reindex(keys.to_numpy()).to_numpy()
 
 
+def _master_on(ledger: Ledger, D: pd.Timestamp, fields: tuple[str, ...], without_history: str
+               ) -> tuple[pd.DataFrame, list[str]]:
+    """The customer master's ``fields`` in force on D, indexed by customer, with
+    ``_unknown_<field>`` (True where the value on D cannot be known), and the notes."""
+    from .master import master_values
+
+    cust = ledger.customers
+    master, notes = customers_as_of(ledger, D, fields, without_history)
+    master = master.set_index("customer_id")
+    for f in fields:
+        _, known, _ = master_values(ledger, f, np.arange(len(cust)), D, without_history)
+        master[f"_unknown_{f}"] = ~known & master[f].isna().to_numpy() & \
+            (cust[f].notna().to_numpy() if f in cust else np.zeros(len(cust), bool))
+    return master, notes
+
+
 def _last_contact(acts: pd.DataFrame, D: pd.Timestamp) -> pd.Series:
     if not len(acts):
         return pd.Series(dtype="datetime64[ns]")
@@ -433,7 +450,8 @@ def _last_contact(acts: pd.DataFrame, D: pd.Timestamp) -> pd.Series:
 
 def worklist(ledger: Ledger, as_of, policy: CollectionsPolicy | None = None,
              activities: pd.DataFrame | None = None, risk_scores: pd.Series | None = None,
-             collector: str | None = None, report_currency: str | None = None) -> pd.DataFrame:
+             collector: str | None = None, report_currency: str | None = None,
+             without_history: str = "strict") -> pd.DataFrame:
     """Accounts ranked by what a collector should do first, each with why and what next.
 
     Parameters
@@ -453,6 +471,10 @@ def worklist(ledger: Ledger, as_of, policy: CollectionsPolicy | None = None,
     report_currency : str, optional
         Currency the exposures are ranked in (default the ledger's reporting currency;
         an account without a rate is ranked on its own amount and says so).
+    without_history : {"strict", "assume_unchanged"}
+        The account's collector and status are those in force on ``as_of``
+        (:mod:`workbench.master`); on a past date without a ``customer_changes`` table they
+        are unknown (``strict``) or taken from today's master (``assume_unchanged``).
 
     Returns
     -------
@@ -461,6 +483,7 @@ def worklist(ledger: Ledger, as_of, policy: CollectionsPolicy | None = None,
         customer_name, collector, currency, open_ar, past_due_ar, oldest_days_past_due,
         stage, next_action, tier, risk, risk_source, broken_promises, promise_due_today,
         open_disputes, days_since_contact, priority, reasons``. Amounts in minor units.
+        ``attrs["notes"]`` says what of the customer master could not be known on ``as_of``.
 
     Notes
     -----
@@ -475,12 +498,20 @@ def worklist(ledger: Ledger, as_of, policy: CollectionsPolicy | None = None,
     D = ledger.require_data_by(as_of)
     acts = ledger.activities if activities is None else activities
     report_currency = report_currency or ledger.report_currency
-    items = ledger.open_items(D)
+    items = ledger.open_items(D, without_history=without_history)   # collector on D
+    master, notes = _master_on(ledger, D, ("status", "collector"), without_history)
     if collector is not None:
-        items = items[items["collector"] == collector]
+        unknown = items["customer_id"].isin(master.index[master["_unknown_collector"]])
+        if unknown.any():
+            notes.append(f"{items.loc[unknown, 'customer_id'].nunique()} account(s) with open "
+                         f"items have no known collector on {D.date()}: not in "
+                         f"{collector}'s worklist")
+        items = items[items["collector"] == collector] if "collector" in items else items.iloc[:0]
     if not len(items):
-        return pd.DataFrame(columns=["rank", "customer_id", "customer_name", "currency",
-                                     "priority", "reasons", "next_action"])
+        out = pd.DataFrame(columns=["rank", "customer_id", "customer_name", "currency",
+                                    "priority", "reasons", "next_action"])
+        out.attrs["notes"] = notes
+        return out
     items = items.assign(past_due=np.where(items["days_past_due"] > 0, items["open_minor"], 0),
                          due_soon=np.where((items["days_past_due"] <= 0)
                                            & (items["days_past_due"] >= -5), items["open_minor"], 0))
@@ -492,8 +523,9 @@ def worklist(ledger: Ledger, as_of, policy: CollectionsPolicy | None = None,
     }).reset_index()
     cust = ledger.customers.set_index("customer_id")
     acc["customer_name"] = acc["customer_id"].map(cust["name"])
-    acc["collector"] = acc["customer_id"].map(cust["collector"]) if "collector" in cust else None
-    acc["status"] = acc["customer_id"].map(cust["status"]) if "status" in cust else "active"
+    # collector and status as they stood on D, never today's (workbench.master)
+    acc["collector"] = acc["customer_id"].map(master["collector"]) if "collector" in cust else None
+    acc["status"] = acc["customer_id"].map(master["status"]) if "status" in cust else "active"
     # risk ----------------------------------------------------------------------------
     if risk_scores is not None:
         acc["risk"] = acc["customer_id"].map(risk_scores).astype(float)
@@ -562,7 +594,7 @@ def worklist(ledger: Ledger, as_of, policy: CollectionsPolicy | None = None,
     acc["exposure"] = exposure
     # priority and reasons --------------------------------------------------------------
     priorities, reasons, actions = [], [], []
-    suspended = set(suspension_proposals(ledger, D, policy, acts)["customer_id"])
+    suspended = set(suspension_proposals(ledger, D, policy, acts, without_history)["customer_id"])
     for i, row in enumerate(acc.itertuples(index=False)):
         why, factor = [], 1.0
         cur = row.currency
@@ -625,7 +657,7 @@ def worklist(ledger: Ledger, as_of, policy: CollectionsPolicy | None = None,
             "reasons"]
     out = acc[cols]
     out.attrs.update({"as_of": str(D.date()), "policy": policy.label,
-                      "report_currency": report_currency,
+                      "report_currency": report_currency, "notes": notes,
                       "ranking": (f"within each currency (no fx_rates to {report_currency} for "
                                   f"{', '.join(missing)})" if missing
                                   else f"across currencies in {report_currency}")})
@@ -684,22 +716,30 @@ def _next_action(row, stage: DunningStage | None, done: bool, policy: Collection
 # =========================================================================== proposals
 
 def suspension_proposals(ledger: Ledger, as_of, policy: CollectionsPolicy | None = None,
-                         activities: pd.DataFrame | None = None) -> pd.DataFrame:
+                         activities: pd.DataFrame | None = None,
+                         without_history: str = "strict") -> pd.DataFrame:
     """Accounts the policy says to suspend, with the evidence.
 
     A recommendation when (oldest past-due invoice >= ``min_days_past_due`` and past-due
     amount >= ``min_amount_past_due``) or when the account broke at least
     ``broken_promises`` promises due within ``broken_promise_lookback_days``. Accounts
-    already suspended or closed are not proposed again.
+    already suspended or closed **on** ``as_of`` are not proposed again: the status is the
+    one in force that day (:mod:`workbench.master`), so an account suspended later is
+    proposed at an earlier date. Where the status on ``as_of`` cannot be known (a past date
+    without a ``customer_changes`` table and ``without_history="strict"``) the account is
+    judged on its evidence and ``attrs["notes"]`` says so.
     """
     policy = policy or load_collections_policy()
     D = ledger.require_data_by(as_of)
     acts = ledger.activities if activities is None else activities
-    items = ledger.open_items(D)
+    items = ledger.open_items(D, customer_columns=("name",))
     cols = ["customer_id", "customer_name", "currency", "past_due_ar", "oldest_days_past_due",
             "broken_promises", "rules", "evidence", "status", "policy"]
+    master, notes = _master_on(ledger, D, ("status",), without_history)
     if not len(items):
-        return pd.DataFrame(columns=cols)
+        out = pd.DataFrame(columns=cols)
+        out.attrs["notes"] = notes
+        return out
     past = items[items["days_past_due"] > 0]
     g = past.groupby(["customer_id", "currency"])
     acc = pd.DataFrame({"past_due_ar": g["open_minor"].sum(),
@@ -717,7 +757,9 @@ def suspension_proposals(ledger: Ledger, as_of, policy: CollectionsPolicy | None
                                             "past_due_ar": 0, "oldest_days_past_due": 0,
                                             "past_due_invoices": 0})], ignore_index=True)
     cust = ledger.customers.set_index("customer_id")
-    status = cust["status"] if "status" in cust else pd.Series("active", index=cust.index)
+    # the status in force on D (an account suspended later is still open to a proposal then)
+    status = master["status"] if "status" in cust else pd.Series("active", index=cust.index)
+    unknown_status = set(master.index[master["_unknown_status"]]) if "status" in cust else set()
     broken_of: dict[str, list] = {}        # customer -> [(activity, promise date)], in order
     for c, a, d in zip(broken["customer_id"], broken["activity_id"], broken["promise_date"]):
         broken_of.setdefault(c, []).append((a, d))
@@ -748,7 +790,14 @@ def suspension_proposals(ledger: Ledger, as_of, policy: CollectionsPolicy | None
                          "evidence": "; ".join(evidence), "status": "recommended",
                          "policy": policy.label})
     out = pd.DataFrame(rows, columns=cols)
-    return out.sort_values(["past_due_ar", "customer_id"], ascending=[False, True]).reset_index(drop=True)
+    out = out.sort_values(["past_due_ar", "customer_id"], ascending=[False, True]).reset_index(drop=True)
+    unsure = sorted(set(out["customer_id"]) & unknown_status)
+    if unsure:
+        notes.append(f"{len(unsure)} proposed account(s) have no known status on {D.date()} "
+                     f"(no history of the customer master): proposed on the evidence; check "
+                     f"they were not already suspended or closed then")
+    out.attrs["notes"] = notes
+    return out
 
 
 def write_off_proposals(ledger: Ledger, as_of, policy: CollectionsPolicy | None = None
@@ -762,7 +811,7 @@ def write_off_proposals(ledger: Ledger, as_of, policy: CollectionsPolicy | None 
     """
     policy = policy or load_collections_policy()
     D = ledger.require_data_by(as_of)
-    items = ledger.open_items(D)
+    items = ledger.open_items(D, customer_columns=("name",))    # no master data that changes
     cols = ["invoice_id", "customer_id", "customer_name", "currency", "open_balance",
             "days_past_due", "last_payment", "evidence", "approval", "status", "policy"]
     if not len(items):

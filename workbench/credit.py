@@ -279,9 +279,13 @@ def history_frame(ledger: Ledger, as_of) -> pd.DataFrame:
         out["broken_promises_12m"] = prom.groupby("customer_id").size().reindex(out.index).fillna(0).astype(int)
     else:
         out["broken_promises_12m"] = 0
-    cust = ledger.customers.set_index("customer_id")
-    limit = cust["credit_limit_minor"] if "credit_limit_minor" in cust else pd.Series(dtype="Int64")
-    out["credit_limit_minor"] = limit.reindex(out.index)
+    # the limit in force on the date (customer_changes); unknown on past dates without history
+    if "credit_limit_minor" in ledger.customers:
+        from .master import customers_as_of
+        m, _ = customers_as_of(ledger, D, ("credit_limit",))
+        out["credit_limit_minor"] = m.set_index("customer_id")["credit_limit_minor"].reindex(out.index)
+    else:
+        out["credit_limit_minor"] = pd.Series(pd.NA, index=out.index, dtype="Int64")
     lim = out["credit_limit_minor"].astype("float")
     out["utilization"] = (out["exposure_minor"] / lim.where(lim > 0)).round(4)
     cache[D] = out
@@ -653,7 +657,7 @@ def recommendations(ledger: Ledger, customer_ids, as_of, scorecard=None,
             if ((d == "bureau" and not has_bureau) or (d == "financials" and not has_fin)
                     or (d == "trade_references" and not refs.at[cid])):
                 exceptions.append(f"class {rc.name} requires {d}: missing")
-        limit_now = cust.at[cid, "credit_limit_minor"] if "credit_limit_minor" in cust else np.nan
+        limit_now = hist.at[cid, "credit_limit_minor"]        # in force on the date
         exposure = 0 if pd.isna(hist.at[cid, "exposure_minor"]) else int(hist.at[cid, "exposure_minor"])
         rows.append({"customer_id": cid, "name": cust.at[cid, "name"], "currency": cur,
                      "score": round(float(points[i]), 1),
@@ -774,6 +778,7 @@ def review_queue(ledger: Ledger, as_of, db=None, policy: CreditPolicy | None = N
     items = ledger.open_items(D)
     exposure = items.groupby("customer_id")["open_minor"].sum()
     cust = ledger.customers.set_index("customer_id")
+    limits = history_frame(ledger, D)["credit_limit_minor"]        # in force on the date
     last_review = {}
     if db is not None:
         for r in db.current("credit_decisions"):
@@ -781,7 +786,7 @@ def review_queue(ledger: Ledger, as_of, db=None, policy: CreditPolicy | None = N
     rows = []
     months = policy.neutral_class().review_months
     for cid, exp in exposure.items():
-        limit = cust.at[cid, "credit_limit_minor"] if "credit_limit_minor" in cust else None
+        limit = limits.get(cid)
         limit = None if limit is None or pd.isna(limit) else int(limit)
         why = []
         if limit and exp > limit:

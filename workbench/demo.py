@@ -12,6 +12,12 @@ characters; invoice numbers as people type them (``INV 4012/4015``, ``INV2026004
 semicolons) or none; wires short by a bank fee; overpayments; unknown payers; and the
 last days' cash not yet applied.
 
+The customer master has a history (``customer_changes``): each customer recorded at
+onboarding (credit limit from the purchases expected then), credit reviews on the
+anniversaries from the trailing year's purchases, suspensions and closures on their dates,
+temporary credit holds, segment changes and collector reassignments; the ``customers`` row
+holds the values in force at the end. It draws from its own stream (``[seed, 13]``).
+
 ``truth/`` keeps what really happened: the true receipt -> invoice applications, each
 receipt's kind, each invoice's true pay date (even after the ledger's end), which
 customers defaulted and when, which promises were kept. Everything is vectorised with
@@ -655,18 +661,23 @@ def generate(config: DemoConfig = DemoConfig()) -> tuple[dict[str, pd.DataFrame]
                                        due_day, pay_day, never_paid, amount - credited, inv_cur,
                                        b, d_idx, d_open, default_day, is_def, end)
 
-    # ---- customers table (status as at the end) --------------------------------------
-    status = np.where(is_def & (default_day <= end), "suspended", "active").astype(object)
-    status[is_def & (c_def_wo <= end)] = "closed"
+    # ---- the customer master's history and the customers table (values at the end) -----
+    # its own random stream, so every other table stays what it was for the same seed
     monthly_sales = pd.Series(amount).groupby(inv_cust).sum().reindex(range(n_cust), fill_value=0
                                                                        ).to_numpy() / config.months
-    limit_major = np.maximum(np.ceil(monthly_sales * 2.5 / 10.0 ** digits / (1000 * fx_scale))
-                             * 1000 * fx_scale, 1000 * fx_scale)
+    expected_monthly = (weights * config.invoices / config.months * ticket * fx_scale
+                        * np.exp(0.18) * 10.0 ** digits)          # what sales expected, minor
+    master = _master_history(
+        np.random.default_rng([config.seed, 13]), start, end, cust_ids, behaviour, digits,
+        fx_scale, currency, segment, collector, terms, expected_monthly, inv_cust, inv_day, amount,
+        is_def, default_day, c_def_wo, deter_start)
+    status = master["status"]
+    activities = _activity_collectors(activities, master["collector_moves"])
     customers = pd.DataFrame({
         "customer_id": cust_ids, "name": names, "currency": currency,
         "payment_terms_days": terms.astype(np.int64), "country": country, "segment": segment,
         "collector": collector, "sales_rep": sales_rep,
-        "credit_limit_minor": (limit_major * 10.0 ** digits).astype(np.int64),
+        "credit_limit_minor": master["credit_limit_minor"],
         "parent_id": parent, "status": status, "language": language,
     })
 
@@ -683,7 +694,7 @@ def generate(config: DemoConfig = DemoConfig()) -> tuple[dict[str, pd.DataFrame]
         "receipts": receipts, "applications": applications, "disputes": disputes,
         "write_offs": write_offs, "activities": activities, "financials": financials,
         "bureau": bureau, "trade_references": trade_refs, "fx_rates": fx_rates,
-        "reserve_gl": reserve_gl,
+        "reserve_gl": reserve_gl, "customer_changes": master["changes"],
     }
     final_day = np.where(never_paid, np.iinfo(np.int64).min, pay_day)
     truth_invoices = pd.DataFrame({
@@ -702,7 +713,7 @@ def generate(config: DemoConfig = DemoConfig()) -> tuple[dict[str, pd.DataFrame]
                                  ).astype("datetime64[ns]"),
         "write_off_date": np.where(is_def & (c_def_wo <= end), _dt(np.where(is_def, c_def_wo, 0)),
                                    np.datetime64("NaT")).astype("datetime64[ns]"),
-        "recovering": recovering,
+        "recovering": recovering, "onboarding_date": _dt(master["onboarding_day"]),
     })
     truth_receipts = pd.DataFrame({
         "receipt_id": np.r_[receipt_ids, unknown_ids],
@@ -724,6 +735,157 @@ def generate(config: DemoConfig = DemoConfig()) -> tuple[dict[str, pd.DataFrame]
              "invoices": truth_invoices, "customers": truth_customers,
              "receipts": truth_receipts, "promises": promises}
     return tables, truth
+
+
+def _limit_minor(monthly_minor, digits, fx_scale) -> np.ndarray:
+    """A credit limit: 2.5 months of purchases, rounded up to 1,000 (x the currency's scale),
+    at least 1,000; in minor units."""
+    step = 1000 * fx_scale
+    major = np.maximum(np.ceil(monthly_minor * 2.5 / 10.0 ** digits / step) * step, step)
+    return np.rint(major * 10.0 ** digits).astype(np.int64)
+
+
+def _master_history(rng, start, end, cust_ids, behaviour, digits, fx_scale, currency, segment,
+                    collector, terms, expected_monthly, inv_cust, inv_day, amount, is_def,
+                    default_day, c_def_wo, deter_start) -> dict:
+    """The customer master as it changed over time (``customer_changes``), and its values at
+    the end (the ``customers`` row).
+
+    - onboarding (before the history starts): every field recorded; the credit limit from
+      the purchases expected then (a forecast, off by a lognormal factor), never from the
+      sales that followed;
+    - annual reviews on the onboarding anniversary: 2.5 months of the trailing 12 months'
+      purchases (those in the ledger by the review), halved once the customer's payments
+      have visibly deteriorated (after the slide starts, or within 180 days of a default);
+      a row only when the limit changes;
+    - suspensions 30 days after a default (the day of the ``suspension`` activity), closure
+      (limit 0) on the bankruptcy write-off, and a few temporary credit holds of chronically
+      late payers, lifted 15-60 days later;
+    - a few segment changes and collector reassignments (the ``customers`` row holds the
+      value since the change).
+    """
+    n = len(cust_ids)
+    rows_c, rows_d, rows_f, rows_v = [], [], [], []
+
+    def add(cpos, days, fld, values):
+        cpos = np.asarray(cpos, np.int64)
+        if not len(cpos):
+            return
+        rows_c.append(cpos)
+        rows_d.append(np.asarray(days, np.int64))
+        rows_f.append(np.full(len(cpos), fld, dtype=object))
+        rows_v.append(np.asarray(values, dtype=object))
+
+    onboard = _busday(start - rng.integers(30, 6 * 365, n))
+    # segment and collector before a change (the customers row holds the value after it)
+    seg_move = (rng.random(n) < 0.04) & (segment != "Public Sector")
+    others = np.array([s for s in SEGMENTS if s != "Public Sector"], dtype=object)
+    old_seg = np.where(seg_move, others[rng.integers(0, len(others), n)], segment)
+    seg_move &= old_seg != segment
+    seg_day = _busday(rng.integers(start + 30, end - 29, n))
+    col_move = rng.random(n) < 0.10
+    old_col = np.where(col_move, np.array(COLLECTORS, dtype=object)[rng.integers(0, len(COLLECTORS), n)],
+                       collector)
+    col_move &= old_col != collector
+    col_day = _busday(rng.integers(start + 30, end - 29, n))
+    # onboarding: every field, from what was known then
+    forecast = expected_monthly * rng.lognormal(0.0, 0.5, n)
+    limit0 = _limit_minor(forecast, digits, fx_scale)
+    all_c = np.arange(n)
+    add(all_c, onboard, "credit_limit", format_amount_array(limit0, digits))
+    add(all_c, onboard, "status", np.full(n, "active", dtype=object))
+    add(all_c, onboard, "segment", old_seg)
+    add(all_c, onboard, "collector", old_col)
+    add(all_c, onboard, "payment_terms_days", terms.astype(np.int64).astype(str).astype(object))
+    add(np.flatnonzero(seg_move), seg_day[seg_move], "segment", segment[seg_move])
+    add(np.flatnonzero(col_move), col_day[col_move], "collector", collector[col_move])
+
+    # credit reviews on the anniversaries, from the purchases known by then
+    suspend_day = np.where(is_def, _busday(np.where(is_def, default_day + 30, 0)),
+                           np.iinfo(np.int64).max)
+    by_cust = np.lexsort((inv_day, inv_cust))
+    stride = np.int64(1 << 32)
+    keys = inv_cust[by_cust].astype(np.int64) * stride + inv_day[by_cust]
+    cum = np.r_[0, np.cumsum(amount[by_cust], dtype=np.int64)]
+    rev_c, rev_d, rev_v = [], [], []
+    for k in range(1, int((end - onboard.min()) // 365) + 2):
+        day = _busday(onboard + 365 * k + rng.integers(-10, 11, n))
+        ok = (day >= start + 90) & (day <= end) & (day < suspend_day)
+        c = np.flatnonzero(ok)
+        d = day[ok]
+        hi = np.searchsorted(keys, c * stride + d, side="right")
+        lo = np.searchsorted(keys, c * stride + d - 365, side="right")
+        months = np.clip((d - start) / 30.4375, 3, 12)
+        monthly = (cum[hi] - cum[lo]) / months
+        worse = ((behaviour[c] == 3) & (d > deter_start[c] + 60)) | (
+            is_def[c] & (d > default_day[c] - 180))
+        monthly = np.where(worse, monthly * 0.5, monthly)
+        rev_c.append(c)
+        rev_d.append(d)
+        rev_v.append(_limit_minor(monthly, digits[c], fx_scale[c]))
+    # closure: the limit goes to 0 with the account
+    closed = np.flatnonzero(is_def & (c_def_wo <= end))
+    rev_c.append(closed)
+    rev_d.append(c_def_wo[closed])
+    rev_v.append(np.zeros(len(closed), np.int64))
+    lc = np.r_[all_c, np.concatenate(rev_c)]
+    ld = np.r_[onboard, np.concatenate(rev_d)]
+    lv = np.r_[limit0, np.concatenate(rev_v)]
+    o = np.lexsort((ld, lc))
+    lc, ld, lv = lc[o], ld[o], lv[o]
+    same_cust = np.r_[False, lc[1:] == lc[:-1]]
+    changed = same_cust & np.r_[False, lv[1:] != lv[:-1]]
+    add(lc[changed], ld[changed], "credit_limit", format_amount_array(lv[changed], digits[lc[changed]]))
+    last = np.r_[lc[1:] != lc[:-1], True]
+    limit_end = np.zeros(n, np.int64)
+    limit_end[lc[last]] = lv[last]
+
+    # status: suspensions, closures, temporary holds
+    susp = np.flatnonzero(is_def & (suspend_day <= end))
+    add(susp, suspend_day[susp], "status", np.full(len(susp), "suspended", dtype=object))
+    add(closed, c_def_wo[closed], "status", np.full(len(closed), "closed", dtype=object))
+    hold = np.flatnonzero((behaviour == 2) & (rng.random(n) < 0.15))
+    hold_day = _busday(rng.integers(start + 60, end - 89, len(hold)))
+    lift_day = _busday(hold_day + rng.integers(15, 61, len(hold)))
+    add(hold, hold_day, "status", np.full(len(hold), "suspended", dtype=object))
+    add(hold, lift_day, "status", np.full(len(hold), "active", dtype=object))
+    status = np.full(n, "active", dtype=object)
+    status[susp] = "suspended"
+    status[closed] = "closed"
+
+    c = np.concatenate(rows_c)
+    d = np.concatenate(rows_d)
+    f = np.concatenate(rows_f)
+    v = np.concatenate(rows_v)
+    rank = pd.Series(f).map({name: i for i, name in enumerate(
+        ("credit_limit", "status", "segment", "collector", "payment_terms_days"))}).to_numpy()
+    o = np.lexsort((rank, c, d))
+    changes = pd.DataFrame({"customer_id": cust_ids[c[o]], "effective_date": _dt(d[o]),
+                            "field": f[o], "value": v[o]})
+    moves = pd.DataFrame({"customer_id": cust_ids[col_move], "day": col_day[col_move],
+                          "old": old_col[col_move]})
+    return {"changes": changes, "credit_limit_minor": limit_end, "status": status,
+            "onboarding_day": onboard, "collector_moves": moves}
+
+
+def _activity_collectors(activities: pd.DataFrame, moves: pd.DataFrame) -> pd.DataFrame:
+    """Activities logged before a collector reassignment were made by the old collector."""
+    if not len(moves) or not len(activities):
+        return activities
+    cid = activities["customer_id"].to_numpy(dtype=object)
+    rows = np.flatnonzero(pd.Index(moves["customer_id"]).get_indexer(cid) >= 0)
+    if not len(rows):
+        return activities
+    k = pd.Index(moves["customer_id"]).get_indexer(cid[rows])
+    day = activities["timestamp"].array.asi8[rows] // 86_400_000_000_000     # UTC day
+    before = rows[day < moves["day"].to_numpy()[k]]
+    if len(before):
+        activities = activities.copy()
+        col = activities["collector"].to_numpy(dtype=object).copy()
+        col[before] = moves["old"].to_numpy(dtype=object)[
+            pd.Index(moves["customer_id"]).get_indexer(cid[before])]
+        activities["collector"] = col
+    return activities
 
 
 def _activities(rng, config, inv_ids, inv_cust, cust_ids, collector, tz, due_day, pay_day,
@@ -1092,7 +1254,8 @@ Generated by `workbench demo`; never shown to the analyses, only to their tests.
 - `invoices`: each invoice's payment habit, true pay date (final settlement; it may lie
   after the ledger's end; empty when never paid), days late, partial payment, short
   payment (a bank fee left open).
-- `customers`: payment habit, whether and when the customer defaulted and was written off.
+- `customers`: payment habit, whether and when the customer defaulted and was written off,
+  the onboarding date (the first `customer_changes` row of each customer).
 - `receipts`: the true payer of each receipt (empty for unknown payers) and its `kind`:
   `one_invoice_ref` (quotes one invoice, pays its open balance exactly),
   `several_invoices_ref` (quotes several, pays them exactly), `no_ref_unique_amount` (no

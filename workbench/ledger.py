@@ -222,8 +222,8 @@ class Ledger:
         out["days_past_due"] = ((D - out["due_date"]).dt.days).astype(np.int64)
         return out
 
-    def open_items(self, as_of, *, customer_columns=("name", "segment", "collector")
-                   ) -> pd.DataFrame:
+    def open_items(self, as_of, *, customer_columns=("name", "segment", "collector"),
+                   without_history: str = "strict") -> pd.DataFrame:
         """Open invoices as of a date: open balance > 0, with days past due.
 
         Parameters
@@ -231,7 +231,13 @@ class Ledger:
         as_of : str or date
             Only what is dated on or before it counts (point-in-time).
         customer_columns : tuple of str
-            Customer attributes joined on (those present in ``customers``).
+            Customer attributes joined on (those present in ``customers``). The master
+            fields that change over time (segment, collector, status, credit_limit_minor,
+            payment_terms_days) are the values in force on ``as_of``
+            (:func:`workbench.master.customers_as_of`), never today's.
+        without_history : {"strict", "assume_unchanged"}
+            A past date without a ``customer_changes`` table: leave those fields unknown
+            (NaN), or take today's values (a stated judgement); ``attrs["notes"]`` says which.
 
         Returns
         -------
@@ -239,6 +245,7 @@ class Ledger:
             ``invoice_id, customer_id, currency, invoice_date, due_date, amount_minor,
             applied_minor, credited_minor, written_off_minor, open_minor, days_past_due,
             in_dispute`` and the customer columns; sorted by customer, due date, invoice.
+            ``attrs["notes"]``: what of the master could not be known on ``as_of``.
         """
         D = to_date(as_of)
         bal = self.balances(D)
@@ -246,11 +253,22 @@ class Ledger:
         out["in_dispute"] = out["invoice_id"].isin(self.open_disputes(D)["invoice_id"])
         cust = self.tables["customers"]
         cols = [c for c in customer_columns if c in cust.columns]
+        notes: list[str] = []
         if cols:
-            out = out.merge(cust[["customer_id", *cols]].rename(
+            from .master import MASTER_FIELDS, customers_as_of, field_column
+            timed = [f for f in MASTER_FIELDS if field_column(f) in cols]
+            frame = cust[["customer_id", *[c for c in cols if c not in
+                                           {field_column(f) for f in timed}]]].copy()
+            if timed:
+                master, notes = customers_as_of(self, D, tuple(timed), without_history)
+                for f in timed:
+                    frame[field_column(f)] = master[field_column(f)].array
+            out = out.merge(frame[["customer_id", *cols]].rename(
                 columns={"name": "customer_name"}), on="customer_id", how="left")
-        return out.sort_values(["customer_id", "due_date", "invoice_id"], kind="stable"
-                               ).reset_index(drop=True)
+        out = out.sort_values(["customer_id", "due_date", "invoice_id"], kind="stable"
+                              ).reset_index(drop=True)
+        out.attrs["notes"] = notes
+        return out
 
     def ar_balance(self, as_of) -> dict[str, int]:
         """Total AR (sum of open balances) per currency as of a date, in minor units."""

@@ -209,10 +209,14 @@ def invoice_features(ledger: Ledger, positions: np.ndarray, as_of_days: np.ndarr
     # past-due part of the open balance: invoices due before t still open at t
     pidx = s.at(s.payments, c, t)
     last_pay = np.where(pidx >= 0, _take(s.payments["days"].astype(float), pidx), -1)
-    cust = ledger.customers.set_index("customer_id")
-    limits = cust["credit_limit_minor"].reindex(s.customers).to_numpy(dtype=float) if "credit_limit_minor" in cust \
-        else np.full(len(s.customers), np.nan)
-    lim = limits[c]
+    # the credit limit in force the day before the as-of day (customer_changes); unknown on
+    # past dates of a ledger without that history, so then the feature is left out
+    if "credit_limit_minor" in ledger.customers:
+        from .master import master_values
+        v, known, _ = master_values(ledger, "credit_limit", np.asarray(s.customers, dtype=object)[c], t - 1)
+        lim = np.where(known, v, np.nan).astype(float)
+    else:
+        lim = np.full(len(c), np.nan)
     bidx = s.at(s.bureau, c, t) if s.bureau is not None else np.full(len(c), -1)
     paydex = _take(s.bureau["carry"]["paydex"], bidx) if s.bureau else np.full(len(c), np.nan)
     fail = _take(s.bureau["carry"]["failure_score"], bidx) if s.bureau else np.full(len(c), np.nan)
@@ -390,6 +394,13 @@ def train(ledger: Ledger, as_of, late_days: int = 30, test_share: float = 0.25,
         tr = tr.iloc[len(tr) - int(max_train_rows):]       # the newest, as sorted above
     # a feature the ledger cannot provide (no bureau table, say) is left out of the model
     cols = [f for f in FEATURES if tr[f].notna().any()]
+    notes = []
+    if "utilization" not in cols and "credit_limit_minor" in ledger.customers:
+        notes.append("utilization left out: the ledger has no customer_changes history, so the "
+                     "credit limit in force on past invoice dates is unknown (today's limit "
+                     "would look ahead)")
+    for n in notes:
+        say(n)
     clf = LatePaymentClassifier(random_state=seed).fit(tr[cols], tr["late"].to_numpy(), progress=say)
     say("days-to-pay quantiles")
     settled = tr[tr["days_to_pay"].notna()]
@@ -403,6 +414,7 @@ def train(ledger: Ledger, as_of, late_days: int = 30, test_share: float = 0.25,
     window = (str(np.datetime64(int(data["invoice_day"].min()), "D")), str(D.date()))
     selection = {"selected": clf.selected_, "reason": clf.reason_, "calibration": clf.calibration_,
                  "validation": clf.comparison_.to_dict("records")}
+    selection["notes"] = notes
     if not evaluate:
         metrics = {"n_train": int(len(tr)), "n_test": int(len(te)), "late_days": late_days,
                    "test_from": str(np.datetime64(int(split), "D")), "evaluated": False,
@@ -713,7 +725,8 @@ def model_card(model: RiskModel, backtest: pd.DataFrame | None = None) -> str:
         lines += [f"- week {w}: {int(v)}" for w, v in err.items()]
     lines += ["", "## Known limits", "",
               "- Days to pay is fitted on settled invoices only (right-censoring of slow payers is not modelled).",
-              "- The credit limit used for utilization is the customer master's current value.",
+              "- Utilization divides by the credit limit in force the day before the invoice or "
+              "scoring date (customer_changes); without that history it is left out.",
               "- The forecast spreads each invoice by three quantiles; correlated delays (a customer "
               "paying everything late at once) widen the true interval beyond low/high.", ""]
     return "\n".join(lines)

@@ -84,6 +84,8 @@ ACTIVITY_KINDS = ("call", "email", "letter", "promise_to_pay", "dispute", "escal
 CUSTOMER_STATUS = ("active", "suspended", "closed")
 DISPUTE_RESOLUTIONS = ("credit_memo", "paid", "withdrawn", "written_off")
 LANGUAGES = ("en", "es", "pt")
+#: The customer-master fields a ``customer_changes`` row may change.
+CUSTOMER_CHANGE_FIELDS = ("credit_limit", "status", "segment", "collector", "payment_terms_days")
 
 TABLES: dict[str, TableSpec] = {t.name: t for t in [
     TableSpec("customers", (
@@ -166,6 +168,12 @@ TABLES: dict[str, TableSpec] = {t.name: t for t in [
                                   "ending_balance")),
         _c("currency", CURRENCY, False),
     ), key=("period_end",), money_currency_from="report"),
+    # the history of the customer master: the value in force on a date is the latest change
+    # on or before it (see workbench.master); ``value`` is text, judged by its ``field``
+    TableSpec("customer_changes", (
+        _c("customer_id", ID), _c("effective_date", DATE),
+        _c("field", CHOICE, choices=CUSTOMER_CHANGE_FIELDS), _c("value", TEXT, nullable=False),
+    ), key=("customer_id", "effective_date", "field"), unique_key=False),
 ]}
 
 #: Load order: a table's currency may come from the tables before it.
@@ -294,9 +302,12 @@ def parse_dates(values: pa_arrow.Array) -> tuple[np.ndarray, np.ndarray, np.ndar
     values = _strip(values)
     empty = _np(pc.equal(values, ""))
     shape_ok = pc.match_substring_regex(values, r"^\d{4}-\d{2}-\d{2}$")
-    parsed = pc.strptime(pc.if_else(shape_ok, values, pa_arrow.scalar("1970-01-01")),
-                         format="%Y-%m-%d", unit="s", error_is_null=True)
+    safe = pc.if_else(shape_ok, values, pa_arrow.scalar("1970-01-01"))
+    parsed = pc.strptime(safe, format="%Y-%m-%d", unit="s", error_is_null=True)
     ok = _np(pc.fill_null(pc.and_(shape_ok, pc.is_valid(parsed)), False))
+    # a day the month does not have (2026-02-30) must not roll over into the next month
+    day = pc.cast(pc.utf8_slice_codeunits(safe, 8, 10), pa_arrow.int64())
+    ok &= _np(pc.fill_null(pc.equal(pc.day(pc.fill_null(parsed, 0)), day), False))
     dates = _np(parsed).astype("datetime64[ns]")
     bad = ~ok & ~empty
     dates[~ok] = np.datetime64("NaT")
@@ -730,7 +741,7 @@ def cross_checks(tables: dict[str, TypedTable], raws: dict[str, RawTable],
 
     # unknown customers ------------------------------------------------------
     for name in ("invoices", "credit_memos", "receipts", "activities", "financials", "bureau",
-                 "trade_references", "customers"):
+                 "trade_references", "customer_changes", "customers"):
         t = tables.get(name)
         if t is None or customers is None:
             continue
@@ -812,6 +823,13 @@ def cross_checks(tables: dict[str, TypedTable], raws: dict[str, RawTable],
         inv_amt = invoices.frame["amount_minor"].to_numpy()[np.maximum(pos, 0)]
         bad = ok & (disputes.frame["amount_minor"].to_numpy() > inv_amt)
         coll("disputes").add(bad, "amount", "disputed amount is above the invoice amount")
+
+    # customer_changes: each value valid for its field, one value per customer, day and field
+    changes = tables.get("customer_changes")
+    if changes is not None and customers is not None and len(changes.frame):
+        _customer_change_checks(changes, customers, positions.get(
+            ("customer_changes", "customer_id", "customers", "customer_id")),
+            coll("customer_changes"), problems)
 
     # reserve_gl: each period begins where the previous one ended
     gl = tables.get("reserve_gl")
@@ -936,3 +954,76 @@ def _invoice_balance_checks(tables, inv_index, coll) -> None:
                     f"{format_amount(int(balance_before[k]), cur)} open on "
                     f"{_d(ev['date'].iloc[k])}")
         coll(name).add(rows, "amount", msg)
+
+
+def _customer_change_checks(changes: TypedTable, customers: TypedTable, cpos: np.ndarray | None,
+                            coll: _Collector, problems: list[Problem]) -> None:
+    """The ``value`` of each ``customer_changes`` row, judged by its ``field``: a credit
+    limit is an amount (>= 0) in the customer's currency, a status one of
+    active/suspended/closed, payment terms a whole number of days (0 to 3650); and one
+    customer, day and field may not hold two different values."""
+    f = changes.frame
+    n = len(f)
+    if cpos is None:
+        cpos = _positions(f["customer_id"].fillna(""), IdIndex(customers.frame["customer_id"]))
+    # rows whose field, value or date failed typing were reported already
+    lines = np.asarray(coll.lines, dtype=np.int64)
+    typed_bad = [p.line for p in problems if p.table == "customer_changes"
+                 and p.column in ("field", "value") and p.line is not None]
+    skip = np.isin(lines, np.array(typed_bad, np.int64))
+    field = f["field"].astype(object).fillna("").to_numpy(dtype=object)
+    value = f["value"].astype(object).fillna("").to_numpy(dtype=object)
+    known = (cpos >= 0) & ~skip
+    # credit_limit: an exact amount in the customer's currency, never negative
+    is_limit = known & (field == "credit_limit")
+    if is_limit.any():
+        idx = np.flatnonzero(is_limit)
+        cur = customers.frame["currency"].to_numpy(dtype=object)[cpos[idx]]
+        has_cur = np.array([c in MINOR_UNITS for c in cur], dtype=bool)
+        idx, cur = idx[has_cur], cur[has_cur]
+        digits = np.array([MINOR_UNITS[c] for c in cur], dtype=np.int64)
+        minor, bad_fmt, too_many = parse_amount_array(
+            pa_arrow.array(value[idx].tolist(), pa_arrow.string()), digits)
+        msgs = {}
+        for k, i in enumerate(idx):
+            v = value[i]
+            if bad_fmt[k]:
+                msgs[i] = (f"credit_limit '{v}' is not a decimal amount in {cur[k]} (the "
+                           f"customer's currency)")
+            elif too_many[k]:
+                msgs[i] = (f"credit_limit '{v}' has more decimals than {cur[k]} allows "
+                           f"({digits[k]})")
+            elif minor[k] < 0:
+                msgs[i] = f"credit_limit '{v}' must be at least 0"
+        coll.add(np.array(sorted(msgs), dtype=np.int64), "value", lambda i: msgs[i])
+    # status: one of the customer statuses
+    is_status = known & (field == "status")
+    bad = is_status & ~np.isin(value, CUSTOMER_STATUS)
+    coll.add(bad, "value", lambda i: (f"status '{value[i]}' is not one of "
+                                      f"{', '.join(CUSTOMER_STATUS)}"))
+    # payment terms: whole days
+    is_terms = known & (field == "payment_terms_days")
+    if is_terms.any():
+        text = pd.Series(value, dtype=object)
+        whole = text.str.fullmatch(r"[+-]?\d+").fillna(False).to_numpy(dtype=bool)
+        days = np.where(whole, pd.to_numeric(text.where(whole, "0"), errors="coerce"), 0)
+        coll.add(is_terms & ~whole, "value", lambda i: (
+            f"payment_terms_days '{value[i]}' is not a whole number of days"))
+        coll.add(is_terms & whole & ((days < 0) | (days > 3650)), "value", lambda i: (
+            f"payment_terms_days '{value[i]}' must be between 0 and 3650"))
+    # one value per (customer, effective date, field), among the rows otherwise valid
+    bad_lines = {p.line for p in problems if p.table == "customer_changes"}
+    skip = np.isin(lines, np.array([x for x in bad_lines if x is not None], np.int64))
+    dates = f["effective_date"].to_numpy()
+    frame = pd.DataFrame({"c": f["customer_id"].astype(object).to_numpy(), "d": dates,
+                          "f": field, "v": value, "row": np.arange(n)})
+    frame = frame[~skip & ~pd.isna(dates)]
+    first_v = frame.groupby(["c", "d", "f"], sort=False)["v"].transform("first")
+    first_row = frame.groupby(["c", "d", "f"], sort=False)["row"].transform("first")
+    clash = frame[(frame["v"] != first_v).to_numpy()]
+    if len(clash):
+        other = dict(zip(clash["row"], first_row[clash.index]))
+        coll.add(clash["row"].to_numpy(), "value", lambda i: (
+            f"{field[i]} of customer '{frame.loc[frame['row'] == i, 'c'].iloc[0]}' on "
+            f"{_d(dates[i])} is '{value[i]}' here but '{value[other[i]]}' on line "
+            f"{int(lines[other[i]])}: one value per customer, date and field"))

@@ -1,5 +1,6 @@
-"""Shared pieces of the reserve analysis: the customer master as of a date, exact
-percentages of amounts, conversion to the reporting currency."""
+"""Shared pieces of the reserve analysis: the customer master as of a date (from
+:mod:`workbench.master`), exact percentages of amounts, conversion to the reporting
+currency."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..ledger import Ledger, to_date
+from ..master import customers_as_of
 from ..money import convert, round_to_minor, to_decimal
 
 __all__ = ["customers_as_of", "ledger_customers_as_of", "pct_of", "times_rate", "fx_or_none",
@@ -17,85 +19,11 @@ __all__ = ["customers_as_of", "ledger_customers_as_of", "pct_of", "times_rate", 
 _HISTORY_FIELDS = ("status", "segment")
 
 
-def customers_as_of(customers: pd.DataFrame, as_of, changes: pd.DataFrame | None = None,
-                    master_date=None, without_history: str = "strict",
-                    fields: tuple[str, ...] = _HISTORY_FIELDS) -> tuple[pd.DataFrame, list[str]]:
-    """The customer master's ``fields`` as they stood on ``as_of``.
-
-    Parameters
-    ----------
-    customers : DataFrame
-        The ``customers`` table (today's master).
-    as_of : date
-    changes : DataFrame, optional
-        ``customer_changes`` (customer_id, effective_date, field, value); None when the
-        ledger has no such table.
-    master_date : date, optional
-        The date the master reflects (the ledger's last business date).
-    without_history : {"strict", "assume_unchanged"}
-        Without ``changes`` and with ``as_of`` before ``master_date``: ``strict`` leaves the
-        fields unknown (NaN), ``assume_unchanged`` uses today's values (a stated judgement).
-
-    Returns
-    -------
-    (DataFrame, list of str)
-        One row per customer (``customer_id`` and the fields; NaN where unknown on
-        ``as_of``) and notes saying what could not be known.
-
-    Notes
-    -----
-    DATA_MODEL.md: the value in force on a date is the latest change on or before it, else
-    the ``customers`` row. One refinement: when a field's only changes are after the date,
-    the ``customers`` row shows the value *after* them, so the value on the date is unknown.
-    """
-    D = to_date(as_of)
-    out = customers[["customer_id"]].copy()
-    notes: list[str] = []
-    if changes is not None:
-        ch = changes[changes["field"].isin(fields)]
-        eff = pd.to_datetime(ch["effective_date"])
-        before = ch[(eff <= D).to_numpy()].assign(_eff=eff[eff <= D])
-        after = ch[(eff > D).to_numpy()]
-        latest = (before.sort_values("_eff", kind="stable")
-                  .groupby(["customer_id", "field"], sort=False)["value"].last())
-        for f in fields:
-            master = customers[f] if f in customers else pd.Series(np.nan, index=customers.index)
-            val = master.astype(object).where(master.notna(), np.nan)
-            in_force = latest.xs(f, level="field") if len(latest) and \
-                f in latest.index.get_level_values("field") else pd.Series(dtype=object)
-            hit = customers["customer_id"].map(in_force)
-            unknown = customers["customer_id"].isin(
-                set(after.loc[after["field"] == f, "customer_id"])) & hit.isna()
-            val = hit.where(hit.notna(), val).where(~unknown, np.nan)
-            out[f] = val.to_numpy(dtype=object)
-            if unknown.any():
-                notes.append(f"{int(unknown.sum())} customer(s)' {f} on {D.date()} is unknown: "
-                             f"customer_changes shows a change after that date and none before")
-        return out, notes
-    known = master_date is None or D >= to_date(master_date)
-    for f in fields:
-        if f in customers:
-            out[f] = customers[f].to_numpy(dtype=object) if known or without_history == \
-                "assume_unchanged" else np.nan
-        else:
-            out[f] = np.nan
-    present = [f for f in fields if f in customers]
-    if present and not known:
-        if without_history == "assume_unchanged":
-            notes.append(f"no customer_changes table: customer {' and '.join(present)} on "
-                         f"{D.date()} taken from today's master (policy: assume_unchanged)")
-        else:
-            notes.append(f"no customer_changes table: customer {' and '.join(present)} on "
-                         f"{D.date()} unknown (the master is as of {to_date(master_date).date()}); "
-                         f"not used")
-    return out, notes
-
-
 def ledger_customers_as_of(ledger: Ledger, as_of, without_history: str = "strict"
                            ) -> tuple[pd.DataFrame, list[str]]:
-    """:func:`customers_as_of` on a ledger (``customer_changes`` when the ledger has it)."""
-    changes = ledger.tables.get("customer_changes") if ledger.has("customer_changes") else None
-    return customers_as_of(ledger.customers, as_of, changes, ledger.last_date, without_history)
+    """The status and segment of every customer as of a date (:func:`workbench.master.
+    customers_as_of`, which reads ``customer_changes`` when the ledger has it)."""
+    return customers_as_of(ledger, as_of, _HISTORY_FIELDS, without_history)
 
 
 def open_items_positional(ledger: Ledger, as_of) -> pd.DataFrame:
