@@ -183,3 +183,24 @@ def test_kpis_on_the_demo_are_consistent_with_aging(demo_dir):
         assert kp.loc[cur, "aging_over_60_pct"] == ag.loc[cur, "aging_over_60_pct"]
         assert kp.loc[cur, "unapplied_cash"] == ledger.unapplied_cash("2026-09-30").groupby(
             "currency")["unapplied_minor"].sum()[cur]
+
+
+def test_kpis_by_segment_use_the_segment_of_the_period(hand_dir):
+    """C1 (USD) moves from Enterprise to Small Business on 2026-02-15 (customer_changes):
+    the KPIs of 2026-01 put it under Enterprise, those of 2026-03 under Small Business.
+    Without the history, a past period's segments are unknown, not today's."""
+    import pandas as pd
+    from .test_ledger import HISTORY
+    (hand_dir / "customer_changes.csv").write_text(HISTORY + "C1,2026-02-15,segment,Small Business\n")
+    (hand_dir / "customers.csv").write_text((hand_dir / "customers.csv").read_text().replace(
+        "C1,Acme Corp,USD,30,Enterprise", "C1,Acme Corp,USD,30,Small Business"))
+    led = Ledger.load(hand_dir)
+    jan = kpi_table(led, "2026-01", by="segment")
+    mar = kpi_table(led, "2026-03", by="segment")
+    assert set(zip(jan["segment"], jan["currency"])) >= {("Enterprise", "USD")}
+    assert ("Enterprise", "USD") not in set(zip(mar["segment"], mar["currency"]))
+    assert ("Small Business", "USD") in set(zip(mar["segment"], mar["currency"]))
+    (hand_dir / "customer_changes.csv").unlink()
+    past = kpi_table(Ledger.load(hand_dir), "2026-01", by="segment")
+    assert set(past["segment"]) - {"(unidentified)"} == {"(unknown)"}     # cash of no known customer
+    assert isinstance(past, pd.DataFrame)

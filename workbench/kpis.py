@@ -231,11 +231,13 @@ class _Groups:
 class _Engine:
     """Dated events of a ledger, grouped; evaluates cumulative sums at many dates."""
 
-    def __init__(self, ledger: Ledger, by: str | None):
+    def __init__(self, ledger: Ledger, by: str | None, group_as_of=None):
         if by is not None and by not in GROUPINGS:
             raise ValueError(f"by must be one of {', '.join(GROUPINGS)}; got {by!r}")
         self.ledger = ledger
         self.by = None if by == "currency" else by
+        self.group_as_of = group_as_of
+        self.notes: list[str] = []
         inv = ledger.invoices
         self.inv_day = _days(inv["invoice_date"].to_numpy())
         self.due_day = _days(inv["due_date"].to_numpy())
@@ -284,6 +286,16 @@ class _Engine:
                 raise ValueError(f"cannot group by {self.by}: the customers table has no "
                                  f"'{col}' column")
             values = cust[col].astype(object).where(cust[col].notna(), "(none)")
+            if col in ("segment", "collector") and self.group_as_of is not None:
+                # the segment / collector in force at the end of the period (customer_changes);
+                # unknown on a past date of a ledger without that history
+                from .master import master_values
+                got, known, notes = master_values(led, col, np.arange(len(cust)), self.group_as_of)
+                got = np.asarray(got, dtype=object)
+                values = pd.Series(np.where(~known, "(unknown)",
+                                            np.where(pd.isna(got), "(none)", got)),
+                                   index=cust.index, dtype=object)
+                self.notes = list(notes)
             attr_codes, attr_names = pd.factorize(values, sort=False)
             attr_names = list(attr_names) + ["(unidentified)"]
             unidentified = len(attr_names) - 1
@@ -543,13 +555,17 @@ class _Plan:
         return self
 
 
-def _engine(ledger: Ledger, by: str | None) -> "_Engine":
+def _engine(ledger: Ledger, by: str | None, group_as_of=None) -> "_Engine":
     """One event engine per (ledger, grouping), kept on the ledger: its tables do not
-    change after loading, so a session's later KPI calls reuse the grouped events."""
+    change after loading, so a session's later KPI calls reuse the grouped events. A
+    grouping by segment or collector takes each customer's value in force on
+    ``group_as_of`` (the period's end), so the engine is kept per date too."""
     cache = ledger.__dict__.setdefault("_kpi_engines", {})
-    key = None if by == "currency" else by
+    by = None if by == "currency" else by
+    dated = by in ("segment", "collector")
+    key = (by, pd.Timestamp(group_as_of) if dated and group_as_of is not None else None)
     if key not in cache:
-        cache[key] = _Engine(ledger, by)
+        cache[key] = _Engine(ledger, by, key[1])
     return cache[key]
 
 
@@ -560,7 +576,7 @@ def _evaluate(ledger: Ledger, periods: list[Period], by: str | None, options: KP
         if first is None or p.end < first:
             raise ValueError(f"period {p.label} ends {p.end.date()}, before any data in the "
                              f"ledger (first invoice {None if first is None else first.date()})")
-    eng = _engine(ledger, by)
+    eng = _engine(ledger, by, max(p.end for p in periods))
     plan = _Plan(periods).build(options.countback_max_months)
     q = plan.dates
     ar = eng.ar(q)
