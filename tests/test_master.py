@@ -489,3 +489,14 @@ def test_values_by_day_numbers_and_positions(hist):
     days = np.array(["2026-01-31", "2026-02-01"], dtype="datetime64[D]").astype(np.int64)
     vals, known, _ = master_values(hist, "credit_limit", np.array([0, 0]), days)
     assert known.all() and vals.tolist() == [1000000, 1500000]
+
+
+def test_letter_signed_by_the_collector_of_its_date(hist, bare):
+    """C1's collector is Bob Stone until 2026-01-31 and Ann Lee from 2026-02-01: a letter
+    dated 2026-01-20 is signed by Bob Stone; without history a past date's is unknown
+    (no name rather than today's)."""
+    from workbench.documents import dunning_letter
+    assert "Bob Stone" in dunning_letter(hist, "C1", "2026-01-20")
+    assert "Ann Lee" in dunning_letter(hist, "C1", "2026-02-20")
+    old = dunning_letter(bare, "C1", "2026-01-20")
+    assert "Ann Lee" not in old and "Bob Stone" not in old

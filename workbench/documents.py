@@ -262,9 +262,12 @@ def dunning_letter(ledger: Ledger, customer_id: str, as_of, stage: str = "friend
                          f"on {data['as_of']}: no {stage} letter to send")
     cur = data["currency"]
     total = format_amount(sum(i["open_minor"] for i in items), cur, thousands=True)
-    if collector is None:
-        cust = ledger.customers.set_index("customer_id")
-        collector = cust.at[customer_id, "collector"] if "collector" in cust else ""
+    if collector is None and "collector" in ledger.customers:
+        # the collector in force on the letter's date (customer_changes); the master's
+        # current one when the date is today, none when a past date's is unknown
+        from .master import master_values
+        got, known, _ = master_values(ledger, "collector", [customer_id], data["as_of"])
+        collector = got[0] if known[0] and not pd.isna(got[0]) else ""
     return _env.get_template("letter.html.j2").render(
         lang=lang, t=t, customer=data["customer"], items=items, currency=cur,
         total_past_due=total, date=data["as_of"], collector=collector or "",
