@@ -245,3 +245,18 @@ def test_forecast_backtest_within_a_budget(trained, standard_demo, tmp_path, cap
     doc = json.loads(got.out)
     assert doc["backtest"] == [] and doc["backtest_skipped"] == ["2026-07-01", "2026-04-01"]
     assert "backtest as of 2026-07-01 skipped" in got.err
+
+
+def test_without_master_history_utilization_is_left_out(standard_demo, trained):
+    """Without customer_changes the credit limit on past invoice dates is unknown: the
+    model is trained without utilization (today's limit would look ahead) and says so."""
+    model, _ = trained
+    assert "utilization" in model.features
+    tables = dict(standard_demo.tables)
+    tables["customer_changes"] = tables["customer_changes"].iloc[0:0]
+    bare = Ledger(tables, frozenset(standard_demo.present) - {"customer_changes"}, "no history")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m, metrics = train(bare, AS_OF, evaluate=False)
+    assert "utilization" not in m.features
+    assert any(n.startswith("utilization left out") for n in metrics["selection"]["notes"])

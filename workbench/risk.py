@@ -723,7 +723,8 @@ def model_card(model: RiskModel, backtest: pd.DataFrame | None = None) -> str:
         err = backtest.assign(abs_err=backtest["error_minor"].abs()).groupby("week")["abs_err"].mean()
         lines += ["", "## 13-week forecast backtest (mean absolute error per horizon week, minor units)", ""]
         lines += [f"- week {w}: {int(v)}" for w, v in err.items()]
-    lines += ["", "## Known limits", "",
+    lines += ["", "## Known limits", ""] + [f"- {n[0].upper()}{n[1:]}." for n in sel.get("notes", [])]
+    lines += [
               "- Days to pay is fitted on settled invoices only (right-censoring of slow payers is not modelled).",
               "- Utilization divides by the credit limit in force the day before the invoice or "
               "scoring date (customer_changes); without that history it is left out.",
