@@ -8,14 +8,32 @@ from workbench import Ledger
 from workbench.demo import BEHAVIOURS, DemoConfig, generate, write_demo
 from workbench.money import parse_amount
 
-from .conftest import folder_state
+from .conftest import folder_state, run_cli
+
+
+def _load(folder):
+    truth = {p.stem: pd.read_csv(p, dtype=str, keep_default_na=False)
+             for p in (folder / "truth").glob("*.csv")}
+    return Ledger.load(folder), truth
 
 
 @pytest.fixture(scope="module")
 def demo(demo_dir):
-    truth = {p.stem: pd.read_csv(p, dtype=str, keep_default_na=False)
-             for p in (demo_dir / "truth").glob("*.csv")}
-    return Ledger.load(demo_dir), truth
+    return _load(demo_dir)
+
+
+@pytest.fixture(scope="module")
+def noisy(tmp_path_factory):
+    """A small noisy ledger: 100 customers, 3,000 invoices, two years."""
+    out = tmp_path_factory.mktemp("noisy") / "ledger"
+    write_demo(out, DemoConfig(invoices=3000, customers=100, seed=11, profile="noisy"), fmt="csv")
+    return _load(out)
+
+
+@pytest.fixture(params=["clean", "noisy"])
+def either(request):
+    """Each profile's ledger, for what both must guarantee."""
+    return request.getfixturevalue("demo" if request.param == "clean" else "noisy")
 
 
 def test_same_seed_same_bytes_other_seed_other_ledger(tmp_path):
@@ -87,8 +105,8 @@ def test_bank_side_is_messy(demo):
     assert ledger.receipts["customer_id"].isna().mean() > 0.4    # most wires name no customer
 
 
-def test_truth_ties_to_the_ledger(demo):
-    ledger, truth = demo
+def test_truth_ties_to_the_ledger(either):
+    ledger, truth = either
     ta = truth["applications"]
     posted = ta[ta["posted"] == "True"]
     got = set(zip(ledger.applications["receipt_id"], ledger.applications["invoice_id"],
@@ -193,8 +211,8 @@ def test_sister_companies_share_a_name_and_both_pay(demo):
     assert len(cut) and (names[cut].str.len() <= 35).all()
 
 
-def test_truth_is_consistent_for_every_kind(demo):
-    ledger, truth = demo
+def test_truth_is_consistent_for_every_kind(either):
+    ledger, truth = either
     ta = truth["applications"].assign(minor=lambda t: _minor(t))
     rec = truth["receipts"].set_index("receipt_id")
     rec["overpayment_minor"] = _minor(rec, "overpayment")
@@ -238,3 +256,151 @@ def test_truth_is_consistent_for_every_kind(demo):
     # no reference means no invoice number in the remittance
     blank = rec.index[rec["kind"].isin(["no_ref_unique_amount", "several_no_ref"])]
     assert set(reference[blank]) <= {"", "REMITTANCE ADVICE TO FOLLOW"}
+
+
+# --------------------------------------------------------------------------- the noisy profile
+
+def test_noisy_profile_is_valid_deterministic_and_its_own(tmp_path):
+    cfg = DemoConfig(invoices=600, customers=40, seed=5, profile="noisy")
+    a, b = tmp_path / "a", tmp_path / "b"
+    write_demo(a, cfg, fmt="csv")
+    write_demo(b, cfg, fmt="csv")
+    assert folder_state(a) == folder_state(b)                  # same seed, same bytes
+    Ledger.load(a)                                             # valid: raises on any problem
+    write_demo(tmp_path / "c", DemoConfig(invoices=600, customers=40, seed=5), fmt="csv")
+    clean = folder_state(tmp_path / "c")
+    assert folder_state(a)["truth/invoices.csv"] != clean["truth/invoices.csv"]
+    assert '"profile": "noisy"' in folder_state(a)["demo.json"].decode()
+    assert b"profile" not in clean["demo.json"]                # a default demo's files as before
+    assert b"## The noisy profile" in folder_state(a)["truth/README.md"]
+
+
+def test_customers_months_invoices_size_a_small_ledger():
+    for profile in ("clean", "noisy"):
+        tables, _ = generate(DemoConfig(invoices=2500, customers=100, months=15, profile=profile))
+        inv = tables["invoices"]
+        assert len(tables["customers"]) == 100, profile
+        assert abs(len(inv) - 2500) <= 50, (profile, len(inv))
+        span = (inv["invoice_date"].max() - inv["invoice_date"].min()).days
+        # `months` whole months before the end's month, and the end's month: 15 to 16
+        assert 455 <= span <= 490, (profile, span)
+    assert inv["customer_id"].nunique() == 100                # noisy: everyone buys something
+    assert len(inv) == 2500                                   # exactly
+
+
+def test_config_checks_customers_and_profile():
+    with pytest.raises(ValueError, match=r"customers must be between 6 and invoices \(600\); got 601"):
+        DemoConfig(invoices=600, customers=601)
+    with pytest.raises(ValueError, match="customers must be between 6"):
+        DemoConfig(customers=3)
+    with pytest.raises(ValueError, match="profile must be one of clean, noisy; got 'messy'"):
+        DemoConfig(profile="messy")
+
+
+def test_cli_demo_takes_customers_and_profile(tmp_path):
+    out = tmp_path / "demo"
+    r = run_cli("demo", "--out", out, "--invoices", "300", "--customers", "20", "--months", "12",
+                "--profile", "noisy", "--format", "csv", "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert "20 customers, 300 invoices" in r.stdout and "noisy" in r.stdout
+    assert (out / "truth" / "customers.csv").read_text().count("\n") == 21
+    r = run_cli("demo", "--out", tmp_path / "x", "--invoices", "300", "--profile", "messy")
+    assert r.returncode == 2 and "invalid choice" in r.stderr
+
+
+def _settled(ledger) -> pd.DataFrame:
+    """Invoices with their days late as the ledger records them (settled ones only)."""
+    from workbench.risk import settlement
+
+    inv = ledger.invoices.assign(days_late=settlement(ledger)["days_late"].to_numpy())
+    return inv.dropna(subset=["days_late"])
+
+
+def test_noisy_customers_switch_habits_on_their_recorded_date(noisy):
+    ledger, truth = noisy
+    cust = truth["customers"]
+    switched = cust[cust["habit_switch"] != ""]
+    assert {"worse", "better"} <= set(switched["habit_switch"])
+    assert (switched["habit_before"] != switched["habit_after"]).all()
+    assert (cust.loc[cust["habit_switch"] == "", "habit_switch_date"] == "").all()
+    inv = _settled(ledger)
+    moved, measured = 0, 0
+    for row in switched.itertuples():
+        mine = inv[inv["customer_id"] == row.customer_id]
+        after = mine["due_date"] >= pd.Timestamp(row.habit_switch_date)
+        if after.sum() < 5 or (~after).sum() < 5:
+            continue
+        measured += 1
+        sign = 1 if row.habit_switch == "worse" else -1
+        before, since = mine.loc[~after, "days_late"], mine.loc[after, "days_late"]
+        days = since.median() - before.median()
+        # the share paid late: after due, over 15 or over 30 days (chronic -> slow stays
+        # "after due", a prompt payer often pays a day or two after it)
+        share = max(sign * ((since > k).mean() - (before > k).mean()) for k in (0, 15, 30))
+        moved += sign * days > 5 and share > 0.15
+    assert measured >= 4 and moved >= 0.75 * measured, (moved, measured)
+    # the truth marks the invoices due on or after the switch
+    ti = truth["invoices"].merge(cust[["customer_id", "habit_switch_date"]], on="customer_id")
+    due = ledger.invoices.set_index("invoice_id")["due_date"].reindex(ti["invoice_id"]).to_numpy()
+    on_or_after = (ti["habit_switch_date"] != "") & (
+        due >= pd.to_datetime(ti["habit_switch_date"].replace("", None)).to_numpy())
+    assert ((ti["after_switch"] == "True") == on_or_after).all()
+
+
+def test_noisy_one_off_delays_early_payments_and_seasons(noisy):
+    _, truth = noisy
+    inv = truth["invoices"]
+    assert set(inv["one_off_delay"]) == {"", "lost_invoice", "approval_loop", "holiday"}
+    # an otherwise prompt customer pays a one-off delayed invoice weeks late
+    prompt = inv[(inv["habit"] == "prompt") & (inv["disputed"] == "False")
+                 & (inv["never_paid"] == "False")]
+    late = prompt["days_late"].astype(float)
+    one_off = prompt["one_off_delay"] != ""
+    assert one_off.sum() >= 10
+    assert late[one_off].median() >= 14 and late[~one_off].median() <= 2
+    early = inv[(inv["early_payment"] == "True") & (inv["disputed"] == "False")
+                & (inv["never_paid"] == "False")]
+    assert len(early) >= 20 and (early["days_late"].astype(float) < 0).mean() >= 0.95
+    seasonal = inv["seasonal_delay_days"].astype(int)
+    assert (seasonal > 0).sum() >= 30 and (seasonal >= 0).all()
+    # the noise is the invoice's own: spread around its habit, not a function of it
+    noise = inv["noise_days"].astype(float)
+    assert noise.std() > 3 and abs(noise.mean()) < 2
+    # every habit in force pays as its kind does
+    paid = inv[inv["never_paid"] == "False"]
+    mean_late = paid.assign(d=paid["days_late"].astype(float)).groupby("habit")["d"].mean()
+    assert mean_late["prompt"] < 3 < mean_late["slow"] < mean_late["chronic"]
+
+
+def test_noisy_histories_are_thin_and_skewed(noisy):
+    ledger, truth = noisy
+    counts = ledger.invoices["customer_id"].value_counts()
+    assert len(counts) == 100                                  # every customer buys something
+    assert (counts <= 5).mean() >= 0.15                        # many thin customers
+    assert counts.max() >= 8 * counts.median()                 # a few large ones
+    assert counts.mean() > 1.5 * counts.median()               # skewed
+    cust = truth["customers"].set_index("customer_id")
+    first = ledger.invoices.groupby("customer_id")["invoice_date"].min()
+    joiners = cust.index[cust["late_joiner"] == "True"]
+    assert len(joiners) >= 10
+    assert (first[joiners] >= pd.to_datetime(cust.loc[joiners, "first_active_date"])).all()
+    assert (first[joiners] >= pd.Timestamp("2024-10-01") + pd.Timedelta(days=30)).all()   # 24 months
+    last = ledger.invoices.groupby("customer_id")["invoice_date"].max()
+    stopped = cust.index[cust["stopped_buying"] == "True"]
+    assert len(stopped) and (last[stopped] <= pd.to_datetime(cust.loc[stopped, "last_active_date"])).all()
+    # onboarded (the master's first record) before the first invoice, nothing changes before
+    changes = ledger.customer_changes
+    onboarded = changes.groupby("customer_id")["effective_date"].min()
+    assert (onboarded[first.index] < first).all()
+    assert (pd.to_datetime(cust["onboarding_date"]) == onboarded[cust.index]).all()
+
+
+def test_noisy_profile_defaults_less_than_clean():
+    out = {}
+    for profile in ("clean", "noisy"):
+        tables, truth = generate(DemoConfig(invoices=5000, customers=200, seed=3, profile=profile))
+        wo = tables["write_offs"].merge(tables["invoices"][["invoice_id", "customer_id"]])
+        out[profile] = (truth["customers"]["defaulted"].mean(),
+                        wo.loc[wo["reason"] == "bankruptcy", "customer_id"].nunique())
+    assert 0 < out["noisy"][0] < min(0.05, out["clean"][0]), out   # about 2 % + the guaranteed one
+    assert 1 <= out["noisy"][1] < out["clean"][1], out              # a handful written off

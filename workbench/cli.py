@@ -33,6 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     d.add_argument("--end", default="2026-10-30", help="last business date (default 2026-10-30)")
     d.add_argument("--months", type=int, default=24, help="months of history (default 24)")
+    d.add_argument("--customers", type=int, default=None,
+                   help="number of customers (default: one per 120 invoices, 12 to 50000)")
+    d.add_argument("--profile", choices=("clean", "noisy"), default="clean",
+                   help="clean: each customer keeps its habit (default); noisy: payment "
+                        "behaviour as noisy as a real ledger's (habit switches, one-off delays, "
+                        "thin and late-joining customers, few defaults), truth recorded")
     d.add_argument("--format", choices=("parquet", "csv"), default="parquet")
     d.add_argument("--quiet", action="store_true")
 
@@ -251,14 +257,15 @@ def _load(path: Path, column_map=None):
 def cmd_demo(args) -> int:
     from .demo import DemoConfig, write_demo
     try:
-        cfg = DemoConfig(invoices=args.invoices, seed=args.seed, end=args.end, months=args.months)
+        cfg = DemoConfig(invoices=args.invoices, seed=args.seed, end=args.end, months=args.months,
+                         customers=args.customers, profile=args.profile)
     except ValueError as e:
         raise CLIError(str(e)) from None
     meta = write_demo(args.out, cfg, fmt=args.format, progress=not args.quiet)
     rows = meta["rows"]
     print(f"demo ledger written to {args.out}: {rows['customers']} customers, "
           f"{rows['invoices']} invoices, {rows['receipts']} receipts, {rows['applications']} "
-          f"applications ({meta['seconds_total']:.1f} s, seed {args.seed})")
+          f"applications ({meta['seconds_total']:.1f} s, seed {args.seed}, {args.profile})")
     return 0
 
 

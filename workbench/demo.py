@@ -23,6 +23,18 @@ receipt's kind, each invoice's true pay date (even after the ledger's end), whic
 customers defaulted and when, which promises were kept. Everything is vectorised with
 numpy; the same seed gives the same ledger, byte for byte. The payment noise draws from
 a second stream (``[seed, 9]``), so the tables it does not touch are the same as without it.
+
+Two profiles (``DemoConfig.profile``). ``"clean"`` (the default, what ``make report`` runs
+on) keeps each customer's habit for good: customers are consistent, histories long,
+outcomes learnable. ``"noisy"`` pays as real ledgers do (see ``_noisy_customers`` and
+``_noisy_pay_days``): habits differ from customer to customer inside each kind, some
+customers switch habits on a date (a prompt payer turns slow, a late payer improves after
+a collections push), one-off delays (a lost invoice, an approval loop, a holiday) and
+early payments hit otherwise steady payers, quarter ends and December slow payments down,
+invoices per customer are skewed (many thin customers, a few large ones; some join late,
+some stop buying), few customers default, and every invoice carries noise no ledger
+column explains. Its draws come from a stream of their own (``[seed, 21]``): the clean
+profile stays what it was, byte for byte; the truth files record every noise term.
 """
 
 from __future__ import annotations
@@ -39,10 +51,13 @@ import pandas as pd
 from .io.writer import make_temp_dir, replace_dir, write_frame, write_table
 from .money import MINOR_UNITS, convert, format_amount_array, round_to_minor
 
-__all__ = ["DemoConfig", "generate", "write_demo", "BEHAVIOURS"]
+__all__ = ["DemoConfig", "generate", "write_demo", "BEHAVIOURS", "PROFILES"]
 
 BEHAVIOURS = ("prompt", "slow", "chronic", "deteriorating", "defaulting")
 _BEHAVIOUR_P = np.array([0.36, 0.30, 0.14, 0.12, 0.08])
+PROFILES = ("clean", "noisy")
+# the noisy profile's book: most customers pay on habit, few slide, few default
+_NOISY_BEHAVIOUR_P = np.array([0.48, 0.30, 0.12, 0.08, 0.02])
 SEGMENTS = ("Enterprise", "Mid-Market", "Small Business", "Public Sector")
 COLLECTORS = ("Avery Chen", "Blake Okafor", "Carmen Ruiz", "Dana Kowalski", "Eli Haddad",
               "Farah Nasser")
@@ -94,6 +109,15 @@ class DemoConfig:
         Length of the history.
     backlog_days : int
         Receipts of the last business days that are not yet applied (the cash-app queue).
+    customers : int or None
+        Number of customers; None derives it from ``invoices`` (one per 120 invoices, 12 to
+        50,000). With ``profile="noisy"`` every customer has at least one invoice, so it is
+        at most ``invoices``.
+    profile : {"clean", "noisy"}
+        ``"clean"``: each customer keeps the habit it was drawn with (learnable, the
+        default). ``"noisy"``: payment behaviour as noisy as a real ledger's, with its truth
+        recorded (habit switches, one-off delays, early payments, seasonal slowdowns,
+        thin and late-joining customers, few defaults, per-invoice noise).
     """
 
     invoices: int = 20_000
@@ -101,12 +125,19 @@ class DemoConfig:
     end: str = "2026-10-30"
     months: int = 24
     backlog_days: int = 3
+    customers: int | None = None
+    profile: str = "clean"
 
     def __post_init__(self):
         if self.invoices < 50:
             raise ValueError(f"invoices must be at least 50; got {self.invoices}.")
         if self.months < 6:
             raise ValueError(f"months must be at least 6; got {self.months}.")
+        if self.customers is not None and not 6 <= self.customers <= self.invoices:
+            raise ValueError(f"customers must be between 6 and invoices ({self.invoices}); "
+                             f"got {self.customers}.")
+        if self.profile not in PROFILES:
+            raise ValueError(f"profile must be one of {', '.join(PROFILES)}; got {self.profile!r}.")
 
 
 def _days(d) -> int:
@@ -300,9 +331,16 @@ def generate(config: DemoConfig = DemoConfig()) -> tuple[dict[str, pd.DataFrame]
     end = _days(config.end)
     start = _days(np.datetime64(config.end, "M") - np.timedelta64(config.months, "M"))
 
+    noisy = config.profile == "noisy"
+    # the noisy profile's own stream: every draw of the clean profile stays where it was
+    rng3 = np.random.default_rng([config.seed, 21]) if noisy else None
+
     # ---- customers --------------------------------------------------------------------
-    n_cust = int(np.clip(config.invoices // 120, 12, 50_000))
+    n_cust = (int(config.customers) if config.customers is not None
+              else int(np.clip(config.invoices // 120, 12, 50_000)))
     behaviour = rng.choice(len(BEHAVIOURS), size=n_cust, p=_BEHAVIOUR_P)
+    if noisy:
+        behaviour = rng3.choice(len(BEHAVIOURS), size=n_cust, p=_NOISY_BEHAVIOUR_P)
     behaviour[: len(BEHAVIOURS)] = np.arange(len(BEHAVIOURS))  # every habit, even when tiny
     market = rng.choice(len(_MARKETS), size=n_cust, p=[m[3] for m in _MARKETS])
     market[:6] = [0, 2, 5, 1, 4, 3]          # every currency and language, even when tiny
@@ -337,16 +375,27 @@ def generate(config: DemoConfig = DemoConfig()) -> tuple[dict[str, pd.DataFrame]
     default_day[is_def] = start + (rng.uniform(0.35, 0.85, is_def.sum()) * (end - start)).astype(int)
     default_day[4] = start + int(0.5 * (end - start))           # the guaranteed one: mid-way
     deter_start = start + (rng.uniform(0.2, 0.7, n_cust) * (end - start)).astype(int)
+    nz = None
+    if noisy:
+        nz = _noisy_customers(rng3, start, end, behaviour, segment)
+        size, default_day, deter_start = nz["size"], nz["default_day"], nz["deter_start"]
 
     # ---- invoices ---------------------------------------------------------------------
     weights = size / size.sum()
     n_inv = int(config.invoices)
-    inv_cust = rng.choice(n_cust, size=n_inv, p=weights)
-    inv_day = _busday(rng.integers(start, end + 1, n_inv))
-    # no new invoices to a customer 30 days after it defaulted: move them to others
-    late_sale = inv_day > default_day[inv_cust] + 30
-    healthy = np.flatnonzero(~is_def)
-    inv_cust[late_sale] = healthy[rng.integers(0, len(healthy), late_sale.sum())]
+    if noisy:    # windows end 30 days after a default: no sale to move
+        inv_cust, inv_day, weights = _noisy_invoices(rng3, nz, n_inv, end)
+    else:
+        inv_cust = rng.choice(n_cust, size=n_inv, p=weights)
+        inv_day = _busday(rng.integers(start, end + 1, n_inv))
+        # no new invoices to a customer 30 days after it defaulted: move them to others.
+        # NB: default_day + 30 wraps around (int64) for customers that never default, so
+        # this moves every invoice of those to a healthy customer drawn uniformly: the clean
+        # profile's invoices per customer are near-Poisson, `size` is lost. Kept as is:
+        # the clean profile's bytes rest on it (the noisy profile draws its own counts).
+        late_sale = inv_day > default_day[inv_cust] + 30
+        healthy = np.flatnonzero(~is_def)
+        inv_cust[late_sale] = healthy[rng.integers(0, len(healthy), late_sale.sum())]
     keep = inv_day <= end
     inv_cust, inv_day = inv_cust[keep], inv_day[keep]
     order = np.lexsort((inv_cust, inv_day))
@@ -367,17 +416,22 @@ def generate(config: DemoConfig = DemoConfig()) -> tuple[dict[str, pd.DataFrame]
 
     # ---- how each invoice gets paid (truth) ------------------------------------------
     b = behaviour[inv_cust]
-    late = np.empty(n_inv)
-    late[b == 0] = rng.normal(-2, 3, (b == 0).sum())
-    late[b == 1] = rng.gamma(2.0, 7.0, (b == 1).sum())
-    late[b == 2] = rng.normal(42, 20, (b == 2).sum())
-    progress = np.clip((inv_day - deter_start[inv_cust]) / 240.0, 0, 1)
-    m3 = b == 3
-    late[m3] = rng.normal(2 + 60 * progress[m3], 6 + 15 * progress[m3])
     m4 = b == 4
-    late[m4] = rng.gamma(2.0, 9.0, m4.sum())
-    late = np.clip(np.rint(late), -20, 240).astype(np.int64)
-    pay_day = _busday(np.maximum(due_day + late, inv_day + 1))
+    b_now = b                          # the habit in force when the invoice falls due
+    if noisy:
+        pay_day, b_now, noise_truth = _noisy_pay_days(rng3, nz, behaviour, inv_cust, inv_day,
+                                                      due_day, amount)
+    else:
+        late = np.empty(n_inv)
+        late[b == 0] = rng.normal(-2, 3, (b == 0).sum())
+        late[b == 1] = rng.gamma(2.0, 7.0, (b == 1).sum())
+        late[b == 2] = rng.normal(42, 20, (b == 2).sum())
+        progress = np.clip((inv_day - deter_start[inv_cust]) / 240.0, 0, 1)
+        m3 = b == 3
+        late[m3] = rng.normal(2 + 60 * progress[m3], 6 + 15 * progress[m3])
+        late[m4] = rng.gamma(2.0, 9.0, m4.sum())
+        late = np.clip(np.rint(late), -20, 240).astype(np.int64)
+        pay_day = _busday(np.maximum(due_day + late, inv_day + 1))
 
     credited = np.zeros(n_inv, np.int64)
     cm_day = np.zeros(n_inv, np.int64)
@@ -659,7 +713,7 @@ def generate(config: DemoConfig = DemoConfig()) -> tuple[dict[str, pd.DataFrame]
     # ---- activities --------------------------------------------------------------------
     activities, promises = _activities(rng, config, inv_ids, inv_cust, cust_ids, collector, tz,
                                        due_day, pay_day, never_paid, amount - credited, inv_cur,
-                                       b, d_idx, d_open, default_day, is_def, end)
+                                       b_now, d_idx, d_open, default_day, is_def, end)
 
     # ---- the customer master's history and the customers table (values at the end) -----
     # its own random stream, so every other table stays what it was for the same seed
@@ -667,10 +721,16 @@ def generate(config: DemoConfig = DemoConfig()) -> tuple[dict[str, pd.DataFrame]
                                                                        ).to_numpy() / config.months
     expected_monthly = (weights * config.invoices / config.months * ticket * fx_scale
                         * np.exp(0.18) * 10.0 ** digits)          # what sales expected, minor
+    if noisy:                      # a customer buys only while active: its months, not all
+        active_months = (nz["leave"] - nz["join"] + 1) / 30.4375
+        expected_monthly = (weights * config.invoices / active_months * ticket * fx_scale
+                            * np.exp(0.18) * 10.0 ** digits)
     master = _master_history(
         np.random.default_rng([config.seed, 13]), start, end, cust_ids, behaviour, digits,
         fx_scale, currency, segment, collector, terms, expected_monthly, inv_cust, inv_day, amount,
-        is_def, default_day, c_def_wo, deter_start)
+        is_def, default_day, c_def_wo, deter_start,
+        onboard_day=nz["onboard_day"] if noisy else None,
+        worse_day=nz["worse_day"] if noisy else None)
     status = master["status"]
     activities = _activity_collectors(activities, master["collector_moves"])
     customers = pd.DataFrame({
@@ -685,7 +745,8 @@ def generate(config: DemoConfig = DemoConfig()) -> tuple[dict[str, pd.DataFrame]
     financials = _financials(rng, cust_ids, behaviour, monthly_sales * 12 / 10.0 ** digits,
                              fx_scale, digits, currency, start, end)
     bureau = _bureau(rng, cust_ids, behaviour, default_day, deter_start, monthly_sales, digits,
-                     currency, start, end)
+                     currency, start, end,
+                     switch=(nz["switch_day"], nz["habit_after"]) if noisy else None)
     trade_refs = _trade_references(rng, cust_ids, behaviour, monthly_sales, digits, currency, end)
     reserve_gl = _reserve_gl(invoices, applications, credit_memos, write_offs, fx_rates, start, end)
 
@@ -731,10 +792,210 @@ def generate(config: DemoConfig = DemoConfig()) -> tuple[dict[str, pd.DataFrame]
         "bank_fee_minor": np.r_[fee, np.zeros(n_unknown, np.int64)].astype(np.int64),
         "invoices_paid": np.r_[r_count, np.zeros(n_unknown, np.int64)],
     }).sort_values("receipt_id", kind="stable").reset_index(drop=True)
+    if noisy:
+        truth_invoices = truth_invoices.assign(**noise_truth)
+        truth_customers = truth_customers.assign(**_noisy_customer_truth(nz, behaviour))
     truth = {"applications": true_apps.drop(columns=["kind"]).assign(kind=true_apps["kind"]),
              "invoices": truth_invoices, "customers": truth_customers,
              "receipts": truth_receipts, "promises": promises}
     return tables, truth
+
+
+# --------------------------------------------------------------------------- the noisy profile
+
+_NEVER_DAY = np.iinfo(np.int64).max
+_ONE_OFF = ("lost_invoice", "approval_loop", "holiday")
+# purchases per active day by segment (lognormal centre), before a customer's own draw
+_NOISY_SEGMENT_SIZE = {"Enterprise": 1.0, "Mid-Market": 0.2, "Small Business": -0.6,
+                       "Public Sector": 0.5}
+
+
+def _habit_centres(rng, habit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each customer's own habit inside its kind: the centre of its days late (``mu``) and
+    how far single invoices stray from it (``spread``, the noise's standard deviation).
+
+    prompt: N(-2, 3) days (around the due date); slow: 6-25 days late; chronic: 28-60;
+    deteriorating starts near due, N(2, 3), and slides (see ``_noisy_pay_days``);
+    defaulting: 8-25 before its slide into default. Spreads are 4, 9, 16, 6 and 9 days
+    times the customer's own erraticness (lognormal, sigma 0.4)."""
+    n = len(habit)
+    mu = np.select([habit == 0, habit == 1, habit == 2, habit == 3],
+                   [rng.normal(-2, 3, n), rng.uniform(6, 25, n), rng.uniform(28, 60, n),
+                    rng.normal(2, 3, n)], rng.uniform(8, 25, n))
+    spread = np.array([4.0, 9.0, 16.0, 6.0, 9.0])[habit] * rng.lognormal(0.0, 0.4, n)
+    return mu, spread
+
+
+def _noisy_customers(rng, start: int, end: int, behaviour: np.ndarray, segment: np.ndarray) -> dict:
+    """The customers of the noisy profile: when they buy, how much, and how they pay.
+
+    - size: purchases per active day, lognormal (sigma 1.3) around a segment's level
+      (enterprises buy most): many thin customers, a few large ones;
+    - a quarter join during the history (onboarded 5-45 days before their window opens),
+      a tenth of the healthy ones stop buying part way (30-90 % of the way to the end);
+    - defaults 35-85 % of the way through the customer's own window (the guaranteed
+      defaulting customer, number 5, mid-way from the start), no sales 30 days after it;
+    - the deteriorating slide starts 20-70 % of the way through the window, lasts 4-12
+      months and adds 25-70 days;
+    - habit switches: 22 % of the prompt, slow and chronic customers active for at least
+      240 days switch once, 25-80 % of the way through their window: a prompt payer turns
+      slow (80 %) or chronic; a slow one turns chronic or, after a collections push, prompt
+      (half and half); a chronic one improves to slow (65 %) or prompt. The new habit has
+      its own centre (12 days away from the old one at least) and spread
+      (``_habit_centres``);
+    - 30 % of the customers defer payments due in the last 10 days of a quarter.
+    """
+    n = len(behaviour)
+    is_def = behaviour == 4
+    seg_level = pd.Series(segment).map(_NOISY_SEGMENT_SIZE).to_numpy(dtype=float)
+    size = rng.lognormal(seg_level, 1.3)
+    late_join = rng.random(n) < 0.25
+    late_join[4] = False
+    join = _busday(np.where(late_join, start + rng.integers(30, max(end - start - 60, 31), n), start))
+    onboard_day = np.where(late_join, _busday(join - rng.integers(5, 46, n)), -1)
+    leave_draw = join + (rng.uniform(0.3, 0.9, n) * (end - join)).astype(np.int64)
+    churn = (rng.random(n) < 0.10) & ~is_def & (leave_draw - join >= 60)
+    leave = np.where(churn, leave_draw, end)
+    frac = rng.uniform(0.35, 0.85, n)
+    frac[4] = 0.5
+    dday = join + (frac * (end - join)).astype(np.int64)
+    default_day = np.where(is_def, dday, _NEVER_DAY)
+    leave = np.where(is_def, np.minimum(end, dday + 30), leave)
+    deter_start = join + (rng.uniform(0.2, 0.7, n) * (leave - join)).astype(np.int64)
+    slide_days = rng.uniform(120, 360, n)
+    slide = rng.uniform(25, 70, n)
+    switch = (behaviour <= 2) & (leave - join >= 240) & (rng.random(n) < 0.22)
+    pick = rng.random(n)
+    to = np.select([behaviour == 0, behaviour == 1],
+                   [np.where(pick < 0.8, 1, 2), np.where(pick < 0.5, 2, 0)],
+                   np.where(pick < 0.65, 1, 0))
+    habit_after = np.where(switch, to, behaviour)
+    sday = _busday(join + (rng.uniform(0.25, 0.8, n) * (leave - join)).astype(np.int64))
+    switch_day = np.where(switch, sday, _NEVER_DAY)
+    mu, spread = _habit_centres(rng, behaviour)
+    mu_after, spread_after = _habit_centres(rng, habit_after)
+    worse = switch & (habit_after > behaviour)
+    # a switch a collector would notice: the centre moves 12 days at least
+    mu_after = np.where(worse, np.maximum(mu_after, mu + 12), np.minimum(mu_after, mu - 12))
+    mu_after = np.where(switch, mu_after, mu)
+    spread_after = np.where(switch, spread_after, spread)
+    deferrer = rng.random(n) < 0.30
+    return {"size": size, "join": join, "leave": leave, "late_join": late_join, "churn": churn,
+            "onboard_day": onboard_day, "default_day": default_day, "deter_start": deter_start,
+            "slide_days": slide_days, "slide": slide, "switch_day": switch_day,
+            "habit_after": habit_after, "mu": mu, "spread": spread, "mu_after": mu_after,
+            "spread_after": spread_after, "deferrer": deferrer,
+            "worse_day": np.where(worse, switch_day, _NEVER_DAY)}
+
+
+def _noisy_invoices(rng, nz: dict, n_inv: int, end: int):
+    """Invoices of the noisy profile: every customer at least one, the rest in proportion
+    to size x days active, each on a business day of the customer's window (the exact
+    count asked for). Returns (customer, day, weights)."""
+    join, leave = nz["join"], nz["leave"]
+    n = len(join)
+    active = leave - join + 1
+    w = nz["size"] * active
+    w = w / w.sum()
+    inv_cust = np.r_[np.arange(n), rng.choice(n, size=n_inv - n, p=w)]
+    day = join[inv_cust] + (rng.random(n_inv) * active[inv_cust]).astype(np.int64)
+    fwd = _busday(day)
+    back = np.busday_offset(day.astype("datetime64[D]"), 0, roll="backward").astype(np.int64)
+    return inv_cust, np.where(fwd > np.minimum(leave[inv_cust], end), back, fwd), w
+
+
+def _noisy_pay_days(rng, nz: dict, behaviour, inv_cust, inv_day, due_day, amount):
+    """Each invoice's pay day in the noisy profile, the habit in force, and the truth of
+    every term (days late = habit + noise + one-off delay, or early, then the catch-up and
+    the season):
+
+    - the habit in force: the customer's, or after its switch date the new one for
+      invoices due on or after it; its centre slides for deteriorating customers and,
+      over the half year before a default, by 30 days for defaulting ones;
+    - noise: per invoice, skewed (gamma(2) standardised: late more than early), standard
+      deviation the customer's spread; nothing in the ledger explains it;
+    - one-off delays, on top: a lost invoice, re-sent (1.2 % of invoices, 20-60 days), an
+      approval loop (1.5 % x the amount over the customer's median, capped 0.3-4x; 10-40
+      days), the AP clerk on holiday (0.8 %, 7-21 days);
+    - early payments: 3 % of the others are paid 1-10 days after the invoice date;
+    - a customer improving after a collections push clears what it owed, due before the
+      switch, within 15 days of it;
+    - seasons: a quarter-end deferrer's payments that fall in the last 10 days of a
+      quarter move (70 %) to the first week of the next month; payments between 18
+      December and 5 January slip 3-12 days (60 %, AP teams away).
+    """
+    n = len(inv_cust)
+    c = inv_cust
+    b = behaviour[c]
+    after = due_day >= nz["switch_day"][c]
+    habit = np.where(after, nz["habit_after"][c], b)
+    mu = np.where(after, nz["mu_after"][c], nz["mu"][c])
+    spread = np.where(after, nz["spread_after"][c], nz["spread"][c])
+    prog = np.clip((due_day - nz["deter_start"][c]) / nz["slide_days"][c], 0, 1)
+    m3 = b == 3
+    mu = np.where(m3, mu + nz["slide"][c] * prog, mu)
+    spread = np.where(m3, spread * (1 + prog), spread)
+    m4 = b == 4
+    dday = np.where(m4, nz["default_day"][c], 0)
+    mu = np.where(m4, mu + 30 * np.clip((due_day - (dday - 180)) / 180.0, 0, 1), mu)
+    noise = spread * (rng.gamma(2.0, 1.0, n) - 2.0) / np.sqrt(2.0)
+    late = mu + noise
+    usual = pd.Series(amount).groupby(c).transform("median").to_numpy(dtype=float)
+    ratio = np.clip(amount / usual, 0.3, 4.0)
+    cum = np.cumsum(np.c_[np.full(n, 0.012), 0.015 * ratio, np.full(n, 0.008)], axis=1)
+    reason = (rng.random(n)[:, None] >= cum).sum(axis=1)           # 3: none
+    delay = rng.integers(np.array([20, 10, 7, 0])[reason], np.array([61, 41, 22, 1])[reason])
+    late = late + delay
+    early = (reason == 3) & (rng.random(n) < 0.03)
+    late = np.where(early, inv_day + rng.integers(1, 11, n) - due_day, late)
+    target = due_day + np.rint(late).astype(np.int64)
+    better = (nz["habit_after"][c] < b) & ~after          # due before an improvement
+    sw = np.where(better, nz["switch_day"][c], 0)
+    caught = better & (target > sw + 15)
+    target = np.where(caught, sw + rng.integers(0, 16, n), target)
+    target = np.clip(target, inv_day + 1, due_day + 240)
+    month = target.astype("datetime64[D]").astype("datetime64[M]")
+    next_month = (month + 1).astype("datetime64[D]").astype(np.int64)
+    q_end = (np.isin(month.astype(np.int64) % 12, (2, 5, 8, 11)) & (next_month - target <= 10)
+             & nz["deferrer"][c] & (rng.random(n) < 0.7))
+    moved = np.where(q_end, next_month + rng.integers(0, 7, n), target)
+    month = moved.astype("datetime64[D]").astype("datetime64[M]")
+    mon = month.astype(np.int64) % 12 + 1
+    dom = moved - month.astype("datetime64[D]").astype(np.int64) + 1
+    holidays = (((mon == 12) & (dom >= 18)) | ((mon == 1) & (dom <= 5))) & (rng.random(n) < 0.6)
+    moved = np.where(holidays, moved + rng.integers(3, 13, n), moved)
+    truth = {
+        "habit": np.array(BEHAVIOURS, dtype=object)[habit],
+        "after_switch": after,
+        "habit_days_late": np.round(mu, 1),
+        "noise_days": np.round(noise, 1),
+        "one_off_delay": np.array(_ONE_OFF + ("",), dtype=object)[reason],
+        "one_off_delay_days": delay.astype(np.int64),
+        "early_payment": early,
+        "caught_up": caught,
+        "seasonal_delay_days": (moved - target).astype(np.int64),
+    }
+    return _busday(moved), habit, truth
+
+
+def _noisy_customer_truth(nz: dict, behaviour: np.ndarray) -> dict:
+    """The truth columns the noisy profile adds to ``truth/customers``."""
+    switched = nz["switch_day"] < _NEVER_DAY
+    labels = np.array(BEHAVIOURS, dtype=object)
+    return {
+        "first_active_date": _dt(nz["join"]), "late_joiner": nz["late_join"],
+        "last_active_date": _dt(nz["leave"]), "stopped_buying": nz["churn"],
+        "habit_switch_date": np.where(switched, _dt(np.where(switched, nz["switch_day"], 0)),
+                                      np.datetime64("NaT")).astype("datetime64[ns]"),
+        "habit_switch": np.where(switched, np.where(nz["habit_after"] > behaviour, "worse", "better"),
+                                 "").astype(object),
+        "habit_before": labels[behaviour], "habit_after": labels[nz["habit_after"]],
+        "habit_days_late_before": np.round(nz["mu"], 1),
+        "habit_days_late_after": np.round(nz["mu_after"], 1),
+        "habit_spread_days_before": np.round(nz["spread"], 1),
+        "habit_spread_days_after": np.round(nz["spread_after"], 1),
+        "quarter_end_deferrer": nz["deferrer"],
+    }
 
 
 def _limit_minor(monthly_minor, digits, fx_scale) -> np.ndarray:
@@ -747,7 +1008,7 @@ def _limit_minor(monthly_minor, digits, fx_scale) -> np.ndarray:
 
 def _master_history(rng, start, end, cust_ids, behaviour, digits, fx_scale, currency, segment,
                     collector, terms, expected_monthly, inv_cust, inv_day, amount, is_def,
-                    default_day, c_def_wo, deter_start) -> dict:
+                    default_day, c_def_wo, deter_start, onboard_day=None, worse_day=None) -> dict:
     """The customer master as it changed over time (``customer_changes``), and its values at
     the end (the ``customers`` row).
 
@@ -763,6 +1024,10 @@ def _master_history(rng, start, end, cust_ids, behaviour, digits, fx_scale, curr
       late payers, lifted 15-60 days later;
     - a few segment changes and collector reassignments (the ``customers`` row holds the
       value since the change).
+
+    ``onboard_day`` (-1: drawn as above) onboards customers that join during the history on
+    their day (no change, hold or review before it); ``worse_day`` is the day a customer's
+    payments turned worse (a habit switch), halving its reviews from 60 days after it.
     """
     n = len(cust_ids)
     rows_c, rows_d, rows_f, rows_v = [], [], [], []
@@ -788,6 +1053,12 @@ def _master_history(rng, start, end, cust_ids, behaviour, digits, fx_scale, curr
                        collector)
     col_move &= old_col != collector
     col_day = _busday(rng.integers(start + 30, end - 29, n))
+    if onboard_day is not None:          # customers who joined during the history
+        onboard = np.where(onboard_day >= 0, onboard_day, onboard)
+        seg_move &= seg_day > onboard
+        col_move &= col_day > onboard
+        old_seg = np.where(seg_move, old_seg, segment)
+        old_col = np.where(col_move, old_col, collector)
     # onboarding: every field, from what was known then
     forecast = expected_monthly * rng.lognormal(0.0, 0.5, n)
     limit0 = _limit_minor(forecast, digits, fx_scale)
@@ -819,6 +1090,8 @@ def _master_history(rng, start, end, cust_ids, behaviour, digits, fx_scale, curr
         monthly = (cum[hi] - cum[lo]) / months
         worse = ((behaviour[c] == 3) & (d > deter_start[c] + 60)) | (
             is_def[c] & (d > default_day[c] - 180))
+        if worse_day is not None:
+            worse |= d - 60 > worse_day[c]
         monthly = np.where(worse, monthly * 0.5, monthly)
         rev_c.append(c)
         rev_d.append(d)
@@ -847,6 +1120,9 @@ def _master_history(rng, start, end, cust_ids, behaviour, digits, fx_scale, curr
     hold = np.flatnonzero((behaviour == 2) & (rng.random(n) < 0.15))
     hold_day = _busday(rng.integers(start + 60, end - 89, len(hold)))
     lift_day = _busday(hold_day + rng.integers(15, 61, len(hold)))
+    if onboard_day is not None:
+        ok = hold_day > onboard[hold]
+        hold, hold_day, lift_day = hold[ok], hold_day[ok], lift_day[ok]
     add(hold, hold_day, "status", np.full(len(hold), "suspended", dtype=object))
     add(hold, lift_day, "status", np.full(len(hold), "active", dtype=object))
     status = np.full(n, "active", dtype=object)
@@ -1029,7 +1305,9 @@ def _financials(rng, cust_ids, behaviour, annual_sales, fx_scale, digits, curren
 
 
 def _bureau(rng, cust_ids, behaviour, default_day, deter_start, monthly_sales, digits, currency,
-            start, end):
+            start, end, switch=None):
+    """Quarterly bureau reports; ``switch`` = (day, habit after) moves a customer's paydex
+    to its new habit's level 60 days after a habit switch (the noisy profile)."""
     has = rng.random(len(cust_ids)) < 0.8
     has[: len(BEHAVIOURS)] = True
     q_ends = pd.date_range(pd.Timestamp(np.datetime64(int(start), "D")), pd.Timestamp(np.datetime64(int(end), "D")),
@@ -1044,6 +1322,8 @@ def _bureau(rng, cust_ids, behaviour, default_day, deter_start, monthly_sales, d
             if day > end:
                 continue
             p = base_paydex[bh]
+            if switch is not None and day - 60 > switch[0][i]:
+                p = base_paydex[switch[1][i]]
             if bh == 3 and day > deter_start[i]:
                 p -= min((day - deter_start[i]) / 10.0, 30)
             if bh == 4 and day > default_day[i] - 180:
@@ -1186,9 +1466,14 @@ def write_demo(out: str | Path, config: DemoConfig = DemoConfig(), fmt: str = "p
         for name, df in truth.items():
             write_frame(_truth_file_frame(df), tmp / "truth" / f"{name}.{fmt}")
         _write_bank_backlog(tables, tmp / "bank")
-        meta = {"generator": "workbench.demo", "config": config.__dict__, "format": fmt,
+        # the options added later are named only when set: a default demo's files stay as
+        # they were, byte for byte
+        cfg = {k: v for k, v in config.__dict__.items()
+               if not (k == "customers" and v is None or k == "profile" and v == "clean")}
+        meta = {"generator": "workbench.demo", "config": cfg, "format": fmt,
                 "rows": {k: int(len(v)) for k, v in tables.items()}}
-        (tmp / "truth" / "README.md").write_text(_TRUTH_README, encoding="utf-8")
+        readme = _TRUTH_README + (_TRUTH_README_NOISY if config.profile == "noisy" else "")
+        (tmp / "truth" / "README.md").write_text(readme, encoding="utf-8")
         (tmp / "demo.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
         replace_dir(tmp, out)
     except BaseException:
@@ -1271,4 +1556,25 @@ Generated by `workbench demo`; never shown to the analyses, only to their tests.
   lower_id, no_separators, inv_short, hash_seq, run_together, po_and_inv, po_only, none)
   and joined (`reference_separator`: space, comma, slash, semicolon; empty for one).
 - `promises`: each promise to pay and whether it was kept.
+"""
+
+_TRUTH_README_NOISY = """
+## The noisy profile (`profile: noisy` in `demo.json`)
+
+Payment behaviour as noisy as a real ledger's; every term of it is recorded.
+
+- `invoices` adds: `habit` (the habit in force when the invoice fell due: the customer's,
+  or its new one after a switch), `after_switch`, `habit_days_late` (the centre of the
+  habit in force, slides included), `noise_days` (the invoice's own noise, which nothing in
+  the ledger explains), `one_off_delay` (`lost_invoice`, `approval_loop`, `holiday` or
+  empty) and `one_off_delay_days`, `early_payment` (paid 1-10 days after the invoice
+  date), `caught_up` (owed before a customer's improvement, cleared within 15 days of
+  it), `seasonal_delay_days` (quarter-end deferral and the December slowdown). Days late
+  = habit + noise + one-off delay (or early), then catch-up, season, next business day,
+  then disputes, returns and defaults as in the clean profile.
+- `customers` adds: `first_active_date`, `late_joiner` (joined during the history,
+  onboarded 5-45 days before), `last_active_date`, `stopped_buying`, `habit_switch_date`
+  (empty when none), `habit_switch` (`worse`, `better` or empty), `habit_before`,
+  `habit_after`, `habit_days_late_before` / `_after` (centres, days), `habit_spread_days_before`
+  / `_after` (the noise's standard deviation, days), `quarter_end_deferrer`.
 """
