@@ -273,24 +273,48 @@ def _past_due_open(ledger, s: _Streams, c, t) -> np.ndarray:
 
 def training_frame(ledger: Ledger, as_of, late_days: int = 30,
                    streams: _Streams | None = None) -> pd.DataFrame:
-    """One row per invoice issued before ``as_of`` whose outcome is known on ``as_of``:
-    features as of its issue date, ``late`` (paid more than ``late_days`` after due, or
-    still unpaid that long after due) and ``days_to_pay`` (settled ones)."""
+    """Training rows as the model is used: at each month end before ``as_of`` (from the
+    first full month of the ledger), every open invoice whose lateness is not yet decided
+    (not yet due, or at most ``late_days`` past due) and whose outcome is known on
+    ``as_of``; features as of that month end (events up to and including it), ``late``
+    (paid more than ``late_days`` after due, or still unpaid that long after due),
+    ``days_to_pay`` from the invoice date (settled ones), ``snapshot_day`` and
+    ``invoice_day``.
+
+    Why snapshots rather than one row per invoice at its issue date: the model scores open
+    items at a date (the worklist, the forecast); trained at issue dates it never saw an
+    invoice that has been open for weeks, nor the fast payers' absence from the open book,
+    and out of time it lost to the customer's own late share (issue 11)."""
     D = to_date(as_of)
     d = int(np.datetime64(D.date(), "D").astype(np.int64))
     s = streams or _Streams(ledger, late_days)
     inv_day, due = s.inv_day, s.due_day
-    settled_by = s.settle_day <= d
-    known = settled_by | (d - due > late_days)
-    pos = np.flatnonzero((inv_day < d) & known)
-    X = invoice_features(ledger, pos, inv_day[pos], s)
-    days_late = np.where(settled_by[pos], s.settle_day[pos] - due[pos], d - due[pos])
-    X["late"] = (days_late > late_days).astype(int)
-    X["days_to_pay"] = np.where(settled_by[pos], s.settle_day[pos] - inv_day[pos], np.nan)
-    X["invoice_day"] = inv_day[pos]
-    X["invoice_id"] = ledger.invoices["invoice_id"].to_numpy(dtype=object)[pos]
-    X["customer_id"] = ledger.invoices["customer_id"].to_numpy(dtype=object)[pos]
-    return X
+    ids = pd.Index(ledger.invoices["invoice_id"])
+    start = ledger.first_date + pd.offsets.MonthEnd(1) if ledger.first_date is not None else D
+    frames = []
+    for M in pd.date_range(start, D, freq="ME"):
+        day = int(np.datetime64(M.date(), "D").astype(np.int64))
+        items = ledger.open_items(M, customer_columns=())
+        pos = ids.get_indexer(items["invoice_id"])
+        pos = pos[day - due[pos] <= late_days]               # lateness not yet decided
+        settled_by = s.settle_day[pos] <= d
+        known = settled_by | (d - due[pos] > late_days)
+        pos, settled_by = pos[known], settled_by[known]
+        if not len(pos):
+            continue
+        X = invoice_features(ledger, pos, np.full(len(pos), day + 1), s)
+        days_late = np.where(settled_by, s.settle_day[pos] - due[pos], d - due[pos])
+        X["late"] = (days_late > late_days).astype(int)
+        X["days_to_pay"] = np.where(settled_by, s.settle_day[pos] - inv_day[pos], np.nan)
+        X["snapshot_day"] = day
+        X["invoice_day"] = inv_day[pos]
+        X["invoice_id"] = ledger.invoices["invoice_id"].to_numpy(dtype=object)[pos]
+        X["customer_id"] = ledger.invoices["customer_id"].to_numpy(dtype=object)[pos]
+        frames.append(X)
+    if not frames:
+        return pd.DataFrame(columns=[*FEATURES, "late", "days_to_pay", "snapshot_day", "invoice_day",
+                                     "invoice_id", "customer_id"])
+    return pd.concat(frames, ignore_index=True)
 
 
 def _metrics(y, p) -> dict:
@@ -387,9 +411,12 @@ def train(ledger: Ledger, as_of, late_days: int = 30, test_share: float = 0.25,
     if len(data) < 200 or data["late"].nunique() < 2:
         raise ValueError(f"too little history to train on before {D.date()}: {len(data)} invoices "
                          f"with a known outcome, {int(data['late'].sum())} late")
-    data = data.sort_values("invoice_day", kind="stable")
-    split = data["invoice_day"].quantile(1 - test_share)
-    tr, te = data[data["invoice_day"] < split], data[data["invoice_day"] >= split]
+    data = data.sort_values(["snapshot_day", "invoice_day"], kind="stable")
+    split = data["snapshot_day"].quantile(1 - test_share)
+    tr, te = data[data["snapshot_day"] < split], data[data["snapshot_day"] >= split]
+    if not len(tr) or not len(te):
+        raise ValueError(f"too little history to train on before {D.date()}: {len(data)} open "
+                         "invoices at month ends with a known outcome, all in one month")
     if max_train_rows is not None and len(tr) > max_train_rows:
         tr = tr.iloc[len(tr) - int(max_train_rows):]       # the newest, as sorted above
     # a feature the ledger cannot provide (no bureau table, say) is left out of the model
@@ -411,7 +438,7 @@ def train(ledger: Ledger, as_of, late_days: int = 30, test_share: float = 0.25,
     import sklearn
     versions = {"python": platform.python_version(), "scikit-learn": sklearn.__version__,
                 "pandas": pd.__version__, "numpy": np.__version__}
-    window = (str(np.datetime64(int(data["invoice_day"].min()), "D")), str(D.date()))
+    window = (str(np.datetime64(int(data["snapshot_day"].min()), "D")), str(D.date()))
     selection = {"selected": clf.selected_, "reason": clf.reason_, "calibration": clf.calibration_,
                  "validation": clf.comparison_.to_dict("records")}
     selection["notes"] = notes
@@ -514,13 +541,15 @@ def load_model(path: str | Path, as_of=None, max_age_days: int | None = None) ->
 
 def score_open_items(ledger: Ledger, model: RiskModel, as_of) -> pd.DataFrame:
     """Open invoices as of a date: probability of paying more than ``late_days`` late,
-    expected pay date and an 80 % interval (never before the as-of date)."""
+    expected pay date and an 80 % interval (never before the as-of date). An invoice
+    already more than ``late_days`` past due is late by definition: probability 1."""
     D = ledger.require_data_by(as_of)
     d = int(np.datetime64(D.date(), "D").astype(np.int64))
     items = ledger.open_items(D, customer_columns=())
     pos = pd.Index(ledger.invoices["invoice_id"]).get_indexer(items["invoice_id"])
     X = invoice_features(ledger, pos, np.full(len(pos), d + 1), late_days=model.late_days)  # up to and on D
-    p = model.p_late(X)
+    decided = (d - _days(ledger.invoices["due_date"].to_numpy())[pos]) > model.late_days
+    p = np.where(decided, 1.0, model.p_late(X))
     q = model.days_to_pay(X)
     inv_day = _days(ledger.invoices["invoice_date"].to_numpy())[pos]
 
@@ -689,7 +718,9 @@ def model_card(model: RiskModel, backtest: pd.DataFrame | None = None) -> str:
     lines = ["# Payment-risk model card", "",
              f"- Trained as of {model.trained_as_of}; data window {model.window[0]} to {model.window[1]}",
              f"- Target: paid more than {model.late_days} days after the due date (or still unpaid that long)",
-             f"- Time split: test on invoices issued from {m['test_from']} ({m['n_test']:,} rows; "
+             "- Rows: the open invoices of each month end whose lateness was not yet decided (not yet "
+             f"due, or at most {model.late_days} days past due), features as of that month end",
+             f"- Time split: test on the month ends from {m['test_from']} ({m['n_test']:,} rows; "
              f"{m['n_train']:,} to train)",
              f"- Model: {_CANDIDATE_NAMES.get(sel.get('selected'), sel.get('selected'))}; "
              f"calibration: {sel.get('calibration', 'not recorded')}. Days to pay: quantile "
