@@ -248,7 +248,7 @@ def history_frame(ledger: Ledger, as_of) -> pd.DataFrame:
             else pd.Series(pd.NaT, index=bal.index, dtype="datetime64[ns]"))
     settled = bal["open_minor"] == 0
     late = np.where(settled, (last - bal["due_date"]).dt.days, bal["days_past_due"]).astype(float)
-    bal = bal.assign(late=late)
+    bal = bal.assign(late=late, late_pos=np.clip(late, 0, None), was_late=(late > 0).astype(float))
     g = bal.groupby("customer_id")
     first = inv.groupby("customer_id")["invoice_date"].min()
     months = ((D - first).dt.days / 30.4375).clip(lower=0)
@@ -257,9 +257,9 @@ def history_frame(ledger: Ledger, as_of) -> pd.DataFrame:
     out = pd.DataFrame({
         "months_as_customer": months.round(1),
         "invoices": g.size(),
-        "avg_days_past_due": g["late"].apply(lambda x: x.clip(lower=0).mean()).round(2),
+        "avg_days_past_due": g["late_pos"].mean().round(2),
         "worst_days_past_due": g["late"].max(),
-        "share_paid_late": g["late"].apply(lambda x: (x > 0).mean()).round(4),
+        "share_paid_late": g["was_late"].mean().round(4),
         "exposure_minor": bal[bal["open_minor"] > 0].groupby("customer_id")["open_minor"].sum(),
     })
     out["purchases_per_month_minor"] = (purchases.reindex(out.index).fillna(0)
@@ -379,10 +379,17 @@ def feature_frame(ledger: Ledger, customer_ids, as_of, policy: CreditPolicy | No
     if len(f):
         f = f[f["period_end"] + pd.Timedelta(days=policy.financials_lag_days) <= D]
         f = f.sort_values("period_end").groupby("customer_id").last().reindex(ids)
-        ratios = pd.DataFrame([financial_ratios(r) if not pd.isna(r.get("current_assets_minor"))
-                               else {} for _, r in f.iterrows()], index=ids)
-        for c in ("current_ratio", "debt_ratio", "net_margin"):
-            out[c] = ratios[c].astype(float) if c in ratios else np.nan
+
+        def col(name):
+            return f[name].astype(float) if name in f else pd.Series(np.nan, index=f.index)
+
+        # financial_ratios, vectorised: a zero or missing denominator gives NaN
+        def ratio(num, den):
+            return (num / den.where(den != 0)).where(col("current_assets_minor").notna())
+
+        out["current_ratio"] = ratio(col("current_assets_minor"), col("current_liabilities_minor")).to_numpy()
+        out["debt_ratio"] = ratio(col("total_liabilities_minor"), col("total_assets_minor")).to_numpy()
+        out["net_margin"] = ratio(col("net_income_minor"), col("revenue_minor")).to_numpy()
     else:
         out[["current_ratio", "debt_ratio", "net_margin"]] = np.nan
     h = history_frame(ledger, D).reindex(ids)
@@ -400,6 +407,21 @@ def feature_frame(ledger: Ledger, customer_ids, as_of, policy: CreditPolicy | No
     return out[list(FEATURES)].astype(float)
 
 
+def _late_90(ledger: Ledger, D: pd.Timestamp, target: str) -> pd.Series:
+    """Per customer, the open amount 90+ days past due on ``D`` (undisputed invoices only
+    for ``target="material"``); cached per date on the ledger (monthly reviews share most
+    of their month ends)."""
+    cache = ledger.__dict__.setdefault("_late_90", {})
+    key = (D, target)
+    if key not in cache:
+        bal = ledger.balances(D)
+        late = bal[((bal["open_minor"] > 0) & (bal["days_past_due"] >= 90)).to_numpy()]
+        if target == "material" and len(ledger.disputes):
+            late = late[~late["invoice_id"].isin(ledger.disputes["invoice_id"]).to_numpy()]
+        cache[key] = late.groupby("customer_id")["open_minor"].sum()
+    return cache[key]
+
+
 def _bad_within(ledger: Ledger, customer_ids, start: pd.Timestamp, months: int = 12,
                 target: str = "material") -> pd.Series:
     """1 when, in (start, start + months], the customer had a write-off (not a small-balance
@@ -412,28 +434,23 @@ def _bad_within(ledger: Ledger, customer_ids, start: pd.Timestamp, months: int =
     if target not in ("material", "any"):
         raise ValueError(f"target must be 'material' or 'any'; got {target!r}.")
     end = start + pd.DateOffset(months=months)
-    ids = set(customer_ids)
-    disputed = set(ledger.disputes["invoice_id"]) if len(ledger.disputes) else set()
+    ids = pd.Index(list(customer_ids))
     inv = ledger.invoices
-    monthly = (inv[(inv["invoice_date"] <= start) & (inv["invoice_date"] > start - pd.DateOffset(months=12))]
-               .groupby("customer_id")["amount_minor"].sum() / 12.0)
-    bad = set()
+    recent = ((inv["invoice_date"] <= start) & (inv["invoice_date"] > start - pd.DateOffset(months=12))).to_numpy()
+    monthly = inv[recent].groupby("customer_id")["amount_minor"].sum().reindex(ids).fillna(0) / 12.0
+    bad = np.zeros(len(ids), dtype=bool)
     for k in range(1, months + 1):
-        D = start + pd.DateOffset(months=k)
-        bal = ledger.balances(D)
-        late = bal[(bal["open_minor"] > 0) & (bal["days_past_due"] >= 90) & bal["customer_id"].isin(ids)]
-        if target == "any":
-            bad |= set(late["customer_id"])
-            continue
-        late = late[~late["invoice_id"].isin(disputed)]
-        amt = late.groupby("customer_id")["open_minor"].sum()
-        bad |= set(amt[amt >= monthly.reindex(amt.index).fillna(0)].index)
+        amt = _late_90(ledger, start + pd.DateOffset(months=k), target).reindex(ids)
+        hit = amt.notna() & (amt > 0) if target == "any" else amt.notna() & (amt >= monthly)
+        bad |= hit.to_numpy()
     wo = ledger.write_offs
     if len(wo):
-        w = wo[(wo["date"] > start) & (wo["date"] <= end) & (wo["amount_minor"] > 0)
-               & ~wo["reason"].fillna("").str.contains("small", case=False)]
-        bad |= set(inv.set_index("invoice_id").loc[w["invoice_id"], "customer_id"]) & ids
-    return pd.Series([1 if c in bad else 0 for c in customer_ids], index=list(customer_ids))
+        pos = ledger._invoice_positions("write_offs")
+        keep = ((wo["date"] > start) & (wo["date"] <= end) & (wo["amount_minor"] > 0)
+                & ~wo["reason"].fillna("").str.contains("small", case=False)).to_numpy() & (pos >= 0)
+        written = set(inv["customer_id"].to_numpy(dtype=object)[pos[keep]])
+        bad |= ids.isin(written)
+    return pd.Series(bad.astype(int), index=list(customer_ids))
 
 
 def training_set(ledger: Ledger, review_dates, policy: CreditPolicy | None = None,
