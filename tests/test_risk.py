@@ -164,13 +164,15 @@ def test_scores_feed_the_worklist(trained, standard_demo):
 
 
 def test_training_cap_keeps_the_newest_invoices(standard_demo, trained):
-    """``max_train_rows`` cuts the training window from its old end; the test set (newest
-    quarter of invoices) is the same as uncapped; ``evaluate=False`` fits without metrics."""
+    """``max_train_rows`` cuts the training window from its old end; the test month ends
+    are the same as uncapped, sampled down to half the cap; ``evaluate=False`` fits
+    without metrics."""
     _, full = trained
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model, m = train(standard_demo, AS_OF, max_train_rows=2_000, evaluate=False)
-    assert (m["n_train"], m["n_test"], m["test_from"]) == (2_000, full["n_test"], full["test_from"])
+    assert (m["n_train"], m["n_test"], m["test_from"]) == (2_000, 1_000, full["test_from"])
+    assert full["n_test"] > 1_000
     assert m["evaluated"] is False and "auc" not in m
     assert model.window[0] < full["test_from"] and model.quantile_models
 
