@@ -93,6 +93,9 @@ CASES = [
         "period_end,beginning_balance,provision,write_offs,recoveries,ending_balance\n"
         "2025-12-31,100.00,50.00,20.00,5.00,135.00\n2026-03-31,135.00,10.00,0.00,0.00,146.00\n"),
      "reserve_gl", 3, "ending_balance", r"does not roll forward", "period_end=2026-03-31"),
+    ("sums past int64", lambda d: [_append(d / "invoices.csv", f"X{i},C1,2026-01-05,2026-02-04,9999999999999999.99,USD")
+                                   for i in range(11)],
+     "invoices", 14, "amount", r"add up past 4,611,686,018,427,387,904 minor units \(2\^62\)", "invoice_id=X4"),
 ]
 
 
@@ -164,3 +167,19 @@ def test_two_files_for_one_table(hand_dir):
 def test_missing_folder_is_a_usage_error(tmp_path, capsys):
     assert main(["validate", str(tmp_path / "nope")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_a_leading_plus_is_a_positive_amount_or_number(hand_dir):
+    """``+600.00`` and ``+30`` are read as 600.00 and 30 (Arrow's cast refused the sign and
+    the loader crashed without a line number)."""
+    _replace(hand_dir / "applications.csv", "R1,I1,600.00", "R1,I1,+600.00")
+    _replace(hand_dir / "customers.csv", "C1,Acme Corp,USD,30", "C1,Acme Corp,USD,+30")
+    led = Ledger.load(hand_dir)
+    assert led.applications["amount_minor"].iloc[0] == 60000
+    assert led.customers.set_index("customer_id").at["C1", "payment_terms_days"] == 30
+
+
+@pytest.mark.parametrize("as_of", ["01/02/2026", "2026-02-30", "2026-04-31", "30.09.2026"])
+def test_dates_given_as_arguments_are_iso_and_real(hand_dir, capsys, as_of):
+    assert main(["aging", "--ledger", str(hand_dir), "--as-of", as_of, "--format", "json"]) == 2
+    assert f"not a date: '{as_of}' (use YYYY-MM-DD)" in capsys.readouterr().err

@@ -11,6 +11,7 @@ Every as-of view uses only rows dated on or before the as-of date.
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -30,8 +31,14 @@ from .schema import (CURRENCY, DATE, ID, INT, MONEY, NUMBER, TABLES, TEXT, TIMES
 __all__ = ["Ledger", "LedgerError", "Problem", "validate_folder", "to_date"]
 
 
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$")
+
+
 def to_date(value) -> pd.Timestamp:
-    """An as-of date from ``"2026-09-30"``, a date or a Timestamp (time of day dropped)."""
+    """An as-of date from ``"2026-09-30"`` (ISO 8601 text only: ``01/02/2026`` is ambiguous
+    and refused), a date or a Timestamp (time of day dropped)."""
+    if isinstance(value, str) and not _ISO_DATE.match(value.strip()):
+        raise ValueError(f"not a date: {value!r} (use YYYY-MM-DD)")
     try:
         ts = pd.Timestamp(value)
     except (ValueError, TypeError) as e:

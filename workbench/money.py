@@ -235,6 +235,7 @@ def parse_amount_array(values: pa.Array | pa.ChunkedArray, digits: np.ndarray | 
     overflow = (mag_len + np.maximum(digits - frac_len, 0)) > 18
     bad_format = bad_format | overflow
     safe = pc.if_else(pa.array(bad_format | too_many), pa.scalar("0"), intish)
+    safe = pc.replace_substring_regex(safe, r"^\+", "")     # Arrow's integer cast refuses "+"
     raw = pc.cast(safe, pa.int64()).to_numpy(zero_copy_only=False)
     scale = np.where(too_many | bad_format, 0, digits - frac_len)
     minor = raw * (10 ** scale)

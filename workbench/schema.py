@@ -87,6 +87,8 @@ LANGUAGES = ("en", "es", "pt")
 #: The customer-master fields a ``customer_changes`` row may change.
 CUSTOMER_CHANGE_FIELDS = ("credit_limit", "status", "segment", "collector", "payment_terms_days")
 
+SUM_LIMIT_MINOR = 2 ** 62    # amounts of one table together, in minor units
+
 TABLES: dict[str, TableSpec] = {t.name: t for t in [
     TableSpec("customers", (
         _c("customer_id", ID), _c("name", TEXT, nullable=False), _c("currency", CURRENCY),
@@ -398,6 +400,16 @@ def type_table(raw: RawTable, currencies: dict[str, tuple], report_currency: str
                 too_many = too_many & cur_ok
             coll.add(bad_fmt, col.name, lambda i, v=stripped, c=col: (
                 f"{c.name} '{v[i].as_py()}' is not a decimal amount"))
+            # every sum must stay exact in int64 minor units: the table's amounts together
+            # stay under 2**62 (half the range, for sums of several tables)
+            running = np.cumsum(np.abs(minor).astype(np.float64))
+            past = running > SUM_LIMIT_MINOR
+            if past.any():
+                first = int(np.argmax(past))
+                coll.add(np.arange(len(minor)) == first, col.name, lambda i, v=stripped, c=col: (
+                    f"{c.name} '{v[i].as_py()}': the table's {c.name}s add up past "
+                    f"{SUM_LIMIT_MINOR:,} minor units (2^62) here, more than 64-bit integers "
+                    "sum exactly; amounts this large are refused"))
             coll.add(too_many, col.name, lambda i, v=stripped, c=col: (
                 f"{c.name} '{v[i].as_py()}' has more decimals than {currency[i].as_py()} "
                 f"allows ({digits[i]})"))
@@ -412,6 +424,7 @@ def type_table(raw: RawTable, currencies: dict[str, tuple], report_currency: str
             coll.add(bad, col.name, lambda i, v=stripped, c=col: (
                 f"{c.name} '{v[i].as_py()}' is not {'a whole number' if c.kind == INT else 'a number'}"))
             safe = pc.if_else(pa_arrow.array(ok), stripped, pa_arrow.scalar("0"))
+            safe = pc.replace_substring_regex(safe, r"^\+", "")    # "+30": Arrow's cast refuses "+"
             if col.kind == INT:
                 vals = _np(pc.cast(safe, pa_arrow.int64())).astype(np.int64)
                 out[col.name] = (pd.arrays.IntegerArray(vals, ~ok) if col.nullable else vals)
