@@ -96,6 +96,10 @@ CASES = [
     ("sums past int64", lambda d: [_append(d / "invoices.csv", f"X{i},C1,2026-01-05,2026-02-04,9999999999999999.99,USD")
                                    for i in range(11)],
      "invoices", 14, "amount", r"add up past 4,611,686,018,427,387,904 minor units \(2\^62\)", "invoice_id=X4"),
+    ("NUL in a name", lambda d: _replace(d / "customers.csv", "Acme Corp", "Acme\x00Corp"),
+     "customers", 2, "name", r"name 'Acme\\x00Corp' holds a control character \(U\+0000\)", "customer_id=C1"),
+    ("tab in a code", lambda d: _replace(d / "customers.csv", "EUR,30,Small Business", "EUR,30,Small\tBusiness"),
+     "customers", 3, "segment", r"segment 'Small\\tBusiness' holds a control character \(U\+0009\)", "customer_id=C2"),
 ]
 
 

@@ -87,6 +87,9 @@ LANGUAGES = ("en", "es", "pt")
 #: The customer-master fields a ``customer_changes`` row may change.
 CUSTOMER_CHANGE_FIELDS = ("credit_limit", "status", "segment", "collector", "payment_terms_days")
 
+_FREE_TEXT = frozenset({"note", "description", "reference", "reason", "po_number"})
+_ANY_CONTROL = "[\\x00-\\x1f\\x7f]"
+_FREE_TEXT_CONTROL = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]"
 SUM_LIMIT_MINOR = 2 ** 62    # amounts of one table together, in minor units
 
 TABLES: dict[str, TableSpec] = {t.name: t for t in [
@@ -372,6 +375,18 @@ def type_table(raw: RawTable, currencies: dict[str, tuple], report_currency: str
         if not col.nullable and empty.any():
             coll.add(empty, col.name, f"{col.name} is empty")
         if col.kind in (ID, TEXT):
+            # DATA_MODEL: ids, names and codes hold no control characters; free text may
+            # hold tabs and line breaks, never NUL or the other C0 controls
+            pattern = _FREE_TEXT_CONTROL if col.name in _FREE_TEXT else _ANY_CONTROL
+            # a fast pass (printable text, the usual case) and the regex on the rest only
+            odd = np.flatnonzero(~_np(pc.fill_null(pc.utf8_is_printable(values), True)) & ~empty)
+            ctrl = np.zeros(len(empty), dtype=bool)
+            if len(odd):
+                hit = pc.match_substring_regex(pc.take(values, pa_arrow.array(odd)), pattern)
+                ctrl[odd[_np(pc.fill_null(hit, False))]] = True
+            coll.add(ctrl, col.name, lambda i, v=values, c=col: (
+                f"{c.name} {v[i].as_py()!r} holds a control character "
+                f"({', '.join(sorted({f'U+{ord(ch):04X}' for ch in v[i].as_py() if ord(ch) < 32 or ord(ch) == 127}))})"))
             out[col.frame_name] = _str_series(stripped, empty if col.nullable else None)
         elif col.kind == CHOICE:
             allowed = _np(pc.is_in(stripped, value_set=pa_arrow.array(col.choices)))
