@@ -187,3 +187,15 @@ def test_a_leading_plus_is_a_positive_amount_or_number(hand_dir):
 def test_dates_given_as_arguments_are_iso_and_real(hand_dir, capsys, as_of):
     assert main(["aging", "--ledger", str(hand_dir), "--as-of", as_of, "--format", "json"]) == 2
     assert f"not a date: '{as_of}' (use YYYY-MM-DD)" in capsys.readouterr().err
+
+
+def test_an_as_of_after_the_ledger_warns(hand_dir, capsys):
+    """The hand ledger ends 2026-04-05: a later as-of date runs on the ledger as it stands,
+    and says so once, in words (the pack refuses an open period instead)."""
+    import json
+    assert main(["aging", "--ledger", str(hand_dir), "--as-of", "2027-01-01", "--format", "json"]) == 0
+    got = capsys.readouterr()
+    assert json.loads(got.out)
+    assert got.err.count("warning: as-of date 2027-01-01 is after the ledger's last date 2026-04-05") == 1
+    assert main(["aging", "--ledger", str(hand_dir), "--as-of", "2026-03-31", "--format", "json"]) == 0
+    assert "warning" not in capsys.readouterr().err

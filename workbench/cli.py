@@ -838,13 +838,23 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:2] == ["cashapp", "post"]:
         argv = ["cashapp-post", *argv[2:]]
     args = parser.parse_args(argv)
-    try:
-        return COMMANDS[args.command](args)
-    except CLIError as e:
-        print(f"workbench {args.command}: error: {e}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:
-        return 0
+    import warnings
+
+    from .ledger import AfterLedgerWarning
+
+    def show(message, category, *_args, **_kw):
+        print(f"workbench {args.command}: warning: {message}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("once", AfterLedgerWarning)     # said once, in words
+        warnings.showwarning = show
+        try:
+            return COMMANDS[args.command](args)
+        except CLIError as e:
+            print(f"workbench {args.command}: error: {e}", file=sys.stderr)
+            return 2
+        except BrokenPipeError:
+            return 0
 
 
 if __name__ == "__main__":

@@ -34,6 +34,10 @@ __all__ = ["Ledger", "LedgerError", "Problem", "validate_folder", "to_date"]
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$")
 
 
+class AfterLedgerWarning(UserWarning):
+    """An as-of date or period after the ledger's last date (figures as the ledger stands)."""
+
+
 def to_date(value) -> pd.Timestamp:
     """An as-of date from ``"2026-09-30"`` (ISO 8601 text only: ``01/02/2026`` is ambiguous
     and refused), a date or a Timestamp (time of day dropped)."""
@@ -150,12 +154,19 @@ class Ledger:
         return max(dates) if dates else None
 
     def require_data_by(self, as_of, what: str = "as-of date") -> pd.Timestamp:
-        """The as-of date, or a clear error when it is before anything in the ledger."""
+        """The as-of date, or a clear error when it is before anything in the ledger; a
+        warning (:class:`AfterLedgerWarning`) when it is after the ledger's last date: what
+        happened since is not in the ledger, so the figures are the ledger's as it stands."""
         D = to_date(as_of)
         first = self.first_date
         if first is None or D < first:
             raise ValueError(f"{what} {D.date()} is before any data in the ledger (first "
                              f"invoice {None if first is None else first.date()})")
+        last = self.last_date
+        if last is not None and D > last:
+            import warnings
+            warnings.warn(f"{what} {D.date()} is after the ledger's last date {last.date()}: "
+                          "anything since is not in the ledger", AfterLedgerWarning, stacklevel=2)
         return D
 
     def summary(self) -> dict:
