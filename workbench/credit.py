@@ -597,10 +597,11 @@ def recommendations(ledger: Ledger, customer_ids, as_of, scorecard=None,
     D = to_date(as_of)
     ids = list(customer_ids)
     report = policy.report_currency
-    cust = _customer_master(ledger).reindex(ids)
-    unknown = [c for c, n in zip(ids, cust["name"].isna()) if n and c not in _customer_master(ledger).index]
+    master = _customer_master(ledger)
+    unknown = [c for c in ids if c not in master.index]
     if unknown:
         raise ValueError(f"unknown customer '{unknown[0]}'")
+    cust = master.reindex(ids)
     if scorecard is not None and ids:
         X = feature_frame(ledger, ids, D, policy)
         points = np.asarray(scorecard.score_points(X), dtype=float)

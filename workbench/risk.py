@@ -288,25 +288,17 @@ def training_frame(ledger: Ledger, as_of, late_days: int = 30,
     D = to_date(as_of)
     d = int(np.datetime64(D.date(), "D").astype(np.int64))
     s = streams or _Streams(ledger, late_days)
-    inv_day, due = s.inv_day, s.due_day
-    ids = pd.Index(ledger.invoices["invoice_id"])
+    inv_day = s.inv_day
     inv_ids = ledger.invoices["invoice_id"].to_numpy(dtype=object)
     cust_ids = ledger.invoices["customer_id"].to_numpy(dtype=object)
     start = ledger.first_date + pd.offsets.MonthEnd(1) if ledger.first_date is not None else D
     frames = []
     for M in pd.date_range(start, D, freq="ME"):
-        day = int(np.datetime64(M.date(), "D").astype(np.int64))
-        items = ledger.open_items(M, customer_columns=())
-        pos = ids.get_indexer(items["invoice_id"])
-        pos = pos[day - due[pos] <= late_days]               # lateness not yet decided
-        settled_by = s.settle_day[pos] <= d
-        known = settled_by | (d - due[pos] > late_days)
-        pos, settled_by = pos[known], settled_by[known]
+        day, pos, late, settled_by = _open_with_outcome(ledger, s, M, d, late_days, late_days)
         if not len(pos):
             continue
         X = invoice_features(ledger, pos, np.full(len(pos), day + 1), s)
-        days_late = np.where(settled_by, s.settle_day[pos] - due[pos], d - due[pos])
-        X["late"] = (days_late > late_days).astype(int)
+        X["late"] = late
         X["days_to_pay"] = np.where(settled_by, s.settle_day[pos] - inv_day[pos], np.nan)
         X["snapshot_day"] = day
         X["invoice_day"] = inv_day[pos]
@@ -319,18 +311,34 @@ def training_frame(ledger: Ledger, as_of, late_days: int = 30,
     return pd.concat(frames, ignore_index=True)
 
 
+def _open_with_outcome(ledger: Ledger, s: _Streams, at, known_by: int, late_days: int,
+                       max_days_past_due: int):
+    """The open invoices on ``at`` at most ``max_days_past_due`` days past due whose outcome
+    is known on day ``known_by`` (settled by then, or more than ``late_days`` past due):
+    ``(day of at, positions, late 0/1, settled)``. Shared by the training rows and the
+    out-of-time evaluation, so both read one definition of late."""
+    day = int(np.datetime64(to_date(at).date(), "D").astype(np.int64))
+    items = ledger.open_items(at, customer_columns=())
+    pos = pd.Index(ledger.invoices["invoice_id"]).get_indexer(items["invoice_id"])
+    pos = pos[day - s.due_day[pos] <= max_days_past_due]
+    settled = s.settle_day[pos] <= known_by
+    known = settled | (known_by - s.due_day[pos] > late_days)
+    pos, settled = pos[known], settled[known]
+    days_late = np.where(settled, s.settle_day[pos] - s.due_day[pos], known_by - s.due_day[pos])
+    return day, pos, (days_late > late_days).astype(int), settled
+
+
 def _metrics(y, p) -> dict:
-    from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+    """:func:`workbench.risk_models.scores` and the lift of the top decile."""
+    from .risk_models import scores
+
     y = np.asarray(y)
     p = np.clip(np.asarray(p, dtype=float), 0, 1)
-    if len(np.unique(y)) < 2:
-        return {"auc": None, "pr_auc": None, "brier": None, "lift_top_decile": None}
-    order = np.argsort(-p)
-    top = order[: max(len(p) // 10, 1)]
-    return {"auc": round(float(roc_auc_score(y, p)), 4),
-            "pr_auc": round(float(average_precision_score(y, p)), 4),
-            "brier": round(float(brier_score_loss(y, p)), 4),
-            "lift_top_decile": round(float(y[top].mean() / max(y.mean(), 1e-9)), 3)}
+    out = scores(y, p)
+    if out["auc"] is None:
+        return {**out, "lift_top_decile": None}
+    top = np.argsort(-p)[: max(len(p) // 10, 1)]
+    return {**out, "lift_top_decile": round(float(y[top].mean() / max(y.mean(), 1e-9)), 3)}
 
 
 def _calibration(y, p, bins: int = 10) -> list[dict]:
@@ -583,7 +591,7 @@ def evaluate_open_items(ledger: Ledger, model: RiskModel, dates) -> pd.DataFrame
 
     Returns one row per date and a last row ``all`` pooling every scored invoice: rows,
     late share, and ROC AUC / Brier score of the model, the baseline and the plain share."""
-    from .risk_models import scores
+    from .risk_models import HistoryBaseline, scores
 
     s = _Streams(ledger, model.late_days)
     last = int(np.datetime64(ledger.last_date.date(), "D").astype(np.int64))
@@ -591,22 +599,13 @@ def evaluate_open_items(ledger: Ledger, model: RiskModel, dates) -> pd.DataFrame
     rows, pooled = [], []
     for d in dates:
         D = to_date(d)
-        day = int(np.datetime64(D.date(), "D").astype(np.int64))
-        items = ledger.open_items(D, customer_columns=())
-        pos = pd.Index(ledger.invoices["invoice_id"]).get_indexer(items["invoice_id"])
-        pos = pos[s.due_day[pos] >= day]                  # not yet due on the date
-        settled = s.settle_day[pos] <= last
-        known = settled | (last - s.due_day[pos] > model.late_days)
-        pos, settled = pos[known], settled[known]
+        day, pos, y, _ = _open_with_outcome(ledger, s, D, last, model.late_days, 0)  # not yet due
         if not len(pos):
             continue
-        days_late = np.where(settled, s.settle_day[pos] - s.due_day[pos], last - s.due_day[pos])
-        y = (days_late > model.late_days).astype(int)
         X = invoice_features(ledger, pos, np.full(len(pos), day + 1), s, model.late_days)
-        n = np.nan_to_num(X["hist_settled"].to_numpy(dtype=float))
         share = X["hist_share_late_n"].to_numpy(dtype=float)
         frame = pd.DataFrame({"y": y, "model": model.p_late(X),
-                              "history": (np.nan_to_num(share) * n + 2 * prior) / (n + 2),
+                              "history": HistoryBaseline.shrunk(share, X["hist_settled"], prior, 2.0),
                               "share": np.where(np.isnan(share), prior, share)})
         pooled.append(frame)
         rows.append(_evaluation_row(str(D.date()), frame, scores))

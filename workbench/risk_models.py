@@ -97,12 +97,17 @@ class HistoryBaseline(ClassifierMixin, BaseEstimator):
         self.n_features_in_ = X.shape[1]
         return self
 
+    @staticmethod
+    def shrunk(share, count, prior: float, prior_weight: float) -> np.ndarray:
+        """``(share * n + k * prior) / (n + k)``; no history (NaN) counts as none."""
+        n = np.nan_to_num(np.asarray(count, dtype=float))
+        share = np.nan_to_num(np.asarray(share, dtype=float))
+        k = float(prior_weight)
+        return (share * n + k * prior) / np.maximum(n + k, 1e-12)
+
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         check_is_fitted(self, "prior_")
-        n = np.nan_to_num(np.asarray(X[self.count], dtype=float))
-        share = np.nan_to_num(np.asarray(X[self.share], dtype=float))
-        k = float(self.prior_weight)
-        p = (share * n + k * self.prior_) / np.maximum(n + k, 1e-12)
+        p = self.shrunk(X[self.share], X[self.count], self.prior_, self.prior_weight)
         return np.column_stack([1 - p, p])
 
     def predict(self, X):
