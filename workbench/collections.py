@@ -358,7 +358,7 @@ def state_rows_of(ledger: Ledger):
     """The state rows frozen in the pack snapshot a ledger was read from, else None."""
     from .state import StateRows
 
-    snap = ledger.__dict__.get("snapshot")
+    snap = ledger.snapshot
     if snap and "state_rows.json" in snap.get("files", {}):
         return StateRows.read(Path(snap["path"]) / "files" / "state_rows.json")
     return None

@@ -87,6 +87,9 @@ class Ledger:
     source: str = ""
     load_report: LoadReport = field(default_factory=LoadReport)
     report_currency: str = REPORT_CURRENCY
+    #: where the ledger was read from when it came from a pack snapshot or the ledger
+    #: store: ``{"path", "content_hash", "files"}`` (None when validated from a folder)
+    snapshot: dict | None = field(default=None, compare=False, repr=False)
 
     # ---------------------------------------------------------------- construction
     @classmethod

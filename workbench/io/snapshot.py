@@ -132,6 +132,6 @@ def read_snapshot(folder: str | Path, verify: bool = True):
             if not p.is_file() or file_sha256(p) != expected:
                 raise SnapshotError(f"{folder}: file {name} is missing or changed since the "
                                     f"snapshot was written")
-    ledger.__dict__["snapshot"] = {"path": str(folder), "content_hash": meta["content_hash"],
+    ledger.snapshot = {"path": str(folder), "content_hash": meta["content_hash"],
                                    "files": meta.get("files", {})}
     return ledger

@@ -380,7 +380,7 @@ def run_pack(kind: str, ledger_dir: str | Path, period: str | None = None,
             after_snapshot(snapshot)
 
         # the parent's tables read the same frozen state rows as the notebooks
-        ledger.__dict__["snapshot"] = {"path": str(snapshot), "content_hash": digest,
+        ledger.snapshot = {"path": str(snapshot), "content_hash": digest,
                                        "files": snap_files}
         ctx = Context(kind, per, prior, str(snapshot), str(tmp), options)
         timing, held = {}, {"ledger": ledger}
