@@ -2,36 +2,383 @@
 
 Exit codes: 0 success; 1 the ledger (or input) is invalid, every problem printed;
 2 usage errors and other failures, with one clear message on stderr.
+
+Every date, period, month, week and quarter argument goes through one argparse type
+(:func:`iso_date` and the period types built on it), so a malformed value is a usage
+error naming the option. Options that apply only to some values of another option are
+declared in :data:`APPLIES` and refused when given where they do not apply. Customers
+and collectors named on the command line go through :func:`_customer` and
+:func:`_collector`, which suggest close names for unknown ones.
 """
 
 from __future__ import annotations
 
 import argparse
+import calendar
 import json
+import re
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from .schema import ACTIVITY_KINDS
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "iso_date", "APPLIES", "Applies", "walk_parsers"]
+
+DESCRIPTION = ("Collections Workbench: accounts-receivable aging, KPIs, collections, cash "
+               "application, credit, payment risk, reserve and report packs from one ledger "
+               "folder.")
+EPILOG = ("Exit codes: 0 success; 1 the ledger or input is invalid (every problem printed); "
+          "2 a usage error or another failure (one message on stderr). "
+          "'workbench COMMAND --help' describes a command.")
 
 
 class CLIError(Exception):
     """A failure to report in one line and exit 2."""
 
 
+# --------------------------------------------------------------------------- help text
+_RST_ROLE = re.compile(r":(?:func|class|mod|meth|attr|data|exc|obj|ref|doc|term|py:\w+):`(~?)([^`<]*?)"
+                       r"(?:\s*<[^>]*>)?`")
+_RST_LITERAL = re.compile(r"``(.*?)``", re.S)
+_RST_STRONG = re.compile(r"\*\*(.*?)\*\*", re.S)
+_RST_DIRECTIVE = re.compile(r"^[ \t]*\.\. .*$", re.M)
+
+
+def plain_text(text: str) -> str:
+    """Help text without reStructuredText markup: roles, literals, strong, directives, ``::``."""
+    if not text:
+        return text
+    text = _RST_DIRECTIVE.sub("", text)
+    text = _RST_ROLE.sub(lambda m: m.group(2).strip().rsplit(".", 1)[-1] if m.group(1)
+                         else m.group(2).strip(), text)
+    text = _RST_LITERAL.sub(r"\1", text)
+    text = _RST_STRONG.sub(r"\1", text)
+    text = re.sub(r"`([^`]+)`_?", r"\1", text)
+    return re.sub(r"::(\s|$)", r":\1", text)
+
+
+class PlainHelpFormatter(argparse.HelpFormatter):
+    """Help as plain text: RST markup stripped; hidden subcommands (help=SUPPRESS) not listed."""
+
+    def _format_text(self, text: str) -> str:
+        return super()._format_text(plain_text(text))
+
+    def _expand_help(self, action) -> str:
+        return plain_text(super()._expand_help(action))
+
+    def _iter_indented_subactions(self, action):
+        for sub in super()._iter_indented_subactions(action):
+            if sub.help is not argparse.SUPPRESS:
+                yield sub
+
+    def add_argument(self, action) -> None:
+        super().add_argument(action)
+        if action.help is not argparse.SUPPRESS:
+            # argparse measures subcommand names without their indent: they wrap; measure them
+            for sub in self._iter_indented_subactions(action):
+                self._action_max_length = max(self._action_max_length, self._current_indent
+                                              + len(self._format_action_invocation(sub)))
+
+
+#: Help of the options many commands share (an option's own help= wins).
+_COMMON_HELP = {
+    "--ledger": "ledger folder",
+    "--column-map": "YAML column map for an ERP export (a file or a shipped map's name)",
+    "--db": "state database URL (default: $WORKBENCH_DB_URL or sqlite:///data/workbench.db)",
+    "--no-log": "ignore the state database's activity log",
+    "--quiet": "no progress on stderr",
+    "--format": "output format (default: %(default)s)",
+    "--scorecard": "a scorecard saved by 'workbench credit train' (default: the standard one)",
+    "--as-of": "the date to answer as of, YYYY-MM-DD",
+    "--customer": "customer id (or the customer's exact name)",
+    "--policy": "policy YAML (default: the shipped policy)",
+}
+
+
+def walk_parsers(parser: argparse.ArgumentParser, path: tuple[str, ...] = (), help_=None):
+    """Yield ``(path, parser, help)`` for the parser and every subcommand parser under it
+    (``help``: the one-line help the parent lists it with; ``SUPPRESS`` when hidden)."""
+    yield path, parser, help_
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {c.dest: c.help for c in action._choices_actions}
+            for name, sub in action.choices.items():
+                yield from walk_parsers(sub, (*path, name), helps.get(name))
+
+
+def _finish(parser: argparse.ArgumentParser) -> None:
+    """One formatter, a description and help for every option, on every parser."""
+    for path, sp, help_ in walk_parsers(parser):
+        sp.formatter_class = PlainHelpFormatter
+        if not sp.description and isinstance(help_, str) and help_ is not argparse.SUPPRESS:
+            sp.description = help_[0].upper() + help_[1:] + "."
+        for action in sp._actions:
+            if action.help is None and action.option_strings:
+                action.help = _COMMON_HELP.get(action.option_strings[0])
+            if action.metavar is None and action.type in _METAVARS:
+                action.metavar = _METAVARS[action.type]
+
+
+# --------------------------------------------------------------------------- argument types
+_DATE_FORM = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_TIMESTAMP_FORM = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$")
+
+
+def iso_date(text: str) -> str:
+    """argparse type: a real calendar date written YYYY-MM-DD (ISO 8601), read by
+    :func:`workbench.ledger.to_date`; returns the text (trimmed). Anything else is a usage
+    error naming the option and the value."""
+    from .ledger import to_date
+    s = str(text).strip()
+    try:
+        to_date(s)
+    except ValueError as e:
+        m = _DATE_FORM.match(s)
+        if not m:
+            raise argparse.ArgumentTypeError(
+                f"{e}: ISO 8601 year-month-day is required, e.g. 2026-09-30") from None
+        y, mo, d = (int(g) for g in m.groups())
+        if not 1 <= mo <= 12:
+            why = f"there is no month {mo:02d}"
+        elif y >= 1 and not 1 <= d <= calendar.monthrange(y, mo)[1]:
+            why = f"{calendar.month_name[mo]} {y} has {calendar.monthrange(y, mo)[1]} days"
+        else:
+            why = "outside the dates the workbench handles (1678-2261)"
+        raise argparse.ArgumentTypeError(f"{e}: {why}") from None
+    if not _DATE_FORM.match(s):       # to_date also reads a time of day: an argument is a date
+        raise argparse.ArgumentTypeError(f"not a date: {text!r} (use YYYY-MM-DD): a date "
+                                         f"without a time of day is required")
+    return s
+
+
+def iso_timestamp(text: str) -> str:
+    """argparse type: an ISO 8601 date and time with its UTC offset (2026-09-29T10:00:00+00:00)."""
+    import pandas as pd
+    s = str(text).strip()
+    m = _TIMESTAMP_FORM.match(s)
+    if m:
+        iso_date(m.group(1))
+        try:
+            pd.Timestamp(s)
+            return s
+        except ValueError:
+            pass
+    raise argparse.ArgumentTypeError(
+        f"not a timestamp: {text!r}: ISO 8601 date, time and offset are required, "
+        f"e.g. 2026-09-29T10:00:00+00:00")
+
+
+_RANGE = re.compile(r"^(\S+?)\s*(?:\.\.|/)\s*(\S+)$")
+
+
+def period_text(text: str) -> str:
+    """argparse type: a period read by :func:`workbench.periods.parse_period` (2026-09,
+    2026Q3, 2026 or 2026-07-01..2026-09-30, the dates ISO); returns the text (trimmed)."""
+    from .periods import parse_period
+    s = str(text).strip()
+    try:
+        parse_period(s)
+    except ValueError as e:
+        m = _RANGE.match(s)
+        if m and re.match(r"^\d{4}-\d{2}-\d{2}$", m.group(1)) and re.match(r"^\d{4}-\d{2}-\d{2}$", m.group(2)):
+            for part in m.groups():
+                try:
+                    iso_date(part)
+                except argparse.ArgumentTypeError as bad:
+                    raise argparse.ArgumentTypeError(f"unknown period {text!r}: {bad}") from None
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return s
+
+
+def month_text(text: str) -> str:
+    """argparse type: a month, YYYY-MM, or ``last`` (the last month closed)."""
+    from .periods import parse_period
+    s = str(text).strip()
+    if s == "last":
+        return s
+    try:
+        ok = len(parse_period(s).label) == 7 and s[4:5] == "-"
+    except ValueError:
+        ok = False
+    if not ok:
+        raise argparse.ArgumentTypeError(f"not a month: {text!r}: use YYYY-MM (e.g. 2026-09) "
+                                         f"or 'last'")
+    return s
+
+
+def quarter_text(text: str) -> str:
+    """argparse type: a quarter, 2026Q3, or ``last`` (the last quarter closed)."""
+    from .periods import parse_period
+    s = str(text).strip()
+    if s == "last":
+        return s
+    try:
+        p = parse_period(s)
+    except ValueError:
+        p = None
+    if p is None or p.label[4:5] != "Q":
+        got = f"; got {text!r}" if p is None else \
+            f"; got {text!r}, which is {p.start.date()}..{p.end.date()}"
+        raise argparse.ArgumentTypeError(f"--quarter must be a quarter (e.g. 2026Q3) or "
+                                         f"'last'{got}")
+    return s
+
+
+def currency_code(text: str) -> str:
+    """argparse type: an ISO 4217 currency code (USD, EUR, JPY, KWD, ...)."""
+    from .money import is_currency
+    s = str(text).strip()
+    if is_currency(s):
+        return s
+    hint = f"; did you mean {s.upper()}?" if is_currency(s.upper()) else ""
+    raise argparse.ArgumentTypeError(f"not an ISO 4217 currency code: {text!r}{hint}")
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number, 1 or more."""
+    try:
+        n = int(str(text).strip())
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number, 1 or more; got {text!r}")
+    return n
+
+
+def count(text: str) -> int:
+    """argparse type: a whole number, 0 or more."""
+    try:
+        n = int(str(text).strip())
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number, 0 or more; got {text!r}")
+    return n
+
+
+_METAVARS = {iso_date: "YYYY-MM-DD", iso_timestamp: "TIMESTAMP", period_text: "PERIOD",
+             month_text: "YYYY-MM", quarter_text: "QUARTER", currency_code: "CURRENCY"}
+
+
+# --------------------------------------------------------------------------- options that apply only sometimes
+@dataclass(frozen=True)
+class Applies:
+    """``option`` of ``command`` applies only when ``when`` has one of ``values``
+    (``values=None``: only when ``when`` is given; ``(None,)``: only when it is not; a flag's
+    ``(False,)``: only without it). Given elsewhere it is refused, exit 2.
+
+    The option is declared with default ``None`` so that "given" can be told from "not
+    given"; ``default`` is the value it takes when not given, set after the check.
+    """
+    command: str
+    option: str
+    when: str
+    values: tuple | None
+    why: str
+    default: object = None
+
+
+_NO_LOG = "the activity log is neither read nor written with --no-log"
+_PROMISE = "--promise-date, --promise-amount and --currency go with kind promise_to_pay only"
+
+#: Every option that applies only to some values of another option, per command.
+APPLIES: tuple[Applies, ...] = (
+    Applies("kpis", "--trend", "--format", ("table", "csv"),
+            "the trend is shown in the table and csv formats; the JSON document has none", 0),
+    Applies("kpis", "--trend", "--report-currency", (None,),
+            "the trend is in each currency: it is not converted", 0),
+    Applies("activity add", "--promise-date", "--kind", ("promise_to_pay",), _PROMISE),
+    Applies("activity add", "--promise-amount", "--kind", ("promise_to_pay",), _PROMISE),
+    Applies("activity add", "--currency", "--kind", ("promise_to_pay",), _PROMISE),
+    Applies("activity list", "--as-of", "--ledger", None,
+            "promises are judged kept, broken or pending only against a ledger"),
+    Applies("worklist", "--db", "--no-log", (False,), _NO_LOG),
+    Applies("proposals", "--db", "--no-log", (False,), _NO_LOG),
+    Applies("statement", "--db", "--no-log", (False,), _NO_LOG),
+    Applies("statement", "--collector", "--no-log", (False,),
+            "the sender is recorded only in the activity log"),
+    Applies("letter", "--db", "--no-log", (False,), _NO_LOG),
+    Applies("credit decide", "--limit", "--decision", ("approve_other",),
+            "only approve_other takes a limit: approve takes the recommended one, decline sets "
+            "none and hold keeps the current one"),
+    Applies("risk forecast", "--backtest", "--format", ("table", "json"),
+            "the csv format has no backtest (it is in the table and json formats)", 0),
+    Applies("risk forecast", "--time-budget", "--backtest", None,
+            "the time budget is the backtest's"),
+    Applies("report", "--quarter", "kind", ("quarter-end",),
+            "--quarter picks a quarter-end pack's period", "last"),
+    Applies("report", "--month", "kind", ("month-end",), "--month picks a month-end pack's period"),
+    Applies("report", "--week-ending", "kind", ("weekly",), "--week-ending picks a weekly pack's week"),
+    Applies("report", "--method", "kind", ("quarter-end",),
+            "only the quarter-end pack has the bad-debt reserve", ""),
+    Applies("report", "--method", "--no-notebooks", (False,),
+            "the tables-only run books the reserve policy's method", ""),
+    Applies("report", "--time-budget", "--no-notebooks", (False,),
+            "it is the notebooks' time budget", 600),
+    Applies("report", "--jobs", "--no-notebooks", (False,), "it is how many notebooks run at once"),
+)
+
+
+def _dest(option: str) -> str:
+    return option.lstrip("-").replace("-", "_")
+
+
+def _given(value) -> bool:
+    return value is not None and value is not False
+
+
+def command_path(args) -> str:
+    """``credit decide``, ``aging``: the command (and action) the arguments were parsed for."""
+    action = getattr(args, "action", None)
+    return f"{args.command} {action}" if action else args.command
+
+
+def check_applies(args, rules: tuple[Applies, ...] = APPLIES) -> None:
+    """Refuse an option given where it does not apply (:data:`APPLIES`); then give the
+    options not given their defaults."""
+    from .suggest import shown
+    mine = [r for r in rules if r.command == command_path(args)]
+    for r in mine:
+        value = getattr(args, _dest(r.option))
+        if not _given(value):
+            continue
+        cond = getattr(args, _dest(r.when))
+        if r.values is None:
+            if _given(cond):
+                continue
+            where = f"without {r.when}"
+        else:
+            if cond in r.values:
+                continue
+            if not r.when.startswith("-"):
+                where = f"to the {cond} {r.command}"
+            elif cond is True:
+                where = f"with {r.when}"
+            else:
+                where = f"with {r.when} {shown(cond)}"
+        raise CLIError(f"{r.option} {shown(value)} does not apply {where} ({r.why})")
+    for r in mine:
+        if getattr(args, _dest(r.option)) is None:
+            setattr(args, _dest(r.option), r.default)
+
+
+# --------------------------------------------------------------------------- the parser
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="workbench", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="workbench", description=DESCRIPTION, epilog=EPILOG,
+                                formatter_class=PlainHelpFormatter)
     from . import __version__
-    p.add_argument("--version", action="version", version=f"workbench {__version__}")
+    p.add_argument("--version", action="version", version=f"workbench {__version__}",
+                   help="print the version and exit")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     d = sub.add_parser("demo", help="generate a seeded demo ledger with ground truth")
     d.add_argument("--out", required=True, type=Path, help="folder to write (replaced atomically)")
     d.add_argument("--invoices", type=int, default=20_000, help="number of invoices (default 20000)")
     d.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
-    d.add_argument("--end", default="2026-10-30", help="last business date (default 2026-10-30)")
+    d.add_argument("--end", default="2026-10-30", type=iso_date,
+                   help="last business date, YYYY-MM-DD (default 2026-10-30)")
     d.add_argument("--months", type=int, default=24, help="months of history (default 24)")
     d.add_argument("--customers", type=int, default=None,
                    help="number of customers (default: one per 120 invoices, 12 to 50000)")
@@ -39,66 +386,76 @@ def build_parser() -> argparse.ArgumentParser:
                    help="clean: each customer keeps its habit (default); noisy: payment "
                         "behaviour as noisy as a real ledger's (habit switches, one-off delays, "
                         "thin and late-joining customers, few defaults), truth recorded")
-    d.add_argument("--format", choices=("parquet", "csv"), default="parquet")
+    d.add_argument("--format", choices=("parquet", "csv"), default="parquet",
+                   help="file format of the tables (default: parquet)")
     d.add_argument("--quiet", action="store_true")
 
     v = sub.add_parser("validate", help="validate a ledger folder; print every problem")
     v.add_argument("ledger", type=Path, help="ledger folder")
-    v.add_argument("--column-map", type=Path, help="YAML column map for an ERP export")
+    v.add_argument("--column-map", type=Path)
     v.add_argument("--format", choices=("text", "json"), default="text")
 
     a = sub.add_parser("aging", help="age open receivables into days-past-due buckets")
     a.add_argument("--ledger", required=True, type=Path)
-    a.add_argument("--as-of", required=True, help="aging date, YYYY-MM-DD")
-    a.add_argument("--by", choices=("customer", "segment", "collector", "currency"))
+    a.add_argument("--as-of", required=True, type=iso_date, help="aging date, YYYY-MM-DD")
+    a.add_argument("--by", choices=("customer", "segment", "collector", "currency"),
+                   help="one row per group and currency (default: one per currency)")
     a.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    a.add_argument("--report-currency", help="convert to this currency with the fx_rates table")
+    a.add_argument("--report-currency", type=currency_code,
+                   help="convert to this currency with the fx_rates table")
     a.add_argument("--policy", type=Path, help="aging policy YAML (default: shipped buckets)")
     a.add_argument("--column-map", type=Path)
 
     k = sub.add_parser("kpis", help="collections KPIs for a period (DSO, CEI, ...)")
     k.add_argument("--ledger", required=True, type=Path)
-    k.add_argument("--period", required=True, help="2026-09, 2026Q3, 2026 or 2026-07-01..2026-09-30")
+    k.add_argument("--period", required=True, type=period_text,
+                   help="2026-09, 2026Q3, 2026 or 2026-07-01..2026-09-30")
     k.add_argument("--format", choices=("table", "json", "csv"), default="table")
-    k.add_argument("--by", choices=("customer", "segment", "collector", "currency"))
-    k.add_argument("--report-currency", help="convert to this currency with the fx_rates table")
+    k.add_argument("--by", choices=("customer", "segment", "collector", "currency"),
+                   help="one row per group and currency (default: one per currency)")
+    k.add_argument("--report-currency", type=currency_code,
+                   help="convert to this currency with the fx_rates table")
     k.add_argument("--cei-sales", choices=("period_total", "monthly_average"), default="period_total",
                    help="CEI variant: the period's total credit sales (default) or per month")
-    k.add_argument("--cei-current-days", type=int, default=0,
+    k.add_argument("--cei-current-days", type=count, default=0,
                    help="CEI variant: 'current' AR up to N days past due (default 0: not due)")
-    k.add_argument("--trend", type=int, default=0, metavar="N",
-                   help="also the N month-ends up to the period end (table/csv formats)")
+    k.add_argument("--trend", type=count, default=None, metavar="N",
+                   help="also the N month-ends up to the period end (table and csv formats)")
     k.add_argument("--column-map", type=Path)
 
     act = sub.add_parser("activity", help="record and list collection activities (state database)")
     act_sub = act.add_subparsers(dest="action", required=True, metavar="ACTION")
     aa = act_sub.add_parser("add", help="record one activity (append-only)")
-    aa.add_argument("--customer", required=True)
-    aa.add_argument("--kind", required=True, choices=ACTIVITY_KINDS)
+    aa.add_argument("--customer", required=True,
+                    help="customer id (or the customer's exact name, with --ledger)")
+    aa.add_argument("--kind", required=True, choices=ACTIVITY_KINDS, help="what was done")
     aa.add_argument("--collector", required=True, help="who made the contact")
-    aa.add_argument("--at", help="when, ISO 8601 with offset (default: now)")
-    aa.add_argument("--invoice")
-    aa.add_argument("--note")
-    aa.add_argument("--promise-date", help="promise_to_pay: the promised date")
+    aa.add_argument("--at", type=iso_timestamp,
+                    help="when, ISO 8601 with offset, e.g. 2026-09-29T10:00:00+00:00 (default: now)")
+    aa.add_argument("--invoice", help="the invoice it is about")
+    aa.add_argument("--note", help="free text")
+    aa.add_argument("--promise-date", type=iso_date, help="promise_to_pay: the promised date")
     aa.add_argument("--promise-amount", help="promise_to_pay: the promised amount (decimal)")
-    aa.add_argument("--currency", help="of the promised amount (default: the customer's)")
+    aa.add_argument("--currency", type=currency_code,
+                    help="promise_to_pay: the promised amount's currency (default: the customer's)")
     aa.add_argument("--ledger", type=Path, help="check the customer and invoice against it")
     aa.add_argument("--by", help="who records it (default: $WORKBENCH_USER or the login)")
-    aa.add_argument("--db", help="state database URL (default: $WORKBENCH_DB_URL or data/workbench.db)")
+    aa.add_argument("--db")
     al = act_sub.add_parser("list", help="list the activity log")
-    al.add_argument("--customer")
-    al.add_argument("--kind", choices=ACTIVITY_KINDS)
+    al.add_argument("--customer", help="only this customer (id, or name with --ledger)")
+    al.add_argument("--kind", choices=ACTIVITY_KINDS, help="only this kind")
     al.add_argument("--ledger", type=Path, help="also judge promises (kept/broken/pending)")
-    al.add_argument("--as-of", help="judge promises as of this date (default: today)")
+    al.add_argument("--as-of", type=iso_date,
+                    help="with --ledger: judge promises as of this date (default: today)")
     al.add_argument("--format", choices=("table", "json", "csv"), default="table")
     al.add_argument("--db")
 
     w = sub.add_parser("worklist", help="accounts ranked by what to do first, with reasons")
     w.add_argument("--ledger", required=True, type=Path)
-    w.add_argument("--as-of", required=True)
-    w.add_argument("--collector")
+    w.add_argument("--as-of", required=True, type=iso_date)
+    w.add_argument("--collector", help="only this collector's accounts")
     w.add_argument("--policy", type=Path, help="collections policy YAML (default: shipped)")
-    w.add_argument("--top", type=int, default=0, help="only the first N accounts")
+    w.add_argument("--top", type=count, default=0, help="only the first N accounts (default: all)")
     w.add_argument("--format", choices=("table", "json", "csv"), default="table")
     w.add_argument("--db", help="also use the activity log in this state database")
     w.add_argument("--no-log", action="store_true", help="ignore the state database's activity log")
@@ -106,8 +463,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     pr = sub.add_parser("proposals", help="suspension and small-balance write-off proposals")
     pr.add_argument("--ledger", required=True, type=Path)
-    pr.add_argument("--as-of", required=True)
-    pr.add_argument("--policy", type=Path)
+    pr.add_argument("--as-of", required=True, type=iso_date)
+    pr.add_argument("--policy", type=Path, help="collections policy YAML (default: shipped)")
     pr.add_argument("--format", choices=("table", "json", "csv"), default="table")
     pr.add_argument("--db")
     pr.add_argument("--no-log", action="store_true")
@@ -115,24 +472,27 @@ def build_parser() -> argparse.ArgumentParser:
     st = sub.add_parser("statement", help="a customer's statement of account (HTML or Excel)")
     st.add_argument("--ledger", required=True, type=Path)
     st.add_argument("--customer", required=True)
-    st.add_argument("--as-of", required=True)
+    st.add_argument("--as-of", required=True, type=iso_date)
     st.add_argument("--out", required=True, type=Path, help="file.html or file.xlsx")
-    st.add_argument("--language", choices=("en", "es", "pt"))
-    st.add_argument("--collector", help="recorded in the activity log as the sender")
+    st.add_argument("--language", choices=("en", "es", "pt"),
+                    help="default: the customer's language, else English")
+    st.add_argument("--collector", help="recorded in the activity log as the sender "
+                    "(default: the account's collector)")
     st.add_argument("--db")
     st.add_argument("--no-log", action="store_true", help="do not record it in the activity log")
 
     lt = sub.add_parser("letter", help="a dunning letter from the templates (HTML)")
     lt.add_argument("--ledger", required=True, type=Path)
     lt.add_argument("--customer", required=True)
-    lt.add_argument("--as-of", required=True)
+    lt.add_argument("--as-of", required=True, type=iso_date)
     lt.add_argument("--stage", choices=("reminder", "friendly", "firm", "final"),
                     help="default: the account's dunning stage")
-    lt.add_argument("--out", required=True, type=Path)
-    lt.add_argument("--language", choices=("en", "es", "pt"))
-    lt.add_argument("--collector")
+    lt.add_argument("--out", required=True, type=Path, help="file.html")
+    lt.add_argument("--language", choices=("en", "es", "pt"),
+                    help="default: the customer's language, else English")
+    lt.add_argument("--collector", help="who signs the letter (default: the account's collector)")
     lt.add_argument("--db")
-    lt.add_argument("--no-log", action="store_true")
+    lt.add_argument("--no-log", action="store_true", help="do not record it in the activity log")
 
     ca = sub.add_parser("cashapp", help="apply bank credits to open invoices (proposals only); "
                         "'workbench cashapp post' records approved lines")
@@ -140,16 +500,20 @@ def build_parser() -> argparse.ArgumentParser:
     ca.add_argument("--bank", required=True, nargs="+", type=Path,
                     help="bank statements: camt.053 XML, BAI2, MT940 or CSV (format detected)")
     ca.add_argument("--out", required=True, type=Path, help="folder for the proposals (replaced)")
-    ca.add_argument("--as-of", help="run date (default: the latest credit or ledger date)")
+    ca.add_argument("--as-of", type=iso_date,
+                    help="run date (default: the latest credit or ledger date)")
     ca.add_argument("--bank-map", type=Path, help="column map for bank CSV files")
     ca.add_argument("--threshold", type=float, help="auto-post threshold (default: policy)")
     ca.add_argument("--policy", type=Path, help="cash application policy YAML")
     ca.add_argument("--quiet", action="store_true")
-    cp = sub.add_parser("cashapp-post", help=argparse.SUPPRESS)
+    cp = sub.add_parser("cashapp-post", help=argparse.SUPPRESS, prog="workbench cashapp post",
+                        description="Post the approved lines of a 'workbench cashapp' run "
+                        "(recorded in the state database, each line once).")
     cp.add_argument("--out", required=True, type=Path, help="the folder a cashapp run wrote")
     cp.add_argument("--ledger", required=True, type=Path)
     cp.add_argument("--by", required=True, help="who approves (recorded)")
-    cp.add_argument("--status", nargs="+", default=["auto"], choices=("auto", "suggested"))
+    cp.add_argument("--status", nargs="+", default=["auto"], choices=("auto", "suggested"),
+                    help="which proposals to post (default: auto)")
     cp.add_argument("--receipt", nargs="+", help="only these receipts")
     cp.add_argument("--db")
 
@@ -158,64 +522,75 @@ def build_parser() -> argparse.ArgumentParser:
     rv = cr_sub.add_parser("review", help="analysis and limit recommendation for one customer")
     rv.add_argument("--ledger", type=Path, default=None, help="ledger folder (default: data/demo)")
     rv.add_argument("--customer", required=True)
-    rv.add_argument("--as-of", help="default: the ledger's last date")
+    rv.add_argument("--as-of", type=iso_date, help="default: the ledger's last date")
     rv.add_argument("--format", choices=("table", "json"), default="table")
-    rv.add_argument("--scorecard", type=Path, help="a scorecard saved by 'workbench credit train'")
+    rv.add_argument("--scorecard", type=Path)
     fl = cr_sub.add_parser("file", help="write the audit-ready credit file (HTML)")
-    fl.add_argument("--ledger", type=Path, default=None)
+    fl.add_argument("--ledger", type=Path, default=None, help="ledger folder (default: data/demo)")
     fl.add_argument("--customer", required=True)
     fl.add_argument("--out", required=True, type=Path, help="file.html, or file.pdf (needs chromium)")
-    fl.add_argument("--as-of")
+    fl.add_argument("--as-of", type=iso_date, help="default: the ledger's last date")
     fl.add_argument("--scorecard", type=Path)
-    fl.add_argument("--db")
+    fl.add_argument("--db", help="state database with the limit history (default: "
+                    "$WORKBENCH_DB_URL or sqlite:///data/workbench.db)")
     dc = cr_sub.add_parser("decide", help="record a credit decision (append-only, authority checked)")
-    dc.add_argument("--ledger", type=Path, default=None)
+    dc.add_argument("--ledger", type=Path, default=None, help="ledger folder (default: data/demo)")
     dc.add_argument("--customer", required=True)
-    dc.add_argument("--decision", required=True, choices=("approve", "approve_other", "decline", "hold"))
-    dc.add_argument("--approver", required=True)
-    dc.add_argument("--level", required=True, choices=("analyst", "manager", "director", "cfo"))
-    dc.add_argument("--reason", required=True)
-    dc.add_argument("--limit", help="with approve_other: the limit approved")
-    dc.add_argument("--as-of")
+    dc.add_argument("--decision", required=True, choices=("approve", "approve_other", "decline", "hold"),
+                    help="approve: the recommended limit; approve_other: the --limit given; "
+                    "decline: no limit; hold: the current limit")
+    dc.add_argument("--approver", required=True, help="who decides (recorded)")
+    dc.add_argument("--level", required=True, choices=("analyst", "manager", "director", "cfo"),
+                    help="the approver's authority level (checked against the policy)")
+    dc.add_argument("--reason", required=True, help="why (recorded)")
+    dc.add_argument("--limit", help="with approve_other: the limit approved, in the customer's "
+                    "currency (decimal)")
+    dc.add_argument("--as-of", type=iso_date, help="default: the ledger's last date")
     dc.add_argument("--scorecard", type=Path)
     dc.add_argument("--db")
     tr = cr_sub.add_parser("train", help="fit the scorecard on the ledger's history and save it")
-    tr.add_argument("--ledger", type=Path, default=None)
-    tr.add_argument("--out", required=True, type=Path)
-    tr.add_argument("--test-from", help="monthly reviews from this date are held out (default: the newest third)")
+    tr.add_argument("--ledger", type=Path, default=None, help="ledger folder (default: data/demo)")
+    tr.add_argument("--out", required=True, type=Path, help="where to save the scorecard")
+    tr.add_argument("--test-from", type=iso_date,
+                    help="monthly reviews from this date are held out (default: the newest third)")
 
     rk = sub.add_parser("risk", help="payment-risk model: train, score open items, cash forecast")
     rk_sub = rk.add_subparsers(dest="action", required=True, metavar="ACTION")
     rt = rk_sub.add_parser("train", help="train on the ledger's history; print the metrics as JSON")
     rt.add_argument("--ledger", required=True, type=Path)
-    rt.add_argument("--as-of", required=True)
+    rt.add_argument("--as-of", required=True, type=iso_date, help="train on what was known then")
     rt.add_argument("--model", required=True, type=Path, help="where to save the model")
-    rt.add_argument("--late-days", type=int, default=30)
+    rt.add_argument("--late-days", type=int, default=30,
+                    help="an invoice paid more than N days late is late (default 30)")
     rt.add_argument("--card", type=Path, help="also write the model card (Markdown)")
-    rt.add_argument("--max-train-rows", type=int, default=None,
+    rt.add_argument("--max-train-rows", type=positive_int, default=None,
                     help="train on at most this many of the newest invoices (default 250,000)")
     rt.add_argument("--quiet", action="store_true", help="no progress on stderr")
     rs = rk_sub.add_parser("score", help="score the open items as of a date")
     rs.add_argument("--ledger", required=True, type=Path)
-    rs.add_argument("--model", required=True, type=Path)
-    rs.add_argument("--as-of", required=True)
+    rs.add_argument("--model", required=True, type=Path, help="a model saved by 'workbench risk train'")
+    rs.add_argument("--as-of", required=True, type=iso_date)
     rs.add_argument("--out", required=True, type=Path, help="FILE.csv")
     rf = rk_sub.add_parser("forecast", help="expected collections per week")
     rf.add_argument("--ledger", required=True, type=Path)
-    rf.add_argument("--model", required=True, type=Path)
-    rf.add_argument("--as-of", required=True)
-    rf.add_argument("--weeks", type=int, default=13)
+    rf.add_argument("--model", required=True, type=Path, help="a model saved by 'workbench risk train'")
+    rf.add_argument("--as-of", required=True, type=iso_date)
+    rf.add_argument("--weeks", type=positive_int, default=13, help="weeks ahead (default 13)")
     rf.add_argument("--format", choices=("table", "json", "csv"), default="table")
-    rf.add_argument("--backtest", type=int, default=0, metavar="K",
-                    help="also backtest: forecasts made 1..K horizons before --as-of, each with a "
-                    "model trained as of its date, against the cash that came")
+    rf.add_argument("--backtest", type=count, default=None, metavar="K",
+                    help="also backtest (table and json formats): forecasts made 1..K horizons "
+                    "before --as-of, each with a model trained as of its date, against the cash "
+                    "that came")
     rf.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
-                    help="backtest dates that would not fit in this many seconds are skipped "
-                    "(and listed)")
+                    help="with --backtest: backtest dates that would not fit in this many seconds "
+                    "are skipped (and listed)")
     rf.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
     from .reserve.cli import add_parser as add_reserve_parser
-    add_reserve_parser(sub)
+    rp = add_reserve_parser(sub)
+    for action in rp._actions:           # the reserve's quarter is read like every period
+        if action.dest == "quarter" and action.type is None:
+            action.type = quarter_text
 
     r = sub.add_parser("report", help="run a pack (quarter-end by default) into reports/<period>/",
                        description="Run every analysis notebook of a pack headless (papermill) "
@@ -223,22 +598,107 @@ def build_parser() -> argparse.ArgumentParser:
                        "1 a notebook failed (partial output under reports/_failed/), "
                        "2 bad input (invalid ledger, open period, bad option).")
     r.add_argument("kind", nargs="?", default="quarter-end",
-                   choices=("quarter-end", "month-end", "weekly"))
+                   choices=("quarter-end", "month-end", "weekly"), metavar="PACK",
+                   help="quarter-end (default), month-end or weekly")
     r.add_argument("--ledger", required=True, type=Path)
-    r.add_argument("--quarter", default="last", help="quarter-end: 2026Q3, or 'last' (default): "
-                   "the last quarter closed on the ledger's last date")
-    r.add_argument("--month", help="month-end: 2026-09 (default: the last month closed)")
-    r.add_argument("--week-ending", help="weekly: the week's last day, YYYY-MM-DD")
+    r.add_argument("--quarter", type=quarter_text, help="quarter-end: 2026Q3, or 'last' "
+                   "(default): the last quarter closed on the ledger's last date")
+    r.add_argument("--month", type=month_text,
+                   help="month-end: 2026-09 (default: the last month closed)")
+    r.add_argument("--week-ending", type=iso_date,
+                   help="weekly (required): the week's last day, YYYY-MM-DD")
     r.add_argument("--out", type=Path, help="reports folder (default: reports/)")
     r.add_argument("--allow-open-period", action="store_true",
                    help="report a period that ends after the ledger's last date")
-    r.add_argument("--method", default="", help="reserve method (default: the policy's)")
-    r.add_argument("--time-budget", type=int, default=600,
+    r.add_argument("--method", help="quarter-end: reserve method (default: the policy's)")
+    r.add_argument("--time-budget", type=positive_int, default=None,
                    help="seconds for the payment-risk training and backtest (default 600)")
-    r.add_argument("--jobs", type=int, help="notebooks run at once (default 2)")
+    r.add_argument("--jobs", type=positive_int, help="notebooks run at once (default 2)")
     r.add_argument("--no-notebooks", action="store_true", help="tables only (no papermill run)")
     r.add_argument("--quiet", action="store_true")
+    _finish(p)
     return p
+
+
+# --------------------------------------------------------------------------- names and amounts
+def _customer(ledger, text: str) -> str:
+    """The customer id ``text`` names (an id, or a customer's exact name); an unknown one is
+    an error that suggests the closest ids and names."""
+    from .suggest import close_matches, shown
+    cust = ledger.customers
+    ids = cust["customer_id"].astype(str).tolist()
+    if text in set(ids):
+        return text
+    names = cust["name"].astype(str).tolist() if "name" in cust else []
+    hits = [i for i, n in zip(ids, names) if n == text]
+    if len(hits) == 1:
+        return hits[0]
+    if len(hits) > 1:
+        more = ", ..." if len(hits) > 5 else ""
+        raise CLIError(f"customer name {shown(text)} is shared by {len(hits)} customers "
+                       f"({', '.join(hits[:5])}{more}): give the customer id")
+    by_name = {}
+    for i, n in zip(ids, names):
+        by_name.setdefault(n, i)
+    idset = set(ids)
+    seen, shown_ = set(), []
+    for c in close_matches(text, ids + names, n=6):
+        cid = c if c in idset else by_name[c]
+        if cid not in seen:
+            seen.add(cid)
+            shown_.append(c if c in idset else f"{c} ({cid})")
+    if shown_:
+        raise CLIError(f"unknown customer {shown(text)}; did you mean {', '.join(shown_[:3])}?")
+    raise CLIError(f"unknown customer {shown(text)}: no customer id or name in the ledger's "
+                   f"{len(ids)} customers is close to it")
+
+
+def _known_collectors(ledger) -> list[str]:
+    names = []
+    cust = ledger.customers
+    if "collector" in cust:
+        names += cust["collector"].dropna().astype(str).tolist()
+    if ledger.has("customer_changes"):
+        ch = ledger.customer_changes
+        names += ch.loc[ch["field"] == "collector", "value"].dropna().astype(str).tolist()
+    return sorted({n for n in names if n.strip()})
+
+
+def _collector(ledger, name: str, *, filter_: bool = False) -> str:
+    """``name`` when the ledger knows that collector (its customers' collectors, now or in
+    customer_changes); an unknown one is an error that suggests the closest names. A ledger
+    that names no collector checks nothing, except for a filter (``--collector`` of the
+    worklist), which would select nothing."""
+    from .suggest import close_matches, shown
+    known = _known_collectors(ledger)
+    if name in known:
+        return name
+    if not known:
+        if filter_:
+            raise CLIError(f"unknown collector {shown(name)}: the ledger names no collectors "
+                           f"(customers.collector is empty)")
+        return name
+    found = close_matches(name, known)
+    if found:
+        raise CLIError(f"unknown collector {shown(name)}; did you mean {', '.join(found)}?")
+    listed = ", ".join(known) if len(known) <= 8 else f"{len(known)} names"
+    raise CLIError(f"unknown collector {shown(name)}: the ledger's collectors are {listed}")
+
+
+def _amount(option: str, text: str, currency: str) -> int:
+    """``text`` as exact minor units of ``currency``; a clear error naming the option, the
+    value and the currency's decimals otherwise."""
+    from .money import MoneyError, format_amount, minor_units, parse_amount
+    from .suggest import shown
+    digits = minor_units(currency)
+    try:
+        return parse_amount(str(text), currency)
+    except MoneyError as e:
+        decimals = "no decimals" if digits == 0 else \
+            f"at most {digits} decimal{'s' if digits > 1 else ''}"
+        raise CLIError(f"{option} {shown(text)} is not an amount in {currency} ({e}): a plain "
+                       f"decimal number with {decimals}, e.g. "
+                       f"{format_amount(25000 * 10**digits, currency)}") from None
 
 
 def _load(path: Path, column_map=None):
@@ -397,9 +857,17 @@ def _print_frame(df, fmt, money=(), title=None):
 
 def cmd_activity(args) -> int:
     from .collections import ActivityLog
-    db = _state(args.db)
     ledger = _load(args.ledger) if getattr(args, "ledger", None) else None
-    log = ActivityLog(db, ledger)
+    if ledger is not None and args.customer:         # names checked before the log is opened
+        args.customer = _customer(ledger, args.customer)
+    if args.action == "add":
+        if ledger is not None:
+            args.collector = _collector(ledger, args.collector)
+        if args.promise_amount is not None:
+            currency = _promise_currency(args, ledger)
+            if currency and _amount("--promise-amount", args.promise_amount, currency) <= 0:
+                raise CLIError(f"--promise-amount must be more than 0; got {args.promise_amount}")
+    log = ActivityLog(_state(args.db), ledger)
     if args.action == "add":
         try:
             rid = log.add(args.customer, args.kind, args.collector, at=args.at,
@@ -430,6 +898,26 @@ def cmd_activity(args) -> int:
     return 0
 
 
+def _promise_currency(args, ledger) -> str | None:
+    """The currency of a promised amount: the invoice's when one is named (``--currency``
+    must agree), else ``--currency``, else the customer's (with a ledger)."""
+    if ledger is None:
+        return args.currency
+    if args.invoice:
+        inv = ledger.invoices
+        cur = inv.loc[inv["invoice_id"] == args.invoice, "currency"]
+        if len(cur):
+            if args.currency and args.currency != cur.iloc[0]:
+                raise CLIError(f"--currency {args.currency} is not the currency of invoice "
+                               f"{args.invoice} ({cur.iloc[0]})")
+            return cur.iloc[0]
+    if args.currency:
+        return args.currency
+    cust = ledger.customers
+    cur = cust.loc[cust["customer_id"] == args.customer, "currency"]
+    return cur.iloc[0] if len(cur) else None
+
+
 def _activities_for(args, ledger):
     from .collections import ActivityLog, activity_frame
     if getattr(args, "no_log", False):
@@ -453,6 +941,8 @@ def _collections_inputs(args):
 def cmd_worklist(args) -> int:
     from .collections import worklist
     as_of, policy, ledger = _collections_inputs(args)
+    if args.collector is not None:
+        args.collector = _collector(ledger, args.collector, filter_=True)
     scores = None
     if args.risk_model:
         from .risk import customer_risk, load_model, score_open_items
@@ -504,6 +994,9 @@ def cmd_statement(args) -> int:
     from .documents import record_document, statement_excel, statement_html
     from .ledger import to_date
     ledger = _load(args.ledger)
+    args.customer = _customer(ledger, args.customer)
+    if args.collector is not None:
+        args.collector = _collector(ledger, args.collector)
     try:
         as_of = to_date(args.as_of)
         if args.out.suffix.lower() == ".xlsx":
@@ -540,6 +1033,9 @@ def cmd_letter(args) -> int:
     from .documents import dunning_letter, record_document
     from .ledger import to_date
     ledger = _load(args.ledger)
+    args.customer = _customer(ledger, args.customer)
+    if args.collector is not None:
+        args.collector = _collector(ledger, args.collector)
     try:
         as_of = to_date(args.as_of)
         stage = args.stage
@@ -631,6 +1127,12 @@ def _credit_inputs(args):
     from .config import DEMO_DIR
     from .ledger import to_date
     ledger = _load(args.ledger or DEMO_DIR)
+    args.customer = _customer(ledger, args.customer)
+    if getattr(args, "limit", None) is not None:
+        cust = ledger.customers
+        currency = cust.loc[cust["customer_id"] == args.customer, "currency"].iloc[0]
+        if _amount("--limit", args.limit, currency) < 0:
+            raise CLIError(f"--limit must be 0 or more; got {args.limit}")
     try:
         as_of = to_date(args.as_of) if getattr(args, "as_of", None) else ledger.last_date
     except ValueError as e:
@@ -837,21 +1339,26 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:2] == ["cashapp", "post"]:
         argv = ["cashapp-post", *argv[2:]]
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:          # --help, --version, usage errors: argparse printed them
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
     import warnings
 
     from .ledger import AfterLedgerWarning
+    name = "workbench " + command_path(args).replace("cashapp-post", "cashapp post")
 
     def show(message, category, *_args, **_kw):
-        print(f"workbench {args.command}: warning: {message}", file=sys.stderr)
+        print(f"{name}: warning: {message}", file=sys.stderr)
 
     with warnings.catch_warnings():
         warnings.simplefilter("once", AfterLedgerWarning)     # said once, in words
         warnings.showwarning = show
         try:
+            check_applies(args)
             return COMMANDS[args.command](args)
         except CLIError as e:
-            print(f"workbench {args.command}: error: {e}", file=sys.stderr)
+            print(f"{name}: error: {e}", file=sys.stderr)
             return 2
         except BrokenPipeError:
             return 0
