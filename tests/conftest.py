@@ -20,6 +20,8 @@ for var, sub in (("JUPYTER_RUNTIME_DIR", "runtime"), ("JUPYTER_DATA_DIR", "data"
                  ("MPLCONFIGDIR", "mpl"), ("XDG_CACHE_HOME", "cache")):
     os.environ.setdefault(var, str(_home / sub))
 os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
+# the ledger store of the tests (validated ledgers, see workbench.io.store) is theirs alone
+os.environ.setdefault("WORKBENCH_STORE", str(_home / "store"))
 # tests run in 2 workers plus notebook kernels on 2 cores: OpenMP threads that spin-wait in
 # several processes at once slow scikit-learn's gradient boosting down a hundredfold
 os.environ.setdefault("OMP_NUM_THREADS", "1")

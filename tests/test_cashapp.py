@@ -124,6 +124,63 @@ def test_policy_errors(tmp_path):
     assert "short_pay_tolerance.amount.default must be >= 0; got -1.00" in str(err.value)
 
 
+# ------------------------------------------------------------ short-pay tolerance, exact
+
+# Each currency's invoice is chosen so that the percent (0.5 %) decides the tolerance and
+# rounding matters: tolerance = max(the policy amount, floor(open * 0.5 / 100)) in minor units.
+#   USD 100,000.00  -> 0.5 % = 500.00 exactly                        -> 500.00 (> 50.00)
+#   KWD  12,345.678 -> 0.5 % = 61.72839 KWD, down to the fils        -> 61.728
+#   JPY   2,000,001 -> 0.5 % = 10,000.005 yen, down to the yen       -> 10,000 (> 7,500)
+TOLERANCE_CASES = [("USD", "100000.00", 50000), ("KWD", "12345.678", 61728),
+                   ("JPY", "2000001", 10000)]
+
+
+@pytest.fixture(scope="module")
+def tolerance_ledger(tmp_path_factory):
+    customers, invoices = [], []
+    for cur, amount, _ in TOLERANCE_CASES:
+        for who in ("R", "N", "O"):         # referenced, not referenced at / over the limit
+            cid = f"{who}{cur}"
+            customers.append({"customer_id": cid, "name": f"{who} {cur} Trading",
+                              "currency": cur, "payment_terms_days": 30})
+        for k, cid in enumerate((f"R{cur}", f"R{cur}", f"N{cur}", f"O{cur}")):
+            invoices.append({**inv(f"INV-2026-{cur}{k}", cid, amount), "currency": cur})
+    folder = tmp_path_factory.mktemp("tol") / "ledger"
+    write_ledger(folder, customers=customers, invoices=invoices)
+    return Ledger.load(folder)
+
+
+def test_short_pay_tolerance_is_exact_at_the_boundary(tolerance_ledger):
+    """Short by exactly the tolerance: a short pay (applied, the difference proposed as a
+    deduction); one minor unit more: not a short pay. With the invoice number quoted (a
+    partial payment instead) and without (left unapplied), in USD, KWD and JPY."""
+    policy = load_cashapp_policy()
+    rows = []
+    for cur, amount, tol in TOLERANCE_CASES:
+        open_minor = parse_amount(amount, cur)
+        assert policy.tolerance(open_minor, cur) == tol, (cur, policy.tolerance(open_minor, cur))
+        for rid, cid, ref, short in ((f"AT-{cur}", f"R{cur}", f"INV-2026-{cur}0", tol),
+                                     (f"OVER-{cur}", f"R{cur}", f"INV-2026-{cur}1", tol + 1),
+                                     (f"NAT-{cur}", f"N{cur}", "", tol),
+                                     (f"NOVER-{cur}", f"O{cur}", "", tol + 1)):
+            rows.append({"receipt_id": rid, "receipt_date": pd.Timestamp("2026-09-30"),
+                         "amount_minor": open_minor - short, "payer_name": f"{cid} TRADING",
+                         "reference": ref, "customer_id": cid, "currency": cur})
+    apps, ded, un = match_receipts(tolerance_ledger, pd.DataFrame(rows), "2026-09-30")
+    rules = dict(zip(apps["receipt_id"], apps["rule"]))
+    deductions = dict(zip(ded["receipt_id"], ded["amount_minor"]))
+    for cur, _, tol in TOLERANCE_CASES:
+        assert rules[f"AT-{cur}"] == "short_pay" and deductions[f"AT-{cur}"] == tol, cur
+        assert rules[f"OVER-{cur}"] == "partial_payment" and f"OVER-{cur}" not in deductions, cur
+        assert rules[f"NAT-{cur}"] == "short_pay" and deductions[f"NAT-{cur}"] == tol, cur
+        assert f"NOVER-{cur}" not in rules and f"NOVER-{cur}" in set(un["receipt_id"]), cur
+    # the reason states the gap and the tolerance in the currency's decimals
+    reason = apps.loc[apps["receipt_id"] == "AT-KWD", "reason"].iloc[0]
+    assert "short by 61.728 (tolerance 61.728" in reason
+    reason = apps.loc[apps["receipt_id"] == "AT-JPY", "reason"].iloc[0]
+    assert "short by 10000 (tolerance 10000" in reason
+
+
 @pytest.fixture(scope="module")
 def demo_replay(demo_dir):
     """The demo's cash from 2025-10-01 on, as if not yet applied, with its truth."""

@@ -40,14 +40,18 @@ def _policy_text(**replace):
 
 def test_shipped_policy():
     p = load_collections_policy()
+    assert p.label == "default-collections 2026.2"
     assert [s.stage for s in p.stages] == ["pre_due_reminder", "friendly", "firm", "final",
                                            "escalate_to_sales", "suspension"]
     assert p.suspension_min_amount.minor("USD") == 500000
     assert p.suspension_min_amount.minor("JPY") == 750000
+    assert p.suspension_min_amount.minor("KWD") == 1500000          # 1,500.000 KWD
     assert p.write_off_max_balance.minor("EUR") == 2500
+    assert p.write_off_max_balance.minor("KWD") == 8000              # 8.000 KWD
     assert p.tier_for(1_000_000, "USD") == "collector"
     assert p.tier_for(1_000_001, "USD") == "senior_collector"
     assert p.tier_for(10**12, "USD") == "credit_director"
+    assert p.tier_for(300_000, "JPY") == "collector" and p.tier_for(1_500_001, "JPY") == "senior_collector"
     assert p.stage_for(-6) is None and p.stage_for(-5).stage == "pre_due_reminder"
     assert p.stage_for(44).stage == "firm" and p.stage_for(45).stage == "final"
 
@@ -57,14 +61,23 @@ def test_shipped_policy():
      "dunning_stages: missing stage(s) final"),
     ({"min_days_past_due: 90\n  min_amount": "min_days_past_due: -5\n  min_amount"},
      "suspension.min_days_past_due must be >= 0; got -5"),
-    ({'max_balance: {default: "25.00"': 'max_balance: {default: "-25.00"'},
-     "small_balance_write_off.max_balance.default must be >= 0; got -25.00"),
-    ({'max_balance: {default: "25.00", JPY: "3000"}': 'max_balance: {default: "25.00", JPY: "30.5"}'},
+    ({'max_balance: {USD: "25.00"': 'max_balance: {USD: "-25.00"'},
+     "small_balance_write_off.max_balance.USD must be >= 0; got -25.00"),
+    ({'JPY: "3000", KWD: "8.000"}': 'JPY: "30.5", KWD: "8.000"}'},
      "small_balance_write_off.max_balance.JPY: '30.5' has more decimals than JPY allows (0)"),
+    ({'JPY: "3000", KWD: "8.000"}': 'JPY: "3000", KWD: "8.0005"}'},
+     "small_balance_write_off.max_balance.KWD: '8.0005' has more decimals than KWD allows (3)"),
+    ({'max_balance: {USD: "25.00"': 'max_balance: {XYZ: "1.00", USD: "25.00"'},
+     "small_balance_write_off.max_balance.XYZ: not an ISO 4217 currency code: 'XYZ'"),
     ({"broken_promises: 2\n": "broken_promises: 0\n"}, "suspension.broken_promises must be >= 1; got 0"),
     ({"from_days: 15, action: call": "from_days: 0, action: call"},
-     "from_days must increase stage by stage"),
-    ({"action: letter, template: final": "action: fax, template: final"}, "action must be one of"),
+     "dunning_stages: from_days must increase stage by stage; got [-5, 1, 0, 45, 60, 90]"),
+    ({"action: letter, template: final": "action: fax, template: final"},
+     "dunning_stages[final].action must be one of email, call, letter, escalation, suspension; "
+     "got 'fax'"),
+    ({"  grace_days: 0\n": "  grace_days: 0\n  grace_dayz: 1\n"},
+     "promises.grace_dayz: unknown key (did you mean 'grace_days'?)"),
+    ({'version: "2026.2"\n': ""}, "version: missing (required"),
 ])
 def test_policy_errors_name_the_field(tmp_path, replace, message):
     path = tmp_path / "collections.yaml"
@@ -72,6 +85,40 @@ def test_policy_errors_name_the_field(tmp_path, replace, message):
     with pytest.raises(PolicyError) as err:
         load_collections_policy(path)
     assert message in str(err.value) and str(path) in str(err.value)
+    assert f"collections.yaml: {message}" in str(err.value)        # file and key path
+
+
+def test_policy_amounts_per_currency_against_the_ledger(tmp_path):
+    """An amount a ledger currency lacks is an error naming the amount and the currency,
+    unless the policy converts with the ledger's fx_rates; a legacy ``default`` is read in
+    each currency's own units."""
+    from workbench.ledger import Ledger
+    text = _policy_text(**{"currency_conversion: fx_rates\n": ""})
+    path = tmp_path / "collections.yaml"
+    path.write_text(text.replace(', KWD: "8.000"}', "}"))
+    ledger = Ledger.from_frames({
+        "customers": pd.DataFrame([cust("K1", currency="KWD"), cust("J1", currency="JPY")]),
+        "invoices": pd.DataFrame([inv("K-1", "K1", "2026-06-01", "2026-07-01", "1.250"),
+                                  inv("J-1", "J1", "2026-06-01", "2026-07-01", "1250")]),
+    })
+    with pytest.raises(PolicyError) as err:
+        write_off_proposals(ledger, "2026-09-30", load_collections_policy(path))
+    assert ("collections.yaml: small_balance_write_off.max_balance: no amount for KWD (the "
+            "policy gives USD, EUR, GBP, CHF, CAD, AUD, JPY)") in str(err.value)
+    # the shipped policy gives KWD (8.000) and JPY (3000): 1.250 KWD and 1250 JPY qualify
+    got = write_off_proposals(ledger, "2026-09-30")
+    assert sorted(got["invoice_id"]) == ["J-1", "K-1"]
+    assert dict(zip(got["invoice_id"], got["open_balance"])) == {"J-1": 1250, "K-1": 1250}
+    assert "open 1.250 KWD of 1.250 (policy <= 8.000)" in got.set_index("invoice_id").at["K-1", "evidence"]
+    # a legacy default: "25.50" read as 25.500 KWD, and refused for JPY (no decimals)
+    path.write_text(text.replace('max_balance: {USD: "25.00", EUR: "25.00", GBP: "25.00", '
+                                 'CHF: "25.00", CAD: "25.00", AUD: "25.00", JPY: "3000", '
+                                 'KWD: "8.000"}', 'max_balance: {default: "25.50"}'))
+    legacy = load_collections_policy(path)
+    assert legacy.write_off_max_balance.minor("KWD") == 25500
+    with pytest.raises(PolicyError, match=r"max_balance: no JPY amount, and the default "
+                                          r"'25.50' is not one"):
+        write_off_proposals(ledger, "2026-09-30", legacy)
 
 
 def test_policy_error_from_the_cli(tmp_path, capsys):

@@ -239,3 +239,39 @@ def test_standard_scorecard_reaches_every_class_on_the_demo(tmp_path):
     share = book["risk_class"].value_counts(normalize=True)
     assert share.reindex(list("BCD")).fillna(0).sum() > 0.6 and share.get("E", 0) < 0.2
     assert book["pd"].between(0, 1).all()
+
+
+def test_purchases_per_month_is_exact_integer_division(tmp_path):
+    """Purchases per month (the ``months_of_purchases`` limit) divide integers: 330.00 USD
+    over 1.1 months (first invoice 33 days before: 33 * 160 / 487 = 10.84 tenths -> 11) is
+    300.00 exactly; a float gave 33000 / 1.1 = 29999.999... and truncated it to 299.99."""
+    from workbench.credit import history_frame, recommendations
+    ledger = Ledger.from_frames({
+        "customers": pd.DataFrame([{"customer_id": "X1", "name": "X", "currency": "USD",
+                                    "payment_terms_days": 30}]),
+        "invoices": pd.DataFrame([
+            {"invoice_id": "X-1", "customer_id": "X1", "invoice_date": "2026-08-28",
+             "due_date": "2026-09-27", "amount": "110.00"},
+            {"invoice_id": "X-2", "customer_id": "X1", "invoice_date": "2026-09-10",
+             "due_date": "2026-10-10", "amount": "220.00"}]),
+    })
+    h = history_frame(ledger, "2026-09-30")
+    assert h.loc["X1", "months_as_customer"] == 1.1
+    assert h.loc["X1", "purchases_per_month_minor"] == 30000
+    assert int(33000 / 1.1) == 29999                      # what the float division gave
+    rec = recommendations(ledger, ["X1"], "2026-09-30").iloc[0]
+    assert rec["candidates"]["months_of_purchases"] == 90000          # 3 x 300.00
+    assert rec["binding_rule"] == "months_of_purchases"
+    # a customer of 637 days (20.9 months): 12 months of purchases / 12, rounded down
+    ledger2 = Ledger.from_frames({
+        "customers": pd.DataFrame([{"customer_id": "Y1", "name": "Y", "currency": "JPY",
+                                    "payment_terms_days": 30}]),
+        "invoices": pd.DataFrame([
+            {"invoice_id": "Y-1", "customer_id": "Y1", "invoice_date": "2025-01-01",
+             "due_date": "2025-01-31", "amount": "1000"},
+            {"invoice_id": "Y-2", "customer_id": "Y1", "invoice_date": "2026-09-01",
+             "due_date": "2026-10-01", "amount": "100001"}]),
+    })
+    y = history_frame(ledger2, "2026-09-30").loc["Y1"]
+    assert y["months_as_customer"] == 20.9
+    assert y["purchases_per_month_minor"] == 8333          # 100001 JPY / 12 = 8333.4 -> 8333

@@ -135,6 +135,13 @@ def test_cei_variants_are_named_options(ledger):
     usd = monthly[monthly["currency"] == "USD"].iloc[0]
     # S = 7500 / 3 = 2500: (3200 + 2500 - 6900) / (3200 + 2500 - 3000) < 0 numerator
     assert usd["cei"] == round((3200 + 2500 - 6900) / (3200 + 2500 - 3000) * 100, 4)
+    assert (usd["credit_sales"], usd["cei_credit_sales"]) == (750000, 250000)
+    # EUR: 100.00 over 3 months = 33.333... -> 33.33 exactly (integer Fraction, half to
+    # even): CEI (0 + 33.33 - 100) / (0 + 33.33 - 0) * 100 = -6667 / 3333 * 100
+    eur = monthly[monthly["currency"] == "EUR"].iloc[0]
+    assert eur["cei_credit_sales"] == 3333
+    assert eur["cei"] == round(-6667 / 3333 * 100, 4) == -200.03
+    assert kpi_table(ledger, "2026Q3").set_index("currency").loc["EUR", "cei_credit_sales"] == 10000
     thirty = kpi_table(ledger, "2026Q3", options=KPIOptions(cei_current_days=30))
     usd = thirty[thirty["currency"] == "USD"].iloc[0]
     # current = up to 30 days past due: + D 1500 (16 days) -> 4500
@@ -142,6 +149,21 @@ def test_cei_variants_are_named_options(ledger):
     assert "up to 30 days past due" in thirty.attrs["formulas"]["cei"]
     with pytest.raises(ValueError, match="cei_sales must be"):
         KPIOptions(cei_sales="weird")
+
+
+def test_monthly_average_sales_are_exact_integers():
+    """The monthly average of CEI divides integers (Fraction), rounded half to even, never a
+    float: a float loses units past 2**53 minor units."""
+    from workbench.kpis import _monthly_average, _months_in
+    assert [_months_in(d) for d in (28, 31, 61, 90, 92, 181, 365, 366, 7)] == \
+        [1, 1, 2, 3, 3, 6, 12, 12, 1]
+    assert _monthly_average(750000, 3) == 250000
+    assert _monthly_average(10000, 3) == 3333              # 3333.33
+    assert _monthly_average(20000, 3) == 6667              # 6666.67
+    assert _monthly_average(5, 2) == 2 and _monthly_average(7, 2) == 4     # 2.5, 3.5: to even
+    big = 2**60 + 1                                        # 11,529,215,046,068,469.77 USD
+    assert _monthly_average(big, 3) == 384307168202282326  # exact: ...325.67
+    assert int(round(big / 3)) != 384307168202282326       # what a float gave
 
 
 def test_by_customer_and_report_currency(ledger):

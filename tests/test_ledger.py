@@ -155,8 +155,9 @@ def test_aging_policy_errors(tmp_path):
     with pytest.raises(PolicyError, match=r"'1-30' must start the day after 'current' ends \(min_days = 1\); got 2"):
         load_aging_policy(bad)
     bad.write_text("name: x\nbuckets: []\n")
-    with pytest.raises(PolicyError, match="missing version"):
+    with pytest.raises(PolicyError, match=r"version: missing \(required") as e:
         load_aging_policy(bad)
+    assert "aging.yaml: buckets: needs at least 2 items; got 0" in str(e.value)   # together
     with pytest.raises(PolicyError, match="does not exist"):
         load_aging_policy(tmp_path / "nope.yaml")
 

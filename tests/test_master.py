@@ -188,7 +188,12 @@ def test_cached_and_copied(hist):
     a.loc[0, "status"] = "closed"                    # the caller's copy, not the cache
     b, _ = customers_as_of(hist, "2026-03-31")
     assert b.loc[0, "status"] == "active"
-    assert any(k[0] == "as_of" for k in hist.__dict__["_master_cache"])
+    assert any(k[0] == "as_of" for k in hist.cache.keys("master"))
+    assert "_master_cache" not in hist.__dict__
+    hist.cache.clear()                               # forgotten, computed again the same
+    assert not hist.cache.keys("master")
+    c, _ = customers_as_of(hist, "2026-03-31")
+    assert c.loc[0, "status"] == "active"
 
 
 def test_values_for_many_dates_at_once(hist):
@@ -341,7 +346,7 @@ def test_customer_changes_validation_names_file_line_column_and_value(tmp_path):
         (11, "value"): ("segment of customer 'C1' on 2026-01-06 is 'SMB' here but 'Enterprise' "
                         "on line 10: one value per customer, date and field"),
         (14, "value"): "credit_limit '-5.00' must be at least 0",
-        (15, "value"): "value is empty",
+        (15, "value"): "empty value in a required column: value ''",
     }
     text = {str(p) for p in problems}
     assert ("customer_changes:5:value: credit_limit '12.345' has more decimals than USD allows "

@@ -7,8 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from workbench.money import (MINOR_UNITS, MoneyError, convert, format_amount, format_amount_array,
-                             minor_units, parse_amount, parse_amount_array, round_to_minor,
-                             to_decimal)
+                             format_money, mean_minor, minor_units, parse_amount,
+                             parse_amount_array, percent_of, round_to_minor, to_decimal,
+                             to_major_float, within_percent_of)
 
 
 @pytest.mark.parametrize("code,digits", [("USD", 2), ("EUR", 2), ("CAD", 2), ("GBP", 2),
@@ -123,3 +124,60 @@ def test_vectorised_format_matches_scalar(values, digits):
     got = format_amount_array(np.array(values, dtype=np.int64), d)
     code = {0: "JPY", 2: "USD", 3: "KWD"}
     assert list(got) == [format_amount(v, code[int(k)]) for v, k in zip(values, d)]
+
+
+def test_format_money_for_people_in_each_currencys_decimals():
+    assert format_money(1234, "KWD") == "1.234 KWD"
+    assert format_money(250500, "KWD") == "250.500 KWD"
+    assert format_money(125000, "JPY") == "125,000 JPY"
+    assert format_money(-123456, "USD") == "-1,234.56 USD"
+    assert format_money(5, "CLF") == "0.0005 CLF"
+
+
+def test_to_major_float_is_for_display_and_keeps_missing_values():
+    import pandas as pd
+    assert to_major_float(1234, "KWD") == 1.234
+    assert to_major_float(125000, "JPY") == 125000.0
+    assert to_major_float(1, "USD") == 0.01
+    got = to_major_float(pd.Series([1234, None], dtype="Int64"), "KWD")
+    assert got.iloc[0] == 1.234 and np.isnan(got.iloc[1])
+    assert list(to_major_float(np.array([250500, 1]), "KWD")) == [250.5, 0.001]
+    with pytest.raises(MoneyError):
+        to_major_float(1, "XYZ")
+
+
+@pytest.mark.parametrize("minor,percent,rounding,expected", [
+    (10000000, 0.5, "ROUND_FLOOR", 50000),      # 0.5 % of 100,000.00: 500.00 exactly
+    (12345678, 0.5, "ROUND_FLOOR", 61728),      # 0.5 % of 12,345.678 KWD = 61.72839
+    (2000001, 0.5, "ROUND_FLOOR", 10000),       # 0.5 % of 2,000,001 JPY = 10,000.005
+    (2000001, 0.5, "ROUND_HALF_EVEN", 10000),   # .005 of a yen: not a half, rounds down
+    (2000100, 0.5, "ROUND_HALF_EVEN", 10000),   # 10,000.5 -> even
+    (2000300, 0.5, "ROUND_HALF_EVEN", 10002),   # 10,001.5 -> even
+    (333, Decimal("33.3"), "ROUND_FLOOR", 110),  # 110.889
+    (0, 10, "ROUND_FLOOR", 0),
+    (999999999999999999, 10, "ROUND_FLOOR", 99999999999999999),   # beyond float precision
+])
+def test_percent_of_is_exact_with_one_stated_rounding(minor, percent, rounding, expected):
+    assert percent_of(minor, percent, rounding) == expected
+
+
+def test_within_percent_of_compares_exactly_at_the_boundary():
+    # 0.5 % of 12,345.678 KWD is 61.72839: 61.728 is within, 61.729 is not
+    assert within_percent_of([61728, 61729], [12345678, 12345678], 0.5).tolist() == [True, False]
+    # 0.1 is 1/10 exactly here (a float 0.1 times 300 is 30.000000000000004)
+    assert within_percent_of([30, 31], [30000, 30000], 0.1).tolist() == [True, False]
+    # products beyond int64 are compared in Python integers
+    big = 9 * 10**17
+    assert within_percent_of([big // 10, big // 10 + 1], [big, big], 10).tolist() == [True, False]
+    with pytest.raises(MoneyError):
+        within_percent_of([1], [1], float("nan"))
+
+
+def test_mean_minor_rounds_half_to_even_once():
+    assert mean_minor([1, 2]) == 2          # 1.5
+    assert mean_minor([2, 3]) == 2          # 2.5
+    assert mean_minor([1, 2, 2, 2]) == 2    # 1.75
+    assert mean_minor([-1, -2]) == -2       # -1.5
+    assert mean_minor(np.array([10**18, 10**18 - 1], dtype=np.int64)) == 10**18   # exact
+    with pytest.raises(MoneyError):
+        mean_minor([])

@@ -370,3 +370,75 @@ def test_notebook_to_html_for_people(tmp_path):
     assert 'alt="Open AR by bucket: mostly current"' in images[0]
     assert "<script" not in html                          # nothing fetched, nothing run
     assert "mathjax" not in html.lower() and "require.js" not in html
+
+
+# --- views and plots in several currencies ------------------------------------------------
+
+def _aging_frame() -> pd.DataFrame:
+    labels = ["current", "1-30", "31-60", "61-90", "91-120", "over_120"]
+    frame = pd.DataFrame({"currency": ["JPY", "KWD", "USD"],
+                          "current": [80000, 250500, 9999], "1-30": [0, 612345, 25050],
+                          "31-60": [3000, 0, 0], "61-90": [0, 1234, 0], "91-120": [0, 0, 60000],
+                          "over_120": [75000, 0, 0]})
+    frame["total"] = frame[labels].sum(axis=1)
+    frame["aging_over_60_pct"] = [47.4684, 0.1428, 63.1253]
+    frame["invoices"] = [3, 4, 3]
+    frame.attrs.update({"buckets": labels, "as_of": "2026-09-30"})
+    return frame
+
+
+def test_aging_tiles_one_per_currency_and_conversion_named():
+    from workbench.reports.views import aging_tiles, kpi_tiles
+    tiles = aging_tiles(_aging_frame(), None)
+    assert [(label, value) for label, value, _ in tiles if label.startswith("AR in")] == [
+        ("AR in JPY", "158,000 JPY"), ("AR in KWD", "864.079 KWD"), ("AR in USD", "950.49 USD")]
+    converted = aging_tiles(_aging_frame().iloc[[2]], None, converted="converted to USD at the "
+                            "rates of 2026-09-30: 1 KWD = 3.25 USD")
+    assert converted[0] == ("AR in USD (converted)", "950.49 USD", "3 open invoices; converted "
+                            "to USD at the rates of 2026-09-30: 1 KWD = 3.25 USD")
+    kpis = pd.DataFrame({"currency": ["JPY", "KWD"], "dso": [175.1325, 62.8817],
+                         "cei": [39.0625, 39.4716], "unapplied_cash": [0, 100000]})
+    assert [(label, value) for label, value, _ in kpi_tiles(kpis)] == [
+        ("DSO (JPY)", "175.1 days"), ("CEI (JPY)", "39.1 %"), ("Unapplied cash (JPY)", "0 JPY"),
+        ("DSO (KWD)", "62.9 days"), ("CEI (KWD)", "39.5 %"),
+        ("Unapplied cash (KWD)", "100.000 KWD")]
+
+
+def test_fx_note_names_the_rates_used(hand_dir):
+    from workbench import Ledger
+    from workbench.reports.views import fx_note
+    ledger = Ledger.load(hand_dir)
+    # hand fx_rates: EUR 1.0850 (2026-03-31), JPY 0.006700 (03-30) then 0.006800 (04-01)
+    assert fx_note(ledger, "2026-03-31", "USD") == (
+        "converted to USD at the rates of 2026-03-31: 1 EUR = 1.085 USD, 1 JPY = 0.0067 USD")
+    assert fx_note(ledger, "2026-04-01", "USD", ["JPY", "USD"]) == (
+        "converted to USD at the rates of 2026-04-01: 1 JPY = 0.0068 USD")
+    assert fx_note(ledger, "2026-04-01", "USD", ["USD"]) == "all amounts in USD"
+
+
+def test_plots_draw_major_units_per_currency_never_mixed():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from workbench.plots import aging_bars, forecast_chart
+    table = _aging_frame()
+    with pytest.raises(ValueError, match="pass currency="):
+        aging_bars(table)
+    ax = aging_bars(table, currency="KWD")
+    widths = [round(p.get_width(), 6) for p in ax.patches]
+    assert widths == [250.5, 612.345, 0.0, 1.234, 0.0, 0.0]       # KWD, three decimals
+    assert ax.get_xlabel() == "Open AR (KWD)"
+    assert ax.xaxis.get_major_formatter()(0.125, 0) == "0.125"
+    assert ax.xaxis.get_major_formatter()(12500, 0) == "12,500"
+    plt.close(ax.figure)
+    ax = aging_bars(table, currency="JPY")
+    assert [p.get_width() for p in ax.patches] == [80000, 0, 3000, 0, 0, 75000]
+    plt.close(ax.figure)
+    forecast = pd.DataFrame({"currency": ["KWD", "KWD", "JPY"], "week": [1, 2, 1],
+                             "expected_minor": [1234, 2500, 125000],
+                             "low_minor": [1000, 2000, 100000], "high_minor": [1500, 3000, 150000]})
+    ax = forecast_chart(forecast, "KWD")
+    assert list(ax.lines[0].get_ydata()) == [1.234, 2.5]
+    assert ax.get_ylabel() == "Collections (KWD)" and ax.get_title() == "2-week cash forecast, KWD"
+    plt.close(ax.figure)

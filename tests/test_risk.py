@@ -129,10 +129,26 @@ def test_scores_and_forecast(trained, standard_demo):
     assert fc.groupby("currency").size().tolist() == [13, 13, 13]
     for cur, g in fc.groupby("currency"):
         assert g["expected_minor"].sum() <= open_[open_["currency"] == cur]["open_minor"].sum()
+    assert all(isinstance(v, int) for c in ("expected_minor", "low_minor", "high_minor")
+               for v in fc[c].tolist())                          # exact integers, no float
     bt = backtest_forecast(standard_demo, model, ["2026-06-30"], weeks=13)
     assert len(bt) == 39 and (bt["actual_minor"] >= 0).all()
     card = model_card(model, bt)
     assert "# Payment-risk model card" in card and "customer-history baseline" in card
+
+
+def test_forecast_sums_are_exact_integers():
+    """sum(open * share) with shares in billionths, exact, rounded once half to even: a
+    float sum of 10**17 minor units loses the units."""
+    from workbench.risk import _expected_minor
+    assert _expected_minor(np.array([100, 300]), np.array([500_000_000, 250_000_000])) == 125
+    assert _expected_minor(np.array([1]), np.array([500_000_000])) == 0       # 0.5 -> even 0
+    assert _expected_minor(np.array([3]), np.array([500_000_000])) == 2       # 1.5 -> even 2
+    assert _expected_minor(np.array([1, 1]), np.array([250_000_001, 250_000_000])) == 1  # 0.500000001
+    big = np.array([10**17 + 1, 10**17 + 2, 3], dtype=np.int64)   # 1,000,000,000,000,000.01 USD
+    share = np.array([10**9, 10**9, 333_333_333], dtype=np.int64)
+    assert _expected_minor(big, share) == 2 * 10**17 + 3 + 1          # 0.999999999 -> 1
+    assert int(round(float((big.astype(float) * (share / 1e9)).sum()))) != 2 * 10**17 + 4
 
 
 def test_cli(standard_demo, tmp_path, capsys):

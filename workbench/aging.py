@@ -19,10 +19,10 @@ import pandas as pd
 
 from .ledger import Ledger
 from .money import convert, format_amount
-from .policy import PolicyError, read_policy
+from .policy import INVALID, Items, PolicyError, PolicySpec, Section, Text, Whole
 
 __all__ = ["AgingPolicy", "load_aging_policy", "bucket_labels", "aging_table", "aging_records",
-           "GROUPINGS"]
+           "GROUPINGS", "AGING_SPEC", "PolicyError"]
 
 #: Aging over 60: the share of open AR more than this many days past due (DATA_MODEL.md).
 OVER_DAYS = 60
@@ -48,49 +48,55 @@ class AgingPolicy:
         return np.searchsorted(edges, np.asarray(days_past_due, dtype=np.int64), side="right")
 
 
+#: The aging policy's keys (beside name, version, description): its buckets in order.
+AGING_SPEC = PolicySpec("aging", {
+    "buckets": Items(item=Section(fields={
+        "label": Text(doc="the bucket's name in reports"),
+        "min_days": Whole(required=False, doc="first day past due in the bucket"),
+        "max_days": Whole(required=False, doc="last day past due in the bucket"),
+    }), min_items=2, name_keys=("label",), doc="contiguous buckets covering every day"),
+})
+
+
 def load_aging_policy(path: str | Path = "aging") -> AgingPolicy:
     """Read and check an aging policy (default: the shipped ``policies/aging.yaml``).
 
     Buckets must be contiguous and cover every day: the first has no ``min_days``, the
     last no ``max_days``, each next bucket starts the day after the previous one ends.
+    Every problem is reported together (:mod:`workbench.policy`).
     """
-    doc, src = read_policy(path, "aging")
-    buckets = doc.get("buckets")
-    errors = []
-    if not isinstance(buckets, list) or len(buckets) < 2:
-        raise PolicyError(f"{src}: buckets must be a list of at least two buckets")
-    labels, lower, upper = [], [], []
-    for i, b in enumerate(buckets):
-        if not isinstance(b, dict) or not b.get("label"):
-            errors.append(f"bucket {i + 1}: needs a label")
-            continue
-        lo, hi = b.get("min_days"), b.get("max_days")
-        for key, v in (("min_days", lo), ("max_days", hi)):
-            if v is not None and (not isinstance(v, int) or isinstance(v, bool)):
-                errors.append(f"bucket '{b['label']}': {key} must be a whole number; got {v!r}")
-        labels.append(str(b["label"]))
-        lower.append(lo)
-        upper.append(hi)
-    if errors:
-        raise PolicyError(f"{src}: " + "; ".join(errors))
-    if lower[0] is not None:
-        errors.append(f"the first bucket '{labels[0]}' must have no min_days (it takes everything "
-                      f"not yet due)")
-    if upper[-1] is not None:
-        errors.append(f"the last bucket '{labels[-1]}' must have no max_days")
-    for i in range(1, len(labels)):
-        if lower[i] is None or upper[i - 1] is None or lower[i] != upper[i - 1] + 1:
-            errors.append(f"bucket '{labels[i]}' must start the day after '{labels[i - 1]}' ends "
-                          f"(min_days = {None if upper[i - 1] is None else upper[i - 1] + 1}); "
-                          f"got {lower[i]}")
-        if upper[i] is not None and lower[i] is not None and upper[i] < lower[i]:
-            errors.append(f"bucket '{labels[i]}': max_days {upper[i]} is below min_days {lower[i]}")
-    if len(set(labels)) != len(labels):
-        errors.append("bucket labels must be unique")
-    if errors:
-        raise PolicyError(f"{src}: " + "; ".join(errors))
-    return AgingPolicy(doc["name"], doc["version"], tuple(labels), tuple(lower), tuple(upper),
-                       str(src))
+    doc = AGING_SPEC.read(path)
+    buckets = [b for b in (doc.get("buckets") or []) if b]
+    labels = [b["label"] for b in buckets]
+    lower = [b["min_days"] for b in buckets]
+    upper = [b["max_days"] for b in buckets]
+    if len(buckets) >= 2 and all(labels):
+        def at(i):
+            return f"buckets[{labels[i]}]"
+
+        def known(*v):   # a value that failed its own check is not judged again
+            return all(x is not INVALID for x in v)
+        if lower[0] is not None and known(lower[0]):
+            doc.add(f"{at(0)}.min_days", f"the first bucket '{labels[0]}' must have no min_days "
+                                         f"(it takes everything not yet due)")
+        if upper[-1] is not None and known(upper[-1]):
+            doc.add(f"{at(-1)}.max_days", f"the last bucket '{labels[-1]}' must have no max_days")
+        for i in range(1, len(labels)):
+            if known(lower[i], upper[i - 1]) and (
+                    lower[i] is None or upper[i - 1] is None or lower[i] != upper[i - 1] + 1):
+                doc.add(f"{at(i)}.min_days",
+                        f"bucket '{labels[i]}' must start the day after '{labels[i - 1]}' ends "
+                        f"(min_days = {None if upper[i - 1] is None else upper[i - 1] + 1}); "
+                        f"got {lower[i]}")
+            if known(lower[i], upper[i]) and upper[i] is not None and lower[i] is not None \
+                    and upper[i] < lower[i]:
+                doc.add(f"{at(i)}.max_days",
+                        f"bucket '{labels[i]}': max_days {upper[i]} is below min_days {lower[i]}")
+        if len(set(labels)) != len(labels):
+            doc.add("buckets", "bucket labels must be unique")
+    doc.check()
+    return AgingPolicy(doc.name, doc.version, tuple(labels), tuple(lower), tuple(upper),
+                       str(doc.source))
 
 
 def bucket_labels(policy: AgingPolicy | None = None) -> list[str]:

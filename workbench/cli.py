@@ -701,7 +701,9 @@ def _amount(option: str, text: str, currency: str) -> int:
                        f"{format_amount(25000 * 10**digits, currency)}") from None
 
 
-def _load(path: Path, column_map=None):
+def load_ledger(path: Path, column_map=None):
+    """The validated ledger of a folder for a command (from the ledger store when its files
+    are unchanged); every problem printed and exit 1 when it is not valid."""
     from .ledger import Ledger, LedgerError
     if not path.is_dir():
         raise CLIError(f"ledger folder {path} does not exist")
@@ -765,7 +767,7 @@ def cmd_aging(args) -> int:
         policy = load_aging_policy(args.policy) if args.policy else load_aging_policy()
     except ValueError as e:
         raise CLIError(str(e)) from None
-    ledger = _load(args.ledger, args.column_map)
+    ledger = load_ledger(args.ledger, args.column_map)
     if args.report_currency and not ledger.has("fx_rates") and \
             set(ledger.currencies) - {args.report_currency}:
         raise CLIError(f"--report-currency {args.report_currency} needs an fx_rates table in "
@@ -799,7 +801,7 @@ def cmd_kpis(args) -> int:
         options = KPIOptions(cei_sales=args.cei_sales, cei_current_days=args.cei_current_days)
     except ValueError as e:
         raise CLIError(str(e)) from None
-    ledger = _load(args.ledger, args.column_map)
+    ledger = load_ledger(args.ledger, args.column_map)
     try:
         table = kpi_table(ledger, period, by=args.by, options=options,
                           report_currency=args.report_currency)
@@ -813,12 +815,12 @@ def cmd_kpis(args) -> int:
                          indent=2))
         return 0
     from .reports import money_frame
-    from .kpis import _MONEY_FIELDS
-    shown = money_frame(table, [c for c in _MONEY_FIELDS if c in table.columns])
+    from .kpis import MONEY_FIELDS
+    shown = money_frame(table, [c for c in MONEY_FIELDS if c in table.columns])
     if args.format == "csv":
         sys.stdout.write(shown.to_csv(index=False, lineterminator="\n"))
         if trend is not None:
-            sys.stdout.write(money_frame(trend, list(_MONEY_FIELDS)).to_csv(
+            sys.stdout.write(money_frame(trend, list(MONEY_FIELDS)).to_csv(
                 index=False, lineterminator="\n"))
         return 0
     print(f"KPIs for {period.label} ({period.start.date()} to {period.end.date()}, "
@@ -830,7 +832,7 @@ def cmd_kpis(args) -> int:
                             "ending_ar", "dso", "countback_dso", "cei", "aging_over_60_pct")
                 if c in trend.columns]
         print("\nTrend by month end")
-        print(money_frame(trend, list(_MONEY_FIELDS))[cols].to_string(index=False))
+        print(money_frame(trend, list(MONEY_FIELDS))[cols].to_string(index=False))
     return 0
 
 
@@ -857,7 +859,7 @@ def _print_frame(df, fmt, money=(), title=None):
 
 def cmd_activity(args) -> int:
     from .collections import ActivityLog
-    ledger = _load(args.ledger) if getattr(args, "ledger", None) else None
+    ledger = load_ledger(args.ledger) if getattr(args, "ledger", None) else None
     if ledger is not None and args.customer:         # names checked before the log is opened
         args.customer = _customer(ledger, args.customer)
     if args.action == "add":
@@ -935,7 +937,7 @@ def _collections_inputs(args):
         policy = load_collections_policy(args.policy) if args.policy else load_collections_policy()
     except (ValueError, PolicyError) as e:
         raise CLIError(str(e)) from None
-    return as_of, policy, _load(args.ledger)
+    return as_of, policy, load_ledger(args.ledger)
 
 
 def cmd_worklist(args) -> int:
@@ -993,7 +995,7 @@ def cmd_proposals(args) -> int:
 def cmd_statement(args) -> int:
     from .documents import record_document, statement_excel, statement_html
     from .ledger import to_date
-    ledger = _load(args.ledger)
+    ledger = load_ledger(args.ledger)
     args.customer = _customer(ledger, args.customer)
     if args.collector is not None:
         args.collector = _collector(ledger, args.collector)
@@ -1032,7 +1034,7 @@ def cmd_letter(args) -> int:
     from .collections import ActivityLog, load_collections_policy
     from .documents import dunning_letter, record_document
     from .ledger import to_date
-    ledger = _load(args.ledger)
+    ledger = load_ledger(args.ledger)
     args.customer = _customer(ledger, args.customer)
     if args.collector is not None:
         args.collector = _collector(ledger, args.collector)
@@ -1073,7 +1075,7 @@ def cmd_cashapp(args) -> int:
             as_of = to_date(args.as_of)
     except (ValueError, PolicyError) as e:
         raise CLIError(str(e)) from None
-    ledger = _load(args.ledger)
+    ledger = load_ledger(args.ledger)
     try:
         run = run_cashapp(ledger, args.bank, as_of, args.bank_map, policy, progress=not args.quiet)
     except StatementError as e:
@@ -1108,7 +1110,7 @@ def cmd_cashapp_post(args) -> int:
     from .cashapp.posting import PostingError, post_matches
     if not (args.out / "applications.csv").exists():
         raise CLIError(f"{args.out} holds no applications.csv (run workbench cashapp first)")
-    ledger = _load(args.ledger)
+    ledger = load_ledger(args.ledger)
     try:
         result = post_matches(args.out, ledger, args.by, _state(args.db), tuple(args.status),
                               args.receipt)
@@ -1126,7 +1128,7 @@ def cmd_cashapp_post(args) -> int:
 def _credit_inputs(args):
     from .config import DEMO_DIR
     from .ledger import to_date
-    ledger = _load(args.ledger or DEMO_DIR)
+    ledger = load_ledger(args.ledger or DEMO_DIR)
     args.customer = _customer(ledger, args.customer)
     if getattr(args, "limit", None) is not None:
         cust = ledger.customers
@@ -1155,7 +1157,7 @@ def cmd_credit(args) -> int:
     from . import credit
     if args.action == "train":
         from .config import DEMO_DIR
-        ledger = _load(args.ledger or DEMO_DIR)
+        ledger = load_ledger(args.ledger or DEMO_DIR)
         last = ledger.last_date
         if args.test_from:
             try:
@@ -1223,7 +1225,7 @@ def cmd_risk(args) -> int:
         as_of = to_date(args.as_of)
     except ValueError as e:
         raise CLIError(str(e)) from None
-    ledger = _load(args.ledger)
+    ledger = load_ledger(args.ledger)
     t_start = time.perf_counter()
 
     def progress(message: str) -> None:

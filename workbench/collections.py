@@ -23,13 +23,14 @@ import pandas as pd
 from .kpis import KPIOptions, promise_outcomes
 from .ledger import Ledger, to_date
 from .master import customers_as_of
-from .money import MoneyError, format_amount, parse_amount
-from .policy import PolicyError, read_policy
+from .money import format_amount, parse_amount
+from .policy import (Amounts, Flag, Items, Money, Number, PolicyError, PolicySpec, Section, Text,
+                     Whole, resolve_amounts)
 from .schema import ACTIVITY_KINDS
 
 __all__ = ["CollectionsPolicy", "DunningStage", "load_collections_policy", "ActivityLog",
            "activity_frame", "default_activity_frame", "dunning_stage", "worklist", "suspension_proposals",
-           "write_off_proposals", "STAGES"]
+           "write_off_proposals", "STAGES", "COLLECTIONS_SPEC", "CurrencyAmounts", "PolicyError"]
 
 #: The dunning stages a policy must define, in order.
 STAGES = ("pre_due_reminder", "friendly", "firm", "final", "escalate_to_sales", "suspension")
@@ -47,15 +48,8 @@ class DunningStage:
     template: str | None = None
 
 
-@dataclass(frozen=True)
-class CurrencyAmounts:
-    """A threshold per currency (decimal text in the policy), with a default."""
-
-    values: dict[str, str]
-
-    def minor(self, currency: str) -> int:
-        text = self.values.get(currency, self.values.get("default"))
-        return parse_amount(text, currency)
+#: A threshold per currency (:class:`workbench.policy.Amounts`; the old name).
+CurrencyAmounts = Amounts
 
 
 @dataclass(frozen=True)
@@ -101,132 +95,102 @@ class CollectionsPolicy:
                 return tier
         return self.escalation_tiers[-1][0]
 
+    def for_ledger(self, ledger: Ledger, as_of) -> "CollectionsPolicy":
+        """This policy with every amount given in each of the ledger's currencies
+        (converted at ``as_of`` where the policy says ``currency_conversion: fx_rates``);
+        :class:`PolicyError` listing every amount a ledger currency lacks."""
+        return resolve_amounts(self, ledger, as_of)
+
+
+def _stage_spec():
+    return Section(fields={"stage": Text(), "from_days": Whole(),
+                           "action": Text(choices=_ACTIONS),
+                           "template": Text(required=False)})
+
+
+#: The collections policy's keys (beside name, version, description, currency_conversion).
+COLLECTIONS_SPEC = PolicySpec("collections", {
+    "dunning_stages": Items(item=_stage_spec(), min_items=1, name_keys=("stage",),
+                            doc="every stage of STAGES, in order, from_days increasing"),
+    "suspension": Section(fields={
+        "min_days_past_due": Whole(minimum=0),
+        "min_amount_past_due": Money(bare="default", minimum=0),
+        "broken_promises": Whole(minimum=1),
+        "broken_promise_lookback_days": Whole(minimum=1)}),
+    "small_balance_write_off": Section(fields={
+        "max_balance": Money(bare="default", minimum=0),
+        "min_days_past_due": Whole(minimum=0),
+        "require_no_open_dispute": Flag(required=False, default=True),
+        "approval": Text(doc="who approves a write-off")}),
+    "escalation_tiers": Items(item=Section(fields={
+        "tier": Text(), "up_to": Money(bare="default", minimum=0, required=False)}),
+        min_items=1, name_keys=("tier",)),
+    "promises": Section(required=False, fields={
+        "grace_days": Whole(minimum=0, required=False, default=0),
+        "tolerance_pct": Number(minimum=0, maximum=100, high_open=True, required=False,
+                                default=0)}),
+    "worklist": Section(required=False, fields={
+        "contact_gap_days": Whole(minimum=0, required=False, default=14),
+        "dispute_action_days": Whole(minimum=0, required=False, default=10),
+        "history_months": Whole(minimum=1, required=False, default=12),
+        "late_days": Whole(minimum=0, required=False, default=30)}),
+})
+
 
 def load_collections_policy(path: str | Path = "collections") -> CollectionsPolicy:
     """Read and check a collections policy YAML (default: the shipped one).
 
-    Every problem is collected and reported together, each naming its field.
+    Every problem is collected and reported together, each naming its file and key
+    (:mod:`workbench.policy`). Amounts are per currency; :meth:`CollectionsPolicy.for_ledger`
+    checks them against a ledger's currencies.
     """
-    doc, src = read_policy(path, "collections")
-    errors: list[str] = []
-
-    def section(name) -> dict:
-        value = doc.get(name)
-        if not isinstance(value, dict):
-            errors.append(f"{name}: missing (a mapping is required)")
-            return {}
-        return value
-
-    def whole(sec, secname, key, minimum=0, default=None):
-        v = sec.get(key, default)
-        if v is None:
-            errors.append(f"{secname}.{key}: missing")
-            return 0
-        if isinstance(v, bool) or not isinstance(v, int):
-            errors.append(f"{secname}.{key} must be a whole number; got {v!r}")
-            return 0
-        if v < minimum:
-            errors.append(f"{secname}.{key} must be >= {minimum}; got {v}")
-        return v
-
-    def amounts(sec, secname, key) -> CurrencyAmounts:
-        v = sec.get(key)
-        if isinstance(v, (str, int)) and not isinstance(v, bool):
-            v = {"default": str(v)}
-        if not isinstance(v, dict) or "default" not in v:
-            errors.append(f"{secname}.{key}: amounts per currency with a 'default' are required")
-            return CurrencyAmounts({"default": "0"})
-        out = {}
-        for cur, text in v.items():
-            text = str(text)
-            try:
-                minor = parse_amount(text, "USD" if cur == "default" else cur)
-            except MoneyError as e:
-                errors.append(f"{secname}.{key}.{cur}: {e}")
-                continue
-            if minor < 0:
-                errors.append(f"{secname}.{key}.{cur} must be >= 0; got {text}")
-            out[str(cur)] = text
-        return CurrencyAmounts(out)
-
-    stages_doc = doc.get("dunning_stages")
-    stages: list[DunningStage] = []
-    if not isinstance(stages_doc, list):
-        errors.append("dunning_stages: missing (a list of stages is required)")
-        stages_doc = []
-    for i, s in enumerate(stages_doc):
-        if not isinstance(s, dict) or "stage" not in s:
-            errors.append(f"dunning_stages[{i}]: needs stage, from_days and action")
-            continue
-        fd = s.get("from_days")
-        if isinstance(fd, bool) or not isinstance(fd, int):
-            errors.append(f"dunning_stages[{i}] ({s['stage']}): from_days must be a whole number; "
-                          f"got {fd!r}")
-            fd = 0
-        if s.get("action") not in _ACTIONS:
-            errors.append(f"dunning_stages[{i}] ({s['stage']}): action must be one of "
-                          f"{', '.join(_ACTIONS)}; got {s.get('action')!r}")
-        stages.append(DunningStage(str(s["stage"]), fd, str(s.get("action")), s.get("template")))
+    doc = COLLECTIONS_SPEC.read(path)
+    stages = [DunningStage(s["stage"], s["from_days"], s["action"], s["template"])
+              for s in (doc.get("dunning_stages") or []) if s and s["stage"]]
     names = [s.stage for s in stages]
     missing = [s for s in STAGES if s not in names]
     if missing:
-        errors.append(f"dunning_stages: missing stage(s) {', '.join(missing)} (required: "
-                      f"{', '.join(STAGES)})")
+        doc.add("dunning_stages", f"missing stage(s) {', '.join(missing)} (required: "
+                                  f"{', '.join(STAGES)})")
     unknown = [s for s in names if s not in STAGES]
     if unknown:
-        errors.append(f"dunning_stages: unknown stage(s) {', '.join(unknown)}")
-    if not missing and names != list(STAGES):
-        errors.append(f"dunning_stages must be in the order {', '.join(STAGES)}")
+        doc.add("dunning_stages", f"unknown stage(s) {', '.join(unknown)}")
+    if not missing and not unknown and names != list(STAGES):
+        doc.add("dunning_stages", f"must be in the order {', '.join(STAGES)}")
     days = [s.from_days for s in stages]
-    if any(b <= a for a, b in zip(days, days[1:])):
-        errors.append(f"dunning_stages: from_days must increase stage by stage; got {days}")
-
-    sus = section("suspension")
-    wo = section("small_balance_write_off")
+    if all(isinstance(d, int) for d in days) and any(b <= a for a, b in zip(days, days[1:])):
+        doc.add("dunning_stages", f"from_days must increase stage by stage; got {days}")
+    tiers = [(t["tier"], t["up_to"] or None) for t in (doc.get("escalation_tiers") or [])
+             if t and t["tier"]]
+    if tiers and tiers[-1][1] is not None:
+        doc.add(f"escalation_tiers[{tiers[-1][0]}].up_to",
+                "the last tier must have no up_to (it takes the rest)")
+    if any(t[1] is None for t in tiers[:-1]):
+        doc.add("escalation_tiers", "every tier but the last needs up_to")
+    sus = doc.get("suspension") or {}
+    wo = doc.get("small_balance_write_off") or {}
     prom = doc.get("promises") or {}
     wl = doc.get("worklist") or {}
-    tiers_doc = doc.get("escalation_tiers")
-    tiers: list[tuple[str, CurrencyAmounts | None]] = []
-    if not isinstance(tiers_doc, list) or not tiers_doc:
-        errors.append("escalation_tiers: missing (a list of tiers is required)")
-        tiers_doc = []
-    for i, t in enumerate(tiers_doc):
-        if not isinstance(t, dict) or "tier" not in t:
-            errors.append(f"escalation_tiers[{i}]: needs a tier name")
-            continue
-        limit = amounts(t, f"escalation_tiers[{i}]", "up_to") if "up_to" in t else None
-        tiers.append((str(t["tier"]), limit))
-    if tiers and tiers[-1][1] is not None:
-        errors.append("escalation_tiers: the last tier must have no up_to (it takes the rest)")
-    tolerance = prom.get("tolerance_pct", 0)
-    if not isinstance(tolerance, (int, float)) or isinstance(tolerance, bool) or not 0 <= tolerance < 100:
-        errors.append(f"promises.tolerance_pct must be in [0, 100); got {tolerance!r}")
-        tolerance = 0
-    approval = wo.get("approval")
-    if not approval:
-        errors.append("small_balance_write_off.approval: missing (who approves a write-off)")
-    policy = CollectionsPolicy(
-        name=doc["name"], version=doc["version"], stages=tuple(stages),
-        suspension_min_days=whole(sus, "suspension", "min_days_past_due"),
-        suspension_min_amount=amounts(sus, "suspension", "min_amount_past_due"),
-        suspension_broken_promises=whole(sus, "suspension", "broken_promises", minimum=1),
-        suspension_lookback_days=whole(sus, "suspension", "broken_promise_lookback_days", 1),
-        write_off_max_balance=amounts(wo, "small_balance_write_off", "max_balance"),
-        write_off_min_days=whole(wo, "small_balance_write_off", "min_days_past_due"),
-        write_off_no_open_dispute=bool(wo.get("require_no_open_dispute", True)),
-        write_off_approval=str(approval or ""),
+    doc.check()
+    return CollectionsPolicy(
+        name=doc.name, version=doc.version, stages=tuple(stages),
+        suspension_min_days=sus["min_days_past_due"],
+        suspension_min_amount=sus["min_amount_past_due"],
+        suspension_broken_promises=sus["broken_promises"],
+        suspension_lookback_days=sus["broken_promise_lookback_days"],
+        write_off_max_balance=wo["max_balance"],
+        write_off_min_days=wo["min_days_past_due"],
+        write_off_no_open_dispute=bool(wo["require_no_open_dispute"]),
+        write_off_approval=str(wo["approval"]),
         escalation_tiers=tuple(tiers),
-        promise_grace_days=whole(prom, "promises", "grace_days", default=0),
-        promise_tolerance_pct=float(tolerance),
-        contact_gap_days=whole(wl, "worklist", "contact_gap_days", default=14),
-        dispute_action_days=whole(wl, "worklist", "dispute_action_days", default=10),
-        history_months=whole(wl, "worklist", "history_months", minimum=1, default=12),
-        late_days=whole(wl, "worklist", "late_days", default=30),
-        source=str(src),
+        promise_grace_days=prom["grace_days"],
+        promise_tolerance_pct=float(prom["tolerance_pct"]),
+        contact_gap_days=wl["contact_gap_days"],
+        dispute_action_days=wl["dispute_action_days"],
+        history_months=wl["history_months"],
+        late_days=wl["late_days"],
+        source=str(doc.source),
     )
-    if errors:
-        raise PolicyError(f"{src}: invalid collections policy:\n  " + "\n  ".join(errors))
-    return policy
 
 
 # =========================================================================== activity log
@@ -389,30 +353,12 @@ def dunning_stage(policy: CollectionsPolicy, days_past_due: int) -> str | None:
 def _history_risk(ledger: Ledger, D: pd.Timestamp, policy: CollectionsPolicy) -> pd.DataFrame:
     """Share of a customer's invoices, due in the last ``history_months`` before D, that
     were (or still are) paid more than ``late_days`` late, as known on D."""
-    inv = ledger.invoices
+    st = ledger.settlement(D)
     start = D - pd.DateOffset(months=policy.history_months)
-    window = ((inv["due_date"] > start) & (inv["due_date"] <= D)).to_numpy()
-    bal = ledger.balances(D)
-    open_on = bal.set_index("invoice_id")["open_minor"]
-    # the day the invoice was settled: the latest reduction dated on or before D
-    last = np.full(len(inv), np.datetime64("NaT"), dtype="datetime64[ns]")
-    for table, col in (("applications", "applied_date"), ("credit_memos", "date"),
-                       ("write_offs", "date")):
-        df = ledger[table]
-        if not len(df):
-            continue
-        pos = ledger._invoice_positions(table)
-        d = df[col].to_numpy()
-        ok = (pos >= 0) & (d <= D.to_datetime64())
-        s = pd.Series(d[ok]).groupby(pos[ok]).max()
-        cur = last[s.index.to_numpy()]
-        last[s.index.to_numpy()] = np.where(np.isnat(cur) | (s.to_numpy() > cur), s.to_numpy(), cur)
-    settled = inv["invoice_id"].map(open_on).fillna(1).to_numpy() == 0
-    end = np.where(settled, last, D.to_datetime64())
-    late = ((end - inv["due_date"].to_numpy()).astype("timedelta64[D]").astype(np.int64)
-            > policy.late_days)
-    frame = pd.DataFrame({"customer_id": inv["customer_id"].to_numpy()[window],
-                          "late": late[window]})
+    st = st[((st["due_date"] > start) & (st["due_date"] <= D)).to_numpy()]
+    # settled: its days late (the ledger's one definition); still open: days past due on D
+    late = np.where(st["settled"], st["days_late"], (D - st["due_date"]).dt.days) > policy.late_days
+    frame = pd.DataFrame({"customer_id": st["customer_id"].to_numpy(), "late": late})
     g = frame.groupby("customer_id")["late"]
     return pd.DataFrame({"history_invoices": g.size(), "history_late_share": g.mean()})
 
@@ -496,6 +442,7 @@ def worklist(ledger: Ledger, as_of, policy: CollectionsPolicy | None = None,
     """
     policy = policy or load_collections_policy()
     D = ledger.require_data_by(as_of)
+    policy = policy.for_ledger(ledger, D)
     acts = ledger.activities if activities is None else activities
     report_currency = report_currency or ledger.report_currency
     items = ledger.open_items(D, without_history=without_history)   # collector on D
@@ -731,6 +678,7 @@ def suspension_proposals(ledger: Ledger, as_of, policy: CollectionsPolicy | None
     """
     policy = policy or load_collections_policy()
     D = ledger.require_data_by(as_of)
+    policy = policy.for_ledger(ledger, D)
     acts = ledger.activities if activities is None else activities
     items = ledger.open_items(D, customer_columns=("name",))
     cols = ["customer_id", "customer_name", "currency", "past_due_ar", "oldest_days_past_due",
@@ -811,6 +759,7 @@ def write_off_proposals(ledger: Ledger, as_of, policy: CollectionsPolicy | None 
     """
     policy = policy or load_collections_policy()
     D = ledger.require_data_by(as_of)
+    policy = policy.for_ledger(ledger, D)
     items = ledger.open_items(D, customer_columns=("name",))    # no master data that changes
     cols = ["invoice_id", "customer_id", "customer_name", "currency", "open_balance",
             "days_past_due", "last_payment", "evidence", "approval", "status", "policy"]

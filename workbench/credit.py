@@ -9,6 +9,7 @@ history only up to the as-of date.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
@@ -19,13 +20,14 @@ import pandas as pd
 
 from .ledger import Ledger, to_date
 from .money import convert, format_amount, minor_units, parse_amount
-from .policy import PolicyError, read_policy
+from .policy import (Amounts, Items, Money, Number, PolicyError, PolicySpec, Section, Text, Whole,
+                     resolve_all)
 
 __all__ = ["CreditPolicy", "load_credit_policy", "financial_ratios", "customer_analysis",
            "FEATURES", "feature_frame", "training_set", "train_scorecard", "recommend",
            "record_decision", "limit_history", "DECISIONS", "credit_file_html", "review_queue",
            "save_scorecard", "load_scorecard", "portfolio", "recommendations", "review_dates",
-           "standard_scorecard"]
+           "standard_scorecard", "CREDIT_SPEC", "RiskClass", "PolicyError"]
 
 DECISIONS = ("approve", "approve_other", "decline", "hold")
 LEVELS = ("analyst", "manager", "director", "cfo")
@@ -37,7 +39,7 @@ LEVELS = ("analyst", "manager", "director", "cfo")
 class RiskClass:
     name: str
     min_points: float | None
-    max_limit: str
+    max_limit: Amounts          # the class's cap, per currency (workbench.policy.Amounts)
     review_months: int
     documents: tuple[str, ...]
     max_pd: float | None = None
@@ -55,7 +57,7 @@ class CreditPolicy:
     wc_pct: float | None
     bureau_pct: float | None
     months_of_purchases: float | None
-    levels: tuple[tuple[str, str | None], ...]
+    levels: tuple[tuple[str, Amounts | None], ...]
     report_currency: str = "USD"
     classes_by: str = "points"            # "pd": by probability of default; "points"
     unscored_class: str | None = None     # the class of a customer no scorecard scored
@@ -89,8 +91,11 @@ class CreditPolicy:
         return self.risk_class(points=580.0) if self.classes_by == "points" else self.classes[len(self.classes) // 2]
 
     def approver_for(self, limit_report_minor: int) -> str:
+        """The least level that may approve a limit of this amount in the report currency
+        (``approval_levels``: each ``up_to`` in the report currency; resolve a policy whose
+        amounts are converted with :meth:`for_ledger` first)."""
         for level, up_to in self.levels:
-            if up_to is None or limit_report_minor <= parse_amount(up_to, self.report_currency):
+            if up_to is None or limit_report_minor <= up_to.minor(self.report_currency):
                 return level
         return self.levels[-1][0]
 
@@ -98,64 +103,90 @@ class CreditPolicy:
         needed = self.approver_for(limit_report_minor)
         return LEVELS.index(level) >= LEVELS.index(needed)
 
+    def for_ledger(self, ledger: Ledger, as_of, currencies=None) -> "CreditPolicy":
+        """This policy with its class caps given in each of the ledger's currencies and its
+        approval limits in the report currency, converted at ``as_of`` where the
+        policy says ``currency_conversion: fx_rates`` (the default of credit policies);
+        :class:`PolicyError` listing every amount a currency lacks. ``currencies``: the
+        customers' currencies to give the caps in (default: every currency of the ledger's
+        invoices and customers)."""
+        customers = sorted({*ledger.currencies, *ledger.customers["currency"].dropna()}) \
+            if currencies is None else sorted(set(currencies))
+        classes, levels = resolve_all(
+            (self.classes, ledger, as_of, customers),               # caps: customers' currencies
+            (self.levels, ledger, as_of, [self.report_currency]))   # approvals: the report's
+        return dataclasses.replace(self, classes=classes, levels=levels)
+
+
+_DOCUMENTS = ("bureau", "financials", "trade_references")
+
+#: The credit policy's keys (beside name, version, description, currency_conversion). Its
+#: amounts are converted per customer with fx_rates unless the policy says
+#: ``currency_conversion: none`` (then each currency needs its own amount).
+CREDIT_SPEC = PolicySpec("credit", {
+    "financials_lag_days": Whole(minimum=0, doc="a statement is known this long after its end"),
+    "stale_financials_months": Whole(minimum=0),
+    "stale_bureau_months": Whole(minimum=0),
+    "classes_by": Text(choices=("pd", "points"), required=False, default="points"),
+    "unscored_class": Text(required=False),
+    "risk_classes": Items(item=Section(fields={
+        "class": Text(),
+        "min_points": Number(required=False),
+        "max_pd": Number(minimum=0, maximum=1, low_open=True, high_open=True, required=False),
+        "max_limit": Money(bare="report", minimum=0, doc="the class's cap"),
+        "review_months": Whole(minimum=1),
+        "documents": Items(item=Text(choices=_DOCUMENTS), required=False, default=())}),
+        min_items=1, name_keys=("class",)),
+    "limit_formulas": Section(required=False, fields={
+        k: Number(minimum=0, required=False) for k in (
+            "tangible_net_worth_pct", "working_capital_pct", "bureau_recommended_pct",
+            "months_of_purchases")}),
+    "approval_levels": Items(item=Section(fields={
+        "level": Text(choices=LEVELS),
+        "up_to": Money(bare="report", minimum=0, required=False)}),
+        min_items=1, name_keys=("level",)),
+}, conversion="fx_rates")
+
 
 def load_credit_policy(path: str | Path = "credit", report_currency: str = "USD") -> CreditPolicy:
-    doc, src = read_policy(path, "credit")
-    errors = []
-    classes = []
-    for i, c in enumerate(doc.get("risk_classes") or []):
-        try:
-            parse_amount(str(c.get("max_limit")), report_currency)
-        except (ValueError, TypeError) as e:
-            errors.append(f"risk_classes[{i}].max_limit: {e}")
-        if not isinstance(c.get("review_months"), int) or c["review_months"] < 1:
-            errors.append(f"risk_classes[{i}].review_months must be a whole number >= 1; got "
-                          f"{c.get('review_months')!r}")
-        max_pd = c.get("max_pd")
-        if max_pd is not None and (isinstance(max_pd, bool) or not isinstance(max_pd, (int, float))
-                                   or not 0 < max_pd < 1):
-            errors.append(f"risk_classes[{i}].max_pd must be a probability in (0, 1); got {max_pd!r}")
-        classes.append(RiskClass(str(c.get("class")), c.get("min_points"), str(c.get("max_limit")),
-                                 int(c.get("review_months") or 1), tuple(c.get("documents") or ()),
-                                 max_pd))
-    classes_by = doc.get("classes_by", "points")
-    if classes_by not in ("pd", "points"):
-        errors.append(f"classes_by must be 'pd' or 'points'; got {classes_by!r}")
+    """Read and check a credit policy (default: the shipped one); every problem reported
+    together (:mod:`workbench.policy`).
+
+    ``report_currency``: the currency approval limits are compared in (a limit is
+    converted into it), and the currency of an amount written without one (older
+    policies). Amounts are per currency (``"500000.00 USD"`` or ``{USD: ..., JPY: ...}``);
+    :meth:`CreditPolicy.for_ledger` gives them in a ledger's currencies.
+    """
+    doc = CREDIT_SPEC.read(path, report_currency=report_currency)
+    classes = [RiskClass(c["class"], c["min_points"], c["max_limit"], c["review_months"],
+                         tuple(d for d in (c["documents"] or ()) if d), c["max_pd"])
+               for c in (doc.get("risk_classes") or []) if c and c["class"]]
+    classes_by = doc.get("classes_by") or "points"
     key = "max_pd" if classes_by == "pd" else "min_points"
     bounds = [getattr(c, key) for c in classes if getattr(c, key) is not None]
-    if not classes:
-        errors.append("risk_classes: at least one class is required")
-    elif getattr(classes[-1], key) is not None:
-        errors.append(f"risk_classes: the last class must have no {key} (it takes the rest)")
-    elif len(bounds) != len(classes) - 1:
-        errors.append(f"risk_classes: every class but the last needs {key} (classes_by: {classes_by})")
-    if classes_by == "points" and any(b >= a for a, b in zip(bounds, bounds[1:])):
-        errors.append(f"risk_classes: min_points must decrease class by class; got {bounds}")
-    if classes_by == "pd" and any(b <= a for a, b in zip(bounds, bounds[1:])):
-        errors.append(f"risk_classes: max_pd must increase class by class; got {bounds}")
+    if classes and len(classes) == len(doc.get("risk_classes") or []):
+        if getattr(classes[-1], key) is not None:
+            doc.add(f"risk_classes[{classes[-1].name}].{key}",
+                    f"the last class must have no {key} (it takes the rest)")
+        elif len(bounds) != len(classes) - 1:
+            doc.add("risk_classes", f"every class but the last needs {key} (classes_by: "
+                                    f"{classes_by})")
+        if all(isinstance(b, (int, float)) for b in bounds):
+            if classes_by == "points" and any(b >= a for a, b in zip(bounds, bounds[1:])):
+                doc.add("risk_classes", f"min_points must decrease class by class; got {bounds}")
+            if classes_by == "pd" and any(b <= a for a, b in zip(bounds, bounds[1:])):
+                doc.add("risk_classes", f"max_pd must increase class by class; got {bounds}")
     unscored = doc.get("unscored_class")
     if unscored is not None and unscored not in [c.name for c in classes]:
-        errors.append(f"unscored_class {unscored!r} is not one of the risk classes")
+        doc.add("unscored_class", f"{unscored!r} is not one of the risk classes")
+    levels = [(lv["level"], lv["up_to"] or None) for lv in (doc.get("approval_levels") or [])
+              if lv and lv["level"]]
+    if levels and levels[-1][1] is not None:
+        doc.add(f"approval_levels[{levels[-1][0]}].up_to",
+                "the last level must have no up_to (it takes the rest)")
     f = doc.get("limit_formulas") or {}
-    for key in ("tangible_net_worth_pct", "working_capital_pct", "bureau_recommended_pct",
-                "months_of_purchases"):
-        v = f.get(key)
-        if v is not None and (not isinstance(v, (int, float)) or v < 0):
-            errors.append(f"limit_formulas.{key} must be a number >= 0; got {v!r}")
-    levels = []
-    for i, lv in enumerate(doc.get("approval_levels") or []):
-        if lv.get("level") not in LEVELS:
-            errors.append(f"approval_levels[{i}].level must be one of {', '.join(LEVELS)}; got "
-                          f"{lv.get('level')!r}")
-        levels.append((lv.get("level"), None if lv.get("up_to") is None else str(lv["up_to"])))
-    if not levels or levels[-1][1] is not None:
-        errors.append("approval_levels: the last level must have no up_to")
-    for key in ("financials_lag_days", "stale_financials_months", "stale_bureau_months"):
-        if not isinstance(doc.get(key), int) or doc[key] < 0:
-            errors.append(f"{key} must be a whole number >= 0; got {doc.get(key)!r}")
-    if errors:
-        raise PolicyError(f"{src}: invalid credit policy:\n  " + "\n  ".join(errors))
-    return CreditPolicy(doc["name"], doc["version"], doc["financials_lag_days"],
+    doc.check()
+    return CreditPolicy(doc.name, doc.version, doc["financials_lag_days"],
                         doc["stale_financials_months"], doc["stale_bureau_months"], tuple(classes),
                         f.get("tangible_net_worth_pct"), f.get("working_capital_pct"),
                         f.get("bureau_recommended_pct"), f.get("months_of_purchases"),
@@ -204,18 +235,15 @@ def _rows_of(ledger: Ledger, table: str, customer_id: str) -> pd.DataFrame:
     t = ledger[table]
     if not len(t):
         return t
-    cache = ledger.__dict__.setdefault("_customer_rows", {})
-    if table not in cache:
-        cache[table] = t.groupby("customer_id", sort=False).indices
-    pos = cache[table].get(customer_id)
+    rows = ledger.cache.get("credit.customer_rows", table,
+                            lambda: t.groupby("customer_id", sort=False).indices)
+    pos = rows.get(customer_id)
     return t.iloc[pos] if pos is not None else t.iloc[:0]
 
 
 def _customer_master(ledger: Ledger) -> pd.DataFrame:
-    cache = ledger.__dict__
-    if "_customer_master" not in cache:
-        cache["_customer_master"] = ledger.customers.set_index("customer_id")
-    return cache["_customer_master"]
+    return ledger.cache.get("credit.customer_master", (),
+                            lambda: ledger.customers.set_index("customer_id"))
 
 
 def _known_financials(ledger: Ledger, customer_id: str, D: pd.Timestamp, policy: CreditPolicy):
@@ -227,43 +255,76 @@ def _known_financials(ledger: Ledger, customer_id: str, D: pd.Timestamp, policy:
 
 
 def history_frame(ledger: Ledger, as_of) -> pd.DataFrame:
-    """Internal payment history of every customer as of a date (one pass over the ledger).
+    """Internal payment history of every customer as of a date (one pass over the ledger;
+    kept in the ledger's cache per date).
 
-    Days late: settled invoices, the last reduction date minus the due date; open ones,
-    days past due. Share paid late: invoices more than 0 days late.
+    Days late: settled invoices, the settlement's days late
+    (:meth:`workbench.ledger.Ledger.settlement`: settlement date - due date, recoveries
+    reopening an invoice until it is settled again); open ones, days past due. Share paid
+    late: invoices more than 0 days late.
+
+    ``months_as_customer``: days since the first invoice / 30.4375 (the average month),
+    rounded half to even to a tenth. ``purchases_per_month_minor``: invoices of the last 12
+    months / ``months_as_customer`` clipped to [1, 12], exact integer division rounded down
+    to a minor unit (the binding limit of ``months_of_purchases`` never rounds up).
     """
     D = to_date(as_of)
-    cache = ledger.__dict__.setdefault("_history_cache", {})
-    if D in cache:
-        return cache[D]
-    inv = ledger.invoices[ledger.invoices["invoice_date"] <= D]
-    bal = ledger.balances(D).set_index("invoice_id")
-    parts = []
-    for table, col in (("applications", "applied_date"), ("credit_memos", "date"), ("write_offs", "date")):
-        t = ledger[table]
-        if len(t) and "invoice_id" in t:
-            t = t[t[col] <= D]
-            parts.append(pd.DataFrame({"invoice_id": t["invoice_id"].to_numpy(), "d": t[col].to_numpy()}))
-    last = (pd.concat(parts).groupby("invoice_id")["d"].max().reindex(bal.index) if parts
-            else pd.Series(pd.NaT, index=bal.index, dtype="datetime64[ns]"))
-    settled = bal["open_minor"] == 0
-    late = np.where(settled, (last - bal["due_date"]).dt.days, bal["days_past_due"]).astype(float)
-    bal = bal.assign(late=late, late_pos=np.clip(late, 0, None), was_late=(late > 0).astype(float))
-    g = bal.groupby("customer_id")
-    first = inv.groupby("customer_id")["invoice_date"].min()
-    months = ((D - first).dt.days / 30.4375).clip(lower=0)
-    recent = inv[inv["invoice_date"] > D - pd.DateOffset(months=12)]
-    purchases = recent.groupby("customer_id")["amount_minor"].sum()
+    return ledger.cache.get("credit.history", D, lambda: _history_frame(ledger, D))
+
+
+def in_customer_currency(ledger: Ledger, D: pd.Timestamp, frame: pd.DataFrame,
+                         column: str) -> pd.Series:
+    """Per customer, the sum of ``frame[column]`` (minor units of each row's ``currency``)
+    in the customer's own currency (``customers.currency``, the currency of its credit
+    limit): a customer's invoices in another currency are summed in that currency, then
+    converted once at the rate in force on ``D`` (:meth:`Ledger.fx_rate`, exact Decimal,
+    rounded half to even), never added as if they were the same unit."""
+    if not len(frame):
+        return pd.Series(dtype=np.int64)
+    sums = frame.groupby(["customer_id", "currency"], sort=True)[column].sum().reset_index()
+    own = sums["customer_id"].map(ledger.customers.set_index("customer_id")["currency"])
+    other = (sums["currency"] != own).to_numpy()
+    if other.any():
+        vals = sums[column].to_numpy(dtype=object).copy()
+        for i in np.flatnonzero(other):
+            cur, to = sums["currency"].iat[i], own.iat[i]
+            vals[i] = convert(int(vals[i]), cur, ledger.fx_rate(cur, D, to), to)
+        sums[column] = vals.astype(np.int64)
+    return sums.groupby("customer_id", sort=True)[column].sum().astype(np.int64)
+
+
+def _months_tenths(days: np.ndarray) -> np.ndarray:
+    """Tenths of months in ``days`` days (days / 30.4375, 30.4375 = 487 / 16), rounded half
+    to even, exactly: days * 160 / 487 in integers."""
+    num = np.asarray(days, dtype=np.int64) * 160
+    q, r = np.divmod(num, 487)
+    up = (2 * r > 487) | ((2 * r == 487) & (q % 2 == 1))
+    return q + up
+
+
+def _history_frame(ledger: Ledger, D: pd.Timestamp) -> pd.DataFrame:
+    st = ledger.settlement(D).set_index("invoice_id")
+    late = np.where(st["settled"], st["days_late"], (D - st["due_date"]).dt.days).astype(float)
+    st = st.assign(late=late, late_pos=np.clip(late, 0, None), was_late=(late > 0).astype(float))
+    g = st.groupby("customer_id")
+    first = st.groupby("customer_id")["invoice_date"].min()
+    tenths = pd.Series(_months_tenths(np.maximum((D - first).dt.days.to_numpy(), 0)),
+                       index=first.index)
+    recent = st[(st["invoice_date"] > D - pd.DateOffset(months=12)).to_numpy()]
+    purchases = in_customer_currency(ledger, D, recent, "amount_minor")
     out = pd.DataFrame({
-        "months_as_customer": months.round(1),
+        "months_as_customer": tenths / 10,
         "invoices": g.size(),
         "avg_days_past_due": g["late_pos"].mean().round(2),
         "worst_days_past_due": g["late"].max(),
         "share_paid_late": g["was_late"].mean().round(4),
-        "exposure_minor": bal[bal["open_minor"] > 0].groupby("customer_id")["open_minor"].sum(),
+        "exposure_minor": in_customer_currency(ledger, D, st[(st["open_minor"] > 0).to_numpy()],
+                                               "open_minor"),
     })
-    out["purchases_per_month_minor"] = (purchases.reindex(out.index).fillna(0)
-                                        / out["months_as_customer"].clip(lower=1, upper=12)).astype(np.int64)
+    # purchases per month: exact, in integers (12 months of invoices * 10 // tenths)
+    bought = purchases.reindex(out.index).fillna(0).astype(np.int64).to_numpy()
+    per = np.clip(tenths.reindex(out.index).to_numpy(dtype=np.int64), 10, 120)
+    out["purchases_per_month_minor"] = (bought * 10) // per
     out["exposure_minor"] = out["exposure_minor"].fillna(0).astype(np.int64)
     d = ledger.disputes
     if len(d):
@@ -288,7 +349,6 @@ def history_frame(ledger: Ledger, as_of) -> pd.DataFrame:
         out["credit_limit_minor"] = pd.Series(pd.NA, index=out.index, dtype="Int64")
     lim = out["credit_limit_minor"].astype("float")
     out["utilization"] = (out["exposure_minor"] / lim.where(lim > 0)).round(4)
-    cache[D] = out
     return out
 
 
@@ -411,15 +471,13 @@ def _late_90(ledger: Ledger, D: pd.Timestamp, target: str) -> pd.Series:
     """Per customer, the open amount 90+ days past due on ``D`` (undisputed invoices only
     for ``target="material"``); cached per date on the ledger (monthly reviews share most
     of their month ends)."""
-    cache = ledger.__dict__.setdefault("_late_90", {})
-    key = (D, target)
-    if key not in cache:
-        bal = ledger.balances(D)
-        late = bal[((bal["open_minor"] > 0) & (bal["days_past_due"] >= 90)).to_numpy()]
+    def compute():
+        st = ledger.settlement(D)
+        late = st[((st["open_minor"] > 0) & ((D - st["due_date"]).dt.days >= 90)).to_numpy()]
         if target == "material" and len(ledger.disputes):
             late = late[~late["invoice_id"].isin(ledger.disputes["invoice_id"]).to_numpy()]
-        cache[key] = late.groupby("customer_id")["open_minor"].sum()
-    return cache[key]
+        return in_customer_currency(ledger, D, late, "open_minor")
+    return ledger.cache.get("credit.late_90", (D, target), compute)
 
 
 def _bad_within(ledger: Ledger, customer_ids, start: pd.Timestamp, months: int = 12,
@@ -437,18 +495,22 @@ def _bad_within(ledger: Ledger, customer_ids, start: pd.Timestamp, months: int =
     ids = pd.Index(list(customer_ids))
     inv = ledger.invoices
     recent = ((inv["invoice_date"] <= start) & (inv["invoice_date"] > start - pd.DateOffset(months=12))).to_numpy()
-    monthly = inv[recent].groupby("customer_id")["amount_minor"].sum().reindex(ids).fillna(0) / 12.0
+    # a month of purchases: the last 12 months' / 12, compared exactly (12 * late >= 12 months)
+    year = in_customer_currency(ledger, start, inv[recent], "amount_minor").reindex(ids) \
+        .fillna(0).astype(np.int64)
     bad = np.zeros(len(ids), dtype=bool)
     for k in range(1, months + 1):
         amt = _late_90(ledger, start + pd.DateOffset(months=k), target).reindex(ids)
-        hit = amt.notna() & (amt > 0) if target == "any" else amt.notna() & (amt >= monthly)
+        hit = amt.notna() & (amt > 0) if target == "any" else \
+            amt.notna() & (amt.fillna(0).astype(np.int64) * 12 >= year)
         bad |= hit.to_numpy()
-    wo = ledger.write_offs
+    red = ledger.reductions()
+    wo = red[(red["kind"] == "write_off").to_numpy()]
     if len(wo):
-        pos = ledger._invoice_positions("write_offs")
-        keep = ((wo["date"] > start) & (wo["date"] <= end) & (wo["amount_minor"] > 0)
-                & ~wo["reason"].fillna("").str.contains("small", case=False)).to_numpy() & (pos >= 0)
-        written = set(inv["customer_id"].to_numpy(dtype=object)[pos[keep]])
+        reason = ledger.write_offs["reason"].fillna("").to_numpy(dtype=object)[wo["row"].to_numpy()]
+        keep = ((wo["date"] > start) & (wo["date"] <= end) & (wo["amount_minor"] > 0)).to_numpy() \
+            & ~pd.Series(reason).str.contains("small", case=False).to_numpy()
+        written = set(inv["customer_id"].to_numpy(dtype=object)[wo["invoice"].to_numpy()[keep]])
         bad |= ids.isin(written)
     return pd.Series(bad.astype(int), index=list(customer_ids))
 
@@ -529,10 +591,11 @@ def standard_scorecard(ledger: Ledger, as_of, policy: CreditPolicy | None = None
     saying why when the ledger's history cannot support one. Cached on the ledger."""
     policy = policy or load_credit_policy(report_currency=ledger.report_currency)
     D = to_date(as_of)
-    cache = ledger.__dict__.setdefault("_standard_scorecards", {})
-    key = (D, policy.label)
-    if key in cache:
-        return cache[key]
+    return ledger.cache.get("credit.standard_scorecard", (D, policy.label),
+                            lambda: _standard_scorecard(ledger, D, policy))
+
+
+def _standard_scorecard(ledger: Ledger, D: pd.Timestamp, policy: "CreditPolicy"):
     reviews = review_dates(ledger, D)
     if len(reviews) < 3:
         got = (None, None, f"fewer than three monthly review dates with 12 months of outcome "
@@ -550,7 +613,6 @@ def standard_scorecard(ledger: Ledger, as_of, policy: CreditPolicy | None = None
             got = (sc, report, None)
         except ValueError as e:
             got = (None, None, f"the scorecard could not be trained: {e}")
-    cache[key] = got
     return got
 
 
@@ -602,6 +664,7 @@ def recommendations(ledger: Ledger, customer_ids, as_of, scorecard=None,
     if unknown:
         raise ValueError(f"unknown customer '{unknown[0]}'")
     cust = master.reindex(ids)
+    policy = policy.for_ledger(ledger, D, cust["currency"].dropna().unique())
     if scorecard is not None and ids:
         X = feature_frame(ledger, ids, D, policy)
         points = np.asarray(scorecard.score_points(X), dtype=float)
@@ -658,15 +721,13 @@ def recommendations(ledger: Ledger, customer_ids, as_of, scorecard=None,
                 candidates["bureau_recommended"] = _share(int(rec), policy.bureau_pct)
         invoices = 0 if pd.isna(hist.at[cid, "invoices"]) else int(hist.at[cid, "invoices"])
         if policy.months_of_purchases is not None and invoices:
-            candidates["months_of_purchases"] = _share(int(hist.at[cid, "purchases_per_month_minor"]),
-                                                       policy.months_of_purchases * 100)
+            candidates["months_of_purchases"] = _share(
+                int(hist.at[cid, "purchases_per_month_minor"]),
+                Decimal(str(policy.months_of_purchases)) * 100)
         util = hist.at[cid, "utilization"]
         if not pd.isna(util) and util > 1:
             exceptions.append(f"utilization above 100% ({util:.0%} of the current limit)")
-        cap_report = parse_amount(rc.max_limit, report)
-        cap = (cap_report if cur == report else
-               convert(cap_report, report, Decimal(1) / ledger.fx_rate(cur, D, report), cur))
-        candidates[f"class {rc.name} cap"] = cap
+        candidates[f"class {rc.name} cap"] = rc.max_limit.minor(cur, ledger, D)
         binding = min(candidates, key=lambda k: candidates[k])
         step = 1000 * 10 ** minor_units(cur)    # a limit is not set to the cent
         limit = (int(candidates[binding]) // step) * step
@@ -752,6 +813,7 @@ def record_decision(db, ledger: Ledger, recommendation: dict, decision: str, app
     else:
         limit_minor = None
     if limit_minor is not None:
+        policy = policy.for_ledger(ledger, recommendation["as_of"], [cur])
         report_minor = _to_report(ledger, limit_minor, cur, recommendation["as_of"], policy.report_currency)
         if not policy.can_approve(approver_level, report_minor):
             needed = policy.approver_for(report_minor)
@@ -794,7 +856,7 @@ def review_queue(ledger: Ledger, as_of, db=None, policy: CreditPolicy | None = N
     policy = policy or load_credit_policy(report_currency=ledger.report_currency)
     D = to_date(as_of)
     items = ledger.open_items(D)
-    exposure = items.groupby("customer_id")["open_minor"].sum()
+    exposure = in_customer_currency(ledger, D, items, "open_minor")
     cust = ledger.customers.set_index("customer_id")
     limits = history_frame(ledger, D)["credit_limit_minor"]        # in force on the date
     last_review = {}

@@ -2,6 +2,11 @@
 (Jinja2 templates) in English, Spanish and Portuguese, chosen by the customer's
 ``language`` (English when the column is absent or empty). Each generated document can
 be recorded in the activity log, with a hash of its content.
+
+Amounts in different currencies are never added: a customer with invoices (or payments)
+in several currencies gets one section per currency, each with its own total, aging and
+payments. Every amount is formatted from integer minor units by :mod:`workbench.money`
+(ISO 4217 decimals: ``1.234 KWD``, ``125,000 JPY``, ``1,000.00 USD``).
 """
 
 from __future__ import annotations
@@ -10,12 +15,13 @@ import hashlib
 from pathlib import Path
 
 import pandas as pd
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (Environment, FileSystemLoader, StrictUndefined,
+                    select_autoescape)
 
 from .aging import load_aging_policy
 from .io.writer import atomic_path, atomic_write_text
 from .ledger import Ledger
-from .money import format_amount
+from .money import format_amount, format_money, to_major_float
 
 __all__ = ["statement_data", "statement_html", "statement_excel", "dunning_letter",
            "LETTER_STAGES", "LANGUAGES", "record_document"]
@@ -23,6 +29,7 @@ __all__ = ["statement_data", "statement_html", "statement_excel", "dunning_lette
 LANGUAGES = ("en", "es", "pt")
 LETTER_STAGES = ("reminder", "friendly", "firm", "final")
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
+
 _env = Environment(loader=FileSystemLoader(str(_TEMPLATES)), undefined=StrictUndefined,
                    autoescape=select_autoescape(["html", "j2"]))
 
@@ -43,6 +50,8 @@ TEXT = {
         "footer": "Please contact us if any item does not agree with your records.",
         "account": "Account", "greeting": "Dear Accounts Payable team,",
         "total_past_due": "Total past due", "signature": "Kind regards,",
+        "separate_currencies": "Each currency is totalled on its own: amounts in different "
+                               "currencies are not added.",
         "stages": {
             "reminder": ("Upcoming payment reminder",
                          "This is a courtesy reminder that the invoices below fall due shortly.",
@@ -75,6 +84,8 @@ TEXT = {
         "footer": "Contáctenos si alguna partida no coincide con sus registros.",
         "account": "Cuenta", "greeting": "Estimado equipo de cuentas por pagar:",
         "total_past_due": "Total vencido", "signature": "Atentamente,",
+        "separate_currencies": "Cada moneda se totaliza por separado: los importes en monedas "
+                               "distintas no se suman.",
         "stages": {
             "reminder": ("Recordatorio de próximo vencimiento",
                          "Le recordamos que las facturas siguientes vencen próximamente.",
@@ -108,6 +119,8 @@ TEXT = {
         "footer": "Entre em contato conosco se algum item não conferir com seus registros.",
         "account": "Conta", "greeting": "Prezada equipe de contas a pagar,",
         "total_past_due": "Total em atraso", "signature": "Atenciosamente,",
+        "separate_currencies": "Cada moeda é totalizada separadamente: valores em moedas "
+                               "diferentes não são somados.",
         "stages": {
             "reminder": ("Lembrete de vencimento próximo",
                          "Lembramos que as faturas abaixo vencem em breve.",
@@ -149,23 +162,32 @@ def _customer(ledger: Ledger, customer_id: str) -> dict:
 
 
 def statement_data(ledger: Ledger, customer_id: str, as_of, payment_days: int = 90) -> dict:
-    """Everything a statement of account shows, as of a date (exact amounts as text)."""
+    """Everything a statement of account shows, as of a date: one section per currency.
+
+    Returns
+    -------
+    dict
+        ``customer``, ``as_of``, ``currency`` (the customer's), ``currencies`` (those
+        shown, the customer's first), ``payment_days``, ``letterhead`` and ``sections``:
+        one per currency, each ``{"currency", "items", "total_open", "total_open_minor",
+        "buckets", "payments", "on_account", "on_account_minor"}``. Amounts are text
+        in the section's currency's decimals (the code is in the column and total labels;
+        ``on_account`` carries it: ``"100.000 KWD"``); the ``*_minor`` fields are the exact
+        integers. Nothing is added across currencies.
+    """
     D = ledger.require_data_by(as_of)
     customer = _customer(ledger, customer_id)
     policy = load_aging_policy()
     items = ledger.open_items(D)
     items = items[items["customer_id"] == customer_id]
-    currency = customer["currency"] if not len(items) else items["currency"].mode().iloc[0]
     bucket_idx = policy.bucket_of(items["days_past_due"].to_numpy())
     rows = [{"invoice_id": r.invoice_id, "invoice_date": str(r.invoice_date.date()),
-             "due_date": str(r.due_date.date()), "amount": format_amount(r.amount_minor, r.currency, thousands=True),
+             "due_date": str(r.due_date.date()),
+             "amount": format_amount(r.amount_minor, r.currency, thousands=True),
              "open": format_amount(r.open_minor, r.currency, thousands=True),
              "open_minor": int(r.open_minor), "days_past_due": int(r.days_past_due),
              "bucket": policy.labels[b], "currency": r.currency}
             for r, b in zip(items.itertuples(index=False), bucket_idx)]
-    sums = {label: 0 for label in policy.labels}
-    for r in rows:
-        sums[r["bucket"]] += r["open_minor"]
     rec = ledger.receipts
     apps = ledger.applications[ledger.applications["applied_date"] <= D]
     inv_cust = ledger.invoices.set_index("invoice_id")["customer_id"]
@@ -175,26 +197,45 @@ def statement_data(ledger: Ledger, customer_id: str, as_of, payment_days: int = 
     own = rec["receipt_id"].isin(applied.index)
     if "customer_id" in rec:
         own |= rec["customer_id"] == customer_id
-    recent = rec[own & (rec["receipt_date"] > start) & (rec["receipt_date"] <= D)].sort_values("receipt_date")
+    recent = rec[own & (rec["receipt_date"] > start) & (rec["receipt_date"] <= D)].sort_values(
+        ["receipt_date", "receipt_id"], kind="stable")
     payments = [{"receipt_id": r.receipt_id, "date": str(r.receipt_date.date()),
                  "amount": format_amount(r.amount_minor, r.currency, thousands=True),
-                 "applied": format_amount(int(applied.get(r.receipt_id, 0)), r.currency, thousands=True)}
+                 "applied": format_amount(int(applied.get(r.receipt_id, 0)), r.currency,
+                                          thousands=True),
+                 "currency": r.currency}
                 for r in recent.itertuples(index=False)]
     un = ledger.unapplied_cash(D)
-    on_account = 0
+    on_account: dict[str, int] = {}
     if len(un) and "customer_id" in un:
-        on_account = int(un.loc[un["customer_id"] == customer_id, "unapplied_minor"].sum())
-    return {"customer": customer, "as_of": str(D.date()), "currency": currency, "items": rows,
-            "total_open": format_amount(sum(r["open_minor"] for r in rows), currency, thousands=True),
-            "buckets": [{"label": k, "amount": format_amount(v, currency, thousands=True),
-                         "minor": v} for k, v in sums.items()],
-            "payments": payments, "payment_days": payment_days,
-            "on_account": format_amount(on_account, currency, thousands=True) if on_account else "",
+        sums = un[un["customer_id"] == customer_id].groupby("currency")["unapplied_minor"].sum()
+        on_account = {c: int(v) for c, v in sums.items() if int(v)}
+    own_currency = customer["currency"]
+    shown = {r["currency"] for r in rows} | {p["currency"] for p in payments} | set(on_account)
+    currencies = sorted(shown or {own_currency}, key=lambda c: (c != own_currency, c))
+    sections = []
+    for cur in currencies:
+        mine_rows = [r for r in rows if r["currency"] == cur]
+        sums = {label: 0 for label in policy.labels}
+        for r in mine_rows:
+            sums[r["bucket"]] += r["open_minor"]
+        total = sum(r["open_minor"] for r in mine_rows)     # Python ints: exact
+        left = on_account.get(cur, 0)
+        sections.append({
+            "currency": cur, "items": mine_rows,
+            "total_open": format_amount(total, cur, thousands=True), "total_open_minor": total,
+            "buckets": [{"label": k, "amount": format_amount(v, cur, thousands=True), "minor": v}
+                        for k, v in sums.items()],
+            "payments": [p for p in payments if p["currency"] == cur],
+            "on_account": format_money(left, cur) if left else "", "on_account_minor": left})
+    return {"customer": customer, "as_of": str(D.date()), "currency": own_currency,
+            "currencies": currencies, "sections": sections, "payment_days": payment_days,
             "letterhead": LETTERHEAD}
 
 
 def statement_html(ledger: Ledger, customer_id: str, as_of, language: str | None = None) -> str:
-    """The statement of account as a self-contained HTML page in the customer's language."""
+    """The statement of account as a self-contained HTML page in the customer's language
+    (one section per currency, each with its own total)."""
     data = statement_data(ledger, customer_id, as_of)
     lang = language or customer_language(ledger, customer_id)
     return _env.get_template("statement.html.j2").render(lang=lang, t=TEXT[lang], **data)
@@ -202,9 +243,13 @@ def statement_html(ledger: Ledger, customer_id: str, as_of, language: str | None
 
 def statement_excel(ledger: Ledger, customer_id: str, as_of, path: str | Path,
                     language: str | None = None) -> Path:
-    """The statement of account as an Excel workbook (written atomically)."""
+    """The statement of account as an Excel workbook (written atomically): one block per
+    currency, amounts as numbers in the currency's ISO 4217 format (``#,##0.000`` for KWD,
+    ``#,##0`` for JPY); totals are sums of the integers, converted once."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
+
+    from .reporting.excel import amount_format
 
     data = statement_data(ledger, customer_id, as_of)
     lang = language or customer_language(ledger, customer_id)
@@ -214,25 +259,40 @@ def statement_excel(ledger: Ledger, customer_id: str, as_of, path: str | Path,
     ws.title = t["statement_title"][:31]
     ws.append([t["statement_title"], data["customer"]["name"], data["customer"]["customer_id"]])
     ws["A1"].font = Font(bold=True, size=13)
-    ws.append([t["as_of"], data["as_of"], t["currency"], data["currency"]])
-    ws.append([])
-    ws.append([t["invoice"], t["invoice_date"], t["due_date"], t["open"], t["days_past_due"], t["bucket"]])
-    for cell in ws[ws.max_row]:
-        cell.font = Font(bold=True)
-    digits = 0 if data["currency"] == "JPY" else 2
-    fmt = "#,##0" if digits == 0 else "#,##0.00"
-    for r in data["items"]:
-        ws.append([r["invoice_id"], r["invoice_date"], r["due_date"],
-                   r["open_minor"] / 10 ** digits, r["days_past_due"], r["bucket"]])
-        ws.cell(row=ws.max_row, column=4).number_format = fmt
-    ws.append([t["total_open"], "", "", sum(r["open_minor"] for r in data["items"]) / 10 ** digits])
-    ws.cell(row=ws.max_row, column=4).number_format = fmt
-    ws.append([])
-    ws.append([t["aging"]] + [b["label"] for b in data["buckets"]])
-    ws.append([""] + [b["minor"] / 10 ** digits for b in data["buckets"]])
-    for c in range(2, 2 + len(data["buckets"])):
-        ws.cell(row=ws.max_row, column=c).number_format = fmt
-    for col, width in zip("ABCDEF", (16, 14, 14, 14, 12, 10)):
+    ws.append([t["as_of"], data["as_of"], t["currency"], ", ".join(data["currencies"])])
+    if len(data["sections"]) > 1:
+        ws.append([t["separate_currencies"]])
+
+    def money_cells(columns, cur):
+        for c in columns:
+            ws.cell(row=ws.max_row, column=c).number_format = amount_format(cur)
+
+    for sec in data["sections"]:
+        cur = sec["currency"]
+        ws.append([])
+        ws.append([f"{t['currency']}: {cur}"])
+        ws.cell(row=ws.max_row, column=1).font = Font(bold=True, size=12)
+        ws.append([t["invoice"], t["invoice_date"], t["due_date"], f"{t['open']} ({cur})",
+                   t["days_past_due"], t["bucket"]])
+        for cell in ws[ws.max_row]:
+            cell.font = Font(bold=True)
+        for r in sec["items"]:
+            ws.append([r["invoice_id"], r["invoice_date"], r["due_date"],
+                       to_major_float(r["open_minor"], cur), r["days_past_due"], r["bucket"]])
+            money_cells([4], cur)
+        ws.append([f"{t['total_open']} ({cur})", "", "",
+                   to_major_float(sec["total_open_minor"], cur)])
+        ws.cell(row=ws.max_row, column=1).font = Font(bold=True)
+        ws.cell(row=ws.max_row, column=4).font = Font(bold=True)
+        money_cells([4], cur)
+        ws.append([])
+        ws.append([f"{t['aging']} ({cur})"] + [b["label"] for b in sec["buckets"]])
+        ws.append([""] + [to_major_float(b["minor"], cur) for b in sec["buckets"]])
+        money_cells(range(2, 2 + len(sec["buckets"])), cur)
+        if sec["on_account_minor"]:
+            ws.append([t["on_account"], "", "", to_major_float(sec["on_account_minor"], cur)])
+            money_cells([4], cur)
+    for col, width in zip("ABCDEFG", (22, 14, 14, 16, 14, 14, 14)):
         ws.column_dimensions[col].width = width
     path = Path(path)
     with atomic_path(path) as tmp:
@@ -242,7 +302,8 @@ def statement_excel(ledger: Ledger, customer_id: str, as_of, path: str | Path,
 
 def dunning_letter(ledger: Ledger, customer_id: str, as_of, stage: str = "friendly",
                    language: str | None = None, collector: str | None = None) -> str:
-    """A dunning letter for the customer's past-due invoices (due-soon ones for ``reminder``)."""
+    """A dunning letter for the customer's past-due invoices (due-soon ones for ``reminder``);
+    one table and one total per currency."""
     if stage not in LETTER_STAGES:
         raise ValueError(f"stage must be one of {', '.join(LETTER_STAGES)}; got {stage!r}")
     data = statement_data(ledger, customer_id, as_of)
@@ -252,16 +313,21 @@ def dunning_letter(ledger: Ledger, customer_id: str, as_of, stage: str = "friend
     t = dict(TEXT[lang])
     subject, body, closing = t.pop("stages")[stage]
     t.update({"subject": subject, "body": body, "closing": closing})
-    if stage == "reminder":
-        items = [i for i in data["items"] if -10 <= i["days_past_due"] <= 0]
-    else:
-        items = [i for i in data["items"] if i["days_past_due"] > 0]
-    if not items:
+    sections = []
+    for sec in data["sections"]:
+        if stage == "reminder":
+            items = [i for i in sec["items"] if -10 <= i["days_past_due"] <= 0]
+        else:
+            items = [i for i in sec["items"] if i["days_past_due"] > 0]
+        if items:
+            total = sum(i["open_minor"] for i in items)
+            sections.append({"currency": sec["currency"], "items": items,
+                             "total": format_amount(total, sec["currency"], thousands=True),
+                             "total_minor": total})
+    if not sections:
         raise ValueError(f"customer '{customer_id}' has no "
                          f"{'invoices falling due' if stage == 'reminder' else 'past-due invoices'} "
                          f"on {data['as_of']}: no {stage} letter to send")
-    cur = data["currency"]
-    total = format_amount(sum(i["open_minor"] for i in items), cur, thousands=True)
     if collector is None and "collector" in ledger.customers:
         # the collector in force on the letter's date (customer_changes); the master's
         # current one when the date is today, none when a past date's is unknown
@@ -269,9 +335,8 @@ def dunning_letter(ledger: Ledger, customer_id: str, as_of, stage: str = "friend
         got, known, _ = master_values(ledger, "collector", [customer_id], data["as_of"])
         collector = got[0] if known[0] and not pd.isna(got[0]) else ""
     return _env.get_template("letter.html.j2").render(
-        lang=lang, t=t, customer=data["customer"], items=items, currency=cur,
-        total_past_due=total, date=data["as_of"], collector=collector or "",
-        letterhead=LETTERHEAD)
+        lang=lang, t=t, customer=data["customer"], sections=sections, date=data["as_of"],
+        collector=collector or "", letterhead=LETTERHEAD)
 
 
 def record_document(log, ledger: Ledger, customer_id: str, kind: str, what: str, html: str,

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
@@ -38,6 +39,7 @@ __all__ = [
     "KPIOptions", "standard_dso", "countback_dso", "best_possible_dso",
     "average_days_delinquent", "collection_effectiveness_index", "aging_over_pct",
     "kpi_table", "kpi_records", "kpi_trend", "promise_outcomes", "KPI_FIELDS", "GROUPINGS",
+    "MONEY_FIELDS", "PromiseSchedule", "promise_schedule",
 ]
 
 GROUPINGS = ("customer", "segment", "collector", "currency")
@@ -243,21 +245,12 @@ class _Engine:
         self.due_day = _days(inv["due_date"].to_numpy())
         self.inv_amount = inv["amount_minor"].to_numpy(dtype=np.int64)
         self.groups = self._group_codes()
-        # reductions of invoices: applications, credit memos applied to one, write-offs
-        pos, day, amt = [], [], []
-        for table, col in (("applications", "applied_date"), ("credit_memos", "date"),
-                           ("write_offs", "date")):
-            df = ledger[table]
-            if not len(df):
-                continue
-            p = ledger._invoice_positions(table)
-            ok = p >= 0
-            pos.append(p[ok])
-            day.append(_days(df[col].to_numpy())[ok])
-            amt.append(df["amount_minor"].to_numpy(dtype=np.int64)[ok])
-        self.red_pos = np.concatenate(pos) if pos else np.zeros(0, np.int64)
-        self.red_day = np.concatenate(day) if day else np.zeros(0, np.int64)
-        self.red_amount = np.concatenate(amt) if amt else np.zeros(0, np.int64)
+        # the reductions of invoices (applications, credit memos applied to one, write-offs
+        # and recoveries): the ledger's one event stream
+        red = ledger.reductions(sort=False)          # sums by date: any order will do
+        self.red_pos = red["invoice"].to_numpy(dtype=np.int64)
+        self.red_day = _days(red["date"].to_numpy())
+        self.red_amount = red["amount_minor"].to_numpy(dtype=np.int64)
         self.red_code = self.groups.invoice_code[self.red_pos]
         self.red_inv_day = self.inv_day[self.red_pos]
         self.red_due_day = self.due_day[self.red_pos]
@@ -396,7 +389,7 @@ class _Engine:
         z = np.zeros((self.n_groups, len(queries)), np.int64)
         if not len(d):
             return z, z.copy(), z.copy()
-        pos = self.ledger._invoice_positions("disputes")
+        pos = self.ledger.invoice_positions("disputes")
         ok = pos >= 0
         code = self.groups.invoice_code[pos[ok]]
         opened = _days(d["opened_date"].to_numpy())[ok]
@@ -412,21 +405,40 @@ class _Engine:
 
 # =========================================================================== promises
 
-def _promise_schedule(ledger: Ledger, activities: pd.DataFrame | None,
-                      options: KPIOptions) -> pd.DataFrame:
-    """Every promise with the cash that can keep it: one row per (promise, application
-    of cash received inside the promise window), and the date it became kept.
+@dataclass(frozen=True)
+class PromiseSchedule:
+    """Every promise to pay with the cash that can keep it (:func:`promise_schedule`).
 
-    Returns one row per promise: ``activity_id, customer_id, invoice_id, made,
-    promise_date, due (promise date + grace), promise_amount_minor, need_minor, currency,
-    kept_on`` (the applied date of the application that made the cash cover the
-    promise; NaT if it never did).
+    Attributes
+    ----------
+    promises : DataFrame
+        One row per promise: ``activity_id, customer_id, invoice_id, made, promise_date,
+        due`` (promise date + grace), ``promise_amount_minor, need_minor, currency,
+        kept_on`` (the applied date of the application that made the cash cover the
+        promise; NaT if it never did), ``inv`` (invoice row position, -1 for a promise on
+        the account) and ``_k`` (the promise's number).
+    cash : DataFrame
+        The applications of cash received inside each promise's window: ``_k, applied,
+        amount`` (minor units), sorted by promise and applied date.
     """
+
+    promises: pd.DataFrame
+    cash: pd.DataFrame
+
+    def __len__(self) -> int:
+        return len(self.promises)
+
+
+_PROMISE_COLUMNS = ["activity_id", "customer_id", "invoice_id", "made", "promise_date", "due",
+                    "promise_amount_minor", "need_minor", "currency", "kept_on", "inv", "_k"]
+
+
+def _build_schedule(ledger: Ledger, activities: pd.DataFrame | None,
+                    options: KPIOptions) -> PromiseSchedule:
     acts = ledger.activities if activities is None else activities
     if not len(acts) or "promise_date" not in acts:
-        return pd.DataFrame(columns=["activity_id", "customer_id", "invoice_id", "made",
-                                     "promise_date", "due", "promise_amount_minor",
-                                     "need_minor", "currency", "kept_on"])
+        return PromiseSchedule(pd.DataFrame(columns=_PROMISE_COLUMNS),
+                               pd.DataFrame(columns=["_k", "applied", "amount"]))
     p = acts[acts["kind"] == "promise_to_pay"].copy()
     ts = p["timestamp"]
     ts = ts.dt.tz_convert(None) if getattr(ts.dtype, "tz", None) is not None else pd.to_datetime(ts)
@@ -467,25 +479,33 @@ def _promise_schedule(ledger: Ledger, activities: pd.DataFrame | None,
     joined["need"] = p["need_minor"].to_numpy()[joined["_k"].to_numpy()]
     reached = joined[joined["cum"] >= joined["need"]].groupby("_k")["applied"].min()
     p["kept_on"] = reached.astype("datetime64[ns]").reindex(p["_k"].to_numpy()).to_numpy()
-    p.attrs["cash"] = joined[["_k", "applied", "amount"]]
-    return p
+    return PromiseSchedule(p, joined[["_k", "applied", "amount"]].reset_index(drop=True))
 
 
-def _cached_schedule(ledger: Ledger, activities: pd.DataFrame | None,
-                     options: KPIOptions) -> pd.DataFrame:
-    """The promise schedule; the ledger's own activities' schedule is kept on the ledger."""
+def promise_schedule(ledger: Ledger, activities: pd.DataFrame | None = None,
+                     options: KPIOptions = KPIOptions()) -> PromiseSchedule:
+    """Every promise to pay with the cash that can keep it and the day it became kept
+    (:class:`PromiseSchedule`): the basis of :func:`promise_outcomes`, the KPIs' promise
+    kept rate and payment risk's broken promises.
+
+    A promise's window runs from the day it was made to its promised date (+
+    ``promise_grace_days``); the cash received in it and applied to the promise's invoice
+    (else to any invoice of the customer) keeps it on the applied date it covers the
+    promised amount less ``promise_tolerance_pct`` (rounded up to a minor unit).
+
+    The schedule of the ledger's own activities (``activities=None``) is kept in the
+    ledger's cache, per option values.
+    """
     if activities is not None:
-        return _promise_schedule(ledger, activities, options)
-    cache = ledger.__dict__.setdefault("_promise_schedules", {})
+        return _build_schedule(ledger, activities, options)
     key = (options.promise_grace_days, options.promise_tolerance_pct)
-    if key not in cache:
-        cache[key] = _promise_schedule(ledger, None, options)
-    return cache[key]
+    return ledger.cache.get("promise_schedule", key,
+                            lambda: _build_schedule(ledger, None, options))
 
 
 def promise_outcomes(ledger: Ledger, as_of, activities: pd.DataFrame | None = None,
-                     options: KPIOptions = KPIOptions(), schedule: pd.DataFrame | None = None
-                     ) -> pd.DataFrame:
+                     options: KPIOptions = KPIOptions(),
+                     schedule: PromiseSchedule | pd.DataFrame | None = None) -> pd.DataFrame:
     """Each promise to pay, decided as of a date: ``kept``, ``broken`` or ``pending``.
 
     A promise is kept when the cash received from the day it was made up to its
@@ -500,14 +520,21 @@ def promise_outcomes(ledger: Ledger, as_of, activities: pd.DataFrame | None = No
         One row per promise made on or before ``as_of``: ``activity_id, customer_id,
         invoice_id, made, promise_date, promise_amount_minor, currency, received_minor,
         status``.
+
+    ``schedule``: a :class:`PromiseSchedule` already built (default: from ``activities``
+    or the ledger's own); a bare promises frame gives ``received_minor`` 0.
     """
     D = to_date(as_of)
-    p = _cached_schedule(ledger, activities, options) if schedule is None else schedule
+    if schedule is None:
+        schedule = promise_schedule(ledger, activities, options)
+    if isinstance(schedule, PromiseSchedule):
+        p, cash = schedule.promises, schedule.cash
+    else:
+        p, cash = schedule, None
     cols = ["activity_id", "customer_id", "invoice_id", "made", "promise_date",
             "promise_amount_minor", "currency", "received_minor", "status"]
     if not len(p):
         return pd.DataFrame(columns=cols)
-    cash = p.attrs.get("cash")
     p = p[p["made"] <= D].copy()
     if cash is not None and len(cash):
         got = cash[cash["applied"] <= D].groupby("_k")["amount"].sum()
@@ -555,18 +582,28 @@ class _Plan:
         return self
 
 
+def _months_in(days: int) -> int:
+    """Whole months in a period of ``days`` days: days / 30.4375 (the average month,
+    365.25 / 12 = 487 / 16 days) rounded half to even, at least 1; exact (a quarter of 90
+    to 92 days is 3, a year 12)."""
+    return max(round(Fraction(days * 16, 487)), 1)
+
+
+def _monthly_average(sales_minor: int, months: int) -> int:
+    """Credit sales per month (CEI ``monthly_average``): the exact quotient rounded once,
+    half to even, to a minor unit (``Fraction`` arithmetic: no float in the sum)."""
+    return round(Fraction(int(sales_minor), int(months)))
+
+
 def _engine(ledger: Ledger, by: str | None, group_as_of=None) -> "_Engine":
-    """One event engine per (ledger, grouping), kept on the ledger: its tables do not
-    change after loading, so a session's later KPI calls reuse the grouped events. A
+    """One event engine per (ledger, grouping), kept in the ledger's cache: its tables do
+    not change after loading, so a session's later KPI calls reuse the grouped events. A
     grouping by segment or collector takes each customer's value in force on
     ``group_as_of`` (the period's end), so the engine is kept per date too."""
-    cache = ledger.__dict__.setdefault("_kpi_engines", {})
     by = None if by == "currency" else by
     dated = by in ("segment", "collector")
     key = (by, pd.Timestamp(group_as_of) if dated and group_as_of is not None else None)
-    if key not in cache:
-        cache[key] = _Engine(ledger, by, key[1])
-    return cache[key]
+    return ledger.cache.get("kpi_engine", key, lambda: _Engine(ledger, by, key[1]))
 
 
 def _evaluate(ledger: Ledger, periods: list[Period], by: str | None, options: KPIOptions,
@@ -593,7 +630,7 @@ def _evaluate(ledger: Ledger, periods: list[Period], by: str | None, options: KP
         i_end = plan.index[_day_of(p.end)]
         i_beg = plan.index[_day_of(p.start) - 1]
         end_day = _day_of(p.end)
-        months = p.days / 30.4375 if options.cei_sales == "monthly_average" else None
+        months = _months_in(p.days) if options.cei_sales == "monthly_average" else None
         cb = [plan.index[d] for d in plan.countback[k]]
         cb_days = [int(plan.countback[k][j] - plan.countback[k][j + 1]) for j in range(len(cb) - 1)]
         for g in range(eng.n_groups):
@@ -606,7 +643,7 @@ def _evaluate(ledger: Ledger, periods: list[Period], by: str | None, options: KP
             dso = standard_dso(A_end, S, p.days)
             cbd, complete = countback_dso(A_end, monthly)
             best = best_possible_dso(current, S, p.days)
-            cei_sales = S if months is None else int(round(S / max(round(months), 1)))
+            cei_sales = S if months is None else _monthly_average(S, months)
             un = int(unapplied[g, i_end])
             n_d = int(d_count[g, i_end])
             row = {
@@ -617,6 +654,7 @@ def _evaluate(ledger: Ledger, periods: list[Period], by: str | None, options: KP
                 "countback_complete": complete, "best_possible_dso": best,
                 "add": average_days_delinquent(dso, best),
                 "cei": collection_effectiveness_index(A_beg, cei_sales, A_end, cei_current),
+                "cei_credit_sales": cei_sales,
                 "aging_over_60_pct": aging_over_pct(int(over60[g, i_end]), A_end),
                 "ending_past_due_ar": int(past_due[g, i_end]),
                 "ending_over_60_ar": int(over60[g, i_end]),
@@ -640,7 +678,7 @@ def _add_promises(ledger, out, periods, eng, options, activities) -> pd.DataFram
     n_g = eng.n_groups
     kept = np.zeros(len(out), np.int64)
     broken = np.zeros(len(out), np.int64)
-    schedule = _cached_schedule(ledger, activities, options)
+    schedule = promise_schedule(ledger, activities, options).promises
     if len(schedule):
         # a promise on an invoice counts in the invoice's group; one on the account in the
         # group of (customer attribute, promise currency)
@@ -717,12 +755,12 @@ def kpi_table(ledger: Ledger, period: str | Period, by: str | None = None,
     p = period if isinstance(period, Period) else parse_period(period)
     table = _evaluate(ledger, [p], by, options, activities)
     if report_currency:
-        table = _combine_currencies(ledger, table, report_currency, by)
+        table = _combine_currencies(ledger, table, report_currency, by, options)
     table.attrs.update({"period": p.label, "formulas": options.formulas(), "by": by})
     return table
 
 
-def _combine_currencies(ledger, table, report_currency, by) -> pd.DataFrame:
+def _combine_currencies(ledger, table, report_currency, by, options=KPIOptions()) -> pd.DataFrame:
     conv = _convert_rows(ledger, table, report_currency)
     keys = [c for c in table.columns if c in (*_GROUP_COLUMN.values(),)] + ["period", "start",
                                                                              "end", "days"]
@@ -736,9 +774,12 @@ def _combine_currencies(ledger, table, report_currency, by) -> pd.DataFrame:
         S, A, cur = r["credit_sales"], r["ending_ar"], r["ending_current_ar"]
         dso = standard_dso(A, S, r["days"])
         best = best_possible_dso(cur, S, r["days"])
+        cei_sales = S if options.cei_sales == "period_total" else \
+            _monthly_average(S, _months_in(r["days"]))
         r.update({
             "dso": dso, "best_possible_dso": best, "add": average_days_delinquent(dso, best),
-            "cei": collection_effectiveness_index(r["beginning_ar"], S, A, cur),
+            "cei": collection_effectiveness_index(r["beginning_ar"], cei_sales, A, cur),
+            "cei_credit_sales": cei_sales,
             "aging_over_60_pct": aging_over_pct(r["ending_over_60_ar"], A),
             "countback_dso": None, "countback_complete": None,
             "promise_kept_rate": (r["promises_kept"] / (r["promises_kept"] + r["promises_broken"])
@@ -781,9 +822,10 @@ def kpi_trend(ledger: Ledger, end, points: int = 12, freq: str = "M", by: str | 
     return table
 
 
-_MONEY_FIELDS = ("credit_sales", "beginning_ar", "ending_ar", "ending_current_ar",
-                 "ending_past_due_ar", "ending_over_60_ar", "unapplied_cash", "cash_collected",
-                 "open_dispute_amount")
+#: The KPI table's money columns (integer minor units of the row's currency).
+MONEY_FIELDS = ("credit_sales", "beginning_ar", "ending_ar", "ending_current_ar",
+                "ending_past_due_ar", "ending_over_60_ar", "unapplied_cash", "cash_collected",
+                "open_dispute_amount", "cei_credit_sales")
 
 
 def kpi_records(table: pd.DataFrame) -> list[dict]:
@@ -793,7 +835,7 @@ def kpi_records(table: pd.DataFrame) -> list[dict]:
         cur = row["currency"]
         rec = {}
         for k, v in row.items():
-            if k in _MONEY_FIELDS:
+            if k in MONEY_FIELDS:
                 rec[k] = format_amount(int(v), cur)
             elif isinstance(v, (np.integer,)):
                 rec[k] = int(v)

@@ -6,6 +6,12 @@
 
 Money is ``int64`` minor units in ``*_minor`` columns beside a ``currency`` column.
 Every as-of view uses only rows dated on or before the as-of date.
+
+The one event model: :meth:`Ledger.reductions` reads the reducing tables (applications,
+credit memos, write-offs, recoveries) as one stream; :meth:`Ledger.settlement` (and
+:meth:`Ledger.settlement_periods`) give each invoice's open balance, settlement date and
+days late from it, one definition for aging, KPIs, collections, credit, risk and the
+reserve. Results shared by many calls live in :attr:`Ledger.cache` (:class:`LedgerCache`).
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import hashlib
 import re
 import shutil
 import tempfile
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +35,16 @@ from .money import format_amount
 from .schema import (CURRENCY, DATE, ID, INT, MONEY, NUMBER, TABLES, TEXT, TIMESTAMP,
                      LedgerError, Problem)
 
-__all__ = ["Ledger", "LedgerError", "Problem", "validate_folder", "to_date"]
+__all__ = ["Ledger", "LedgerCache", "LedgerError", "Problem", "validate_folder", "to_date",
+           "REDUCTION_KINDS", "AfterLedgerWarning"]
+
+#: The kinds of event that reduce (or, a recovery, reinstate) an invoice's open balance, in
+#: the order events of one invoice and day are taken: a recovery first (it reinstates what
+#: was written off so that the recovered cash can be applied), then cash, credit memos and
+#: write-offs, so that a same-day write-off of the remainder closes the invoice. It is the
+#: order validation walks them in (``schema._invoice_balance_checks``).
+REDUCTION_KINDS = ("recovery", "application", "credit_memo", "write_off")
+
 
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$")
@@ -36,6 +52,87 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[
 
 class AfterLedgerWarning(UserWarning):
     """An as-of date or period after the ledger's last date (figures as the ledger stands)."""
+
+
+class LedgerCache:
+    """Results computed from one ledger's tables, kept for the ledger's life.
+
+    Entries are keyed by ``(namespace, key)``: ``cache.get("aging", (as_of, by), compute)``
+    returns the cached value or calls ``compute()`` once. Analyses use it for what many
+    calls share (id lookups, the reduction events, engines, histories per date).
+
+    **The tables are not modified after loading**; every entry assumes so. The cache is
+    bound to the identity of its ledger's tables (the tables mapping and each frame object
+    in it): replacing a table (``ledger.tables["invoices"] = frame``) or the mapping empties
+    it at the next access. A frame changed *in place* is not seen: call :meth:`clear` after
+    doing that. Pickling a ledger drops its cache.
+    """
+
+    def __init__(self):
+        self._spaces: dict[str, dict] = {}
+        self._owner = None
+        self._identity = None
+
+    def bind(self, ledger: "Ledger") -> "LedgerCache":
+        """Tie the cache to ``ledger``'s tables (done by the Ledger itself)."""
+        self._owner = weakref.ref(ledger)
+        self._identity = self._current_identity()
+        return self
+
+    def _current_identity(self):
+        ledger = self._owner() if self._owner is not None else None
+        if ledger is None:
+            return None
+        tables = ledger.__dict__.get("tables")
+        if type(tables) is dict:          # each frame object (reading a plain dict loads nothing)
+            return (id(tables), tuple((name, id(df)) for name, df in tables.items()))
+        # a mapping that reads its tables when asked (the ledger store's): its identity and
+        # names only, never its frames (that would read every table)
+        return (id(tables), tuple(tables) if tables is not None else ())
+
+    def _check(self) -> None:
+        ident = self._current_identity()
+        if ident != self._identity:
+            self.clear()
+            self._identity = ident
+
+    def get(self, namespace: str, key, compute):
+        """The value cached under ``(namespace, key)``, computed by ``compute()`` once."""
+        self._check()
+        space = self._spaces.setdefault(namespace, {})
+        try:
+            return space[key]
+        except KeyError:
+            value = space[key] = compute()
+            return value
+
+    def namespace(self, name: str) -> dict:
+        """The live dict of one namespace (e.g. ``"positions"``, which the ledger store
+        reads and seeds); it stays the same object across :meth:`clear`."""
+        self._check()
+        return self._spaces.setdefault(name, {})
+
+    def clear(self, namespace: str | None = None) -> None:
+        """Forget every entry (or one namespace's). Needed after changing a table in place."""
+        for name, space in self._spaces.items():
+            if namespace is None or name == namespace:
+                space.clear()
+
+    def __contains__(self, item) -> bool:
+        namespace, key = item
+        return key in self._spaces.get(namespace, {})
+
+    def keys(self, namespace: str) -> list:
+        return list(self._spaces.get(namespace, {}))
+
+    def __getstate__(self):
+        return {}
+
+    def __setstate__(self, state):
+        self.__init__()
+
+    def __repr__(self) -> str:
+        return f"LedgerCache({', '.join(f'{k}: {len(v)}' for k, v in self._spaces.items())})"
 
 
 def to_date(value) -> pd.Timestamp:
@@ -90,6 +187,20 @@ class Ledger:
     #: where the ledger was read from when it came from a pack snapshot or the ledger
     #: store: ``{"path", "content_hash", "files"}`` (None when validated from a folder)
     snapshot: dict | None = field(default=None, compare=False, repr=False)
+    #: results computed from the tables (:class:`LedgerCache`); the tables are not
+    #: modified after loading, and ``cache.clear()`` must be called if they are
+    cache: LedgerCache = field(default_factory=LedgerCache, init=False, compare=False, repr=False)
+
+    def __post_init__(self):
+        self.cache.bind(self)
+
+    def __getstate__(self):
+        return {k: v for k, v in self.__dict__.items() if k != "cache"}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.__dict__["cache"] = LedgerCache()
+        self.__post_init__()
 
     # ---------------------------------------------------------------- construction
     @classmethod
@@ -97,16 +208,16 @@ class Ledger:
              report_currency: str = REPORT_CURRENCY, progress: bool = False) -> "Ledger":
         """Load and validate a ledger folder; raise :class:`LedgerError` with every problem.
 
-        A snapshot folder (written by a pack, see :mod:`workbench.io.snapshot`) is read
-        as it was validated, its content hash checked instead of validating again.
+        A folder whose files are unchanged since it was last validated is read from the
+        ledger store (:mod:`workbench.io.store`) without validating again; a snapshot
+        folder (written by a pack, see :mod:`workbench.io.snapshot`) is read as it was
+        validated. Either way each table file's SHA-256 is checked as it is read.
         """
+        from .io import store
         from .io.snapshot import is_snapshot, read_snapshot
         if is_snapshot(folder):
             return read_snapshot(folder)
-        ledger, problems = validate_folder(folder, column_map, report_currency, progress)
-        if problems:
-            raise LedgerError(problems, str(folder))
-        return ledger
+        return store.load(folder, column_map, report_currency, progress)
 
     @classmethod
     def from_frames(cls, frames: dict[str, pd.DataFrame], report_currency: str = REPORT_CURRENCY
@@ -117,7 +228,10 @@ class Ledger:
         try:
             for name, df in frames.items():
                 df.to_csv(tmp / f"{name}.csv", index=False, lineterminator="\n")
-            return cls.load(tmp, report_currency=report_currency)
+            ledger, problems = validate_folder(tmp, None, report_currency)
+            if problems:
+                raise LedgerError(problems, str(tmp))
+            return ledger                       # a temporary folder: not kept in the store
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
@@ -141,12 +255,20 @@ class Ledger:
 
     @property
     def first_date(self) -> pd.Timestamp | None:
+        """The first invoice date (from the store's manifest when read from the store)."""
+        known = (self.snapshot or {}).get("dates", {})
+        if "first_date" in known:
+            return None if known["first_date"] is None else pd.Timestamp(known["first_date"])
         d = self.tables["invoices"]["invoice_date"]
         return None if d.empty else d.min()
 
     @property
     def last_date(self) -> pd.Timestamp | None:
-        """The latest business date in the ledger (invoices, receipts, applications, ...)."""
+        """The latest business date in the ledger (invoices, receipts, applications, ...);
+        from the store's manifest when read from the store (no table read for it)."""
+        known = (self.snapshot or {}).get("dates", {})
+        if "last_date" in known:
+            return None if known["last_date"] is None else pd.Timestamp(known["last_date"])
         dates = []
         for name, col in (("invoices", "invoice_date"), ("receipts", "receipt_date"),
                           ("applications", "applied_date"), ("credit_memos", "date"),
@@ -191,33 +313,244 @@ class Ledger:
     def positions(self, table: str, column: str, target: str, target_column: str) -> np.ndarray:
         """Row positions in ``target`` of the ids in ``table[column]`` (-1 where absent).
 
-        Cached for the life of the ledger (its tables are not modified after loading), so
+        Cached for the life of the ledger (:attr:`cache`, namespace ``"positions"``), so
         repeated as-of views reuse one hash lookup.
         """
-        cache = self.__dict__.setdefault("_pos_cache", {})
-        key = (table, column, target, target_column)
-        if key not in cache:
+        def compute():
             df = self.tables[table]
             if column not in df or not len(df):
-                cache[key] = np.full(len(df), -1, dtype=np.int64)
-            else:
-                index = schema.IdIndex(self.tables[target][target_column])
-                cache[key] = index.get_indexer(df[column])
-        return cache[key]
+                return np.full(len(df), -1, dtype=np.int64)
+            return schema.IdIndex(self.tables[target][target_column]).get_indexer(df[column])
 
-    def _invoice_positions(self, table: str) -> np.ndarray:
+        return self.cache.get("positions", (table, column, target, target_column), compute)
+
+    def invoice_positions(self, table: str) -> np.ndarray:
+        """Row positions in ``invoices`` of ``table``'s ``invoice_id`` (-1 where absent or
+        empty, e.g. a credit memo on the account)."""
         return self.positions(table, "invoice_id", "invoices", "invoice_id")
 
-    def _reduced_by(self, table: str, date_col: str, as_of: pd.Timestamp) -> np.ndarray:
-        """Per invoice, the exact sum of ``table``'s amounts dated on or before ``as_of``."""
-        inv = self.tables["invoices"]
-        out = np.zeros(len(inv), dtype=np.int64)
-        df = self.tables[table]
-        if not len(df):
+    # ---------------------------------------------------------------- the event model
+    def _raw_events(self) -> dict:
+        """The reduction events as numpy arrays in table order (applications, credit memos,
+        write-offs; rows ascending): what per-date sums need, without sorting."""
+        return self.cache.get("events", ("raw",), self._build_raw_events)
+
+    def _build_raw_events(self) -> dict:
+        pos, day, kind, amt, row = [], [], [], [], []
+        sources = (("applications", "applied_date", "application"),
+                   ("credit_memos", "date", "credit_memo"),
+                   ("write_offs", "date", None))
+        for table, col, name in sources:
+            df = self.tables[table]
+            if not len(df) or "invoice_id" not in df:
+                continue
+            p = self.invoice_positions(table)
+            a = df["amount_minor"].to_numpy(dtype=np.int64)
+            if name is None:     # write-offs: a negative one is a recovery (reinstatement)
+                k = np.where(a < 0, REDUCTION_KINDS.index("recovery"),
+                             REDUCTION_KINDS.index("write_off")).astype(np.int8)
+            else:
+                k = np.full(len(df), REDUCTION_KINDS.index(name), np.int8)
+            ok = p >= 0
+            if ok.all():
+                pos.append(p)
+                day.append(df[col].to_numpy(dtype="datetime64[ns]"))
+                kind.append(k)
+                amt.append(a)
+                row.append(np.arange(len(df), dtype=np.int64))
+            else:
+                ok = np.flatnonzero(ok)
+                pos.append(p[ok])
+                day.append(df[col].to_numpy(dtype="datetime64[ns]")[ok])
+                kind.append(k[ok])
+                amt.append(a[ok])
+                row.append(ok.astype(np.int64))
+        if not pos:
+            z = np.zeros(0, np.int64)
+            return {"pos": z, "date": np.zeros(0, "datetime64[ns]"), "kind": np.zeros(0, np.int8),
+                    "amount": z, "row": z}
+        return {"pos": np.concatenate(pos).astype(np.int64), "date": np.concatenate(day),
+                "kind": np.concatenate(kind), "amount": np.concatenate(amt),
+                "row": np.concatenate(row)}
+
+    def _events(self) -> dict:
+        """The reduction events sorted (see :meth:`reductions`), with the open balance after
+        each."""
+        return self.cache.get("events", ("sorted",), self._build_events)
+
+    def _build_events(self) -> dict:
+        raw = self._raw_events()
+        pos, day, kind = raw["pos"], raw["date"], raw["kind"]
+        n = len(pos)
+        days = day.astype("datetime64[D]").astype(np.int64)
+        span = int(days.max() - days.min()) if n else 0
+        if n and span < 2**21 and int(pos.max()) < 2**35:
+            # one int64 key (invoice, day, kind); a stable sort keeps table order, then row
+            key = (pos << 24) | ((days - days.min()) << 3) | kind.astype(np.int64)
+            order = np.argsort(key, kind="stable")
+        else:
+            order = np.lexsort((raw["row"], kind, day, pos))
+        ev = {k: v[order] for k, v in raw.items()}
+        pos, amt = ev["pos"], ev["amount"]
+        # open balance after each event: the invoice amount less the running reductions
+        total = np.cumsum(amt, dtype=np.int64)
+        first = np.r_[True, pos[1:] != pos[:-1]] if n else np.zeros(0, bool)
+        start = np.maximum.accumulate(np.where(first, np.arange(n), 0)) if n \
+            else np.zeros(0, np.int64)
+        running = total - (total - amt)[start] if n else total
+        amount = self.tables["invoices"]["amount_minor"].to_numpy(dtype=np.int64)
+        ev["open_after"] = amount[pos] - running
+        ev["first"] = first
+        return ev
+
+    def reductions(self, sort: bool = True) -> pd.DataFrame:
+        """Every event that reduces an invoice's open balance, in one frame (cached).
+
+        The reducing tables of DATA_MODEL.md read as one stream: ``applications`` (cash),
+        ``credit_memos`` applied to an invoice, ``write_offs`` (a negative write-off is a
+        ``recovery``: it reinstates what was written off). Rows whose ``invoice_id`` is
+        empty (a credit memo on the account) are not reductions of an invoice.
+
+        Parameters
+        ----------
+        sort : bool
+            True (default): sorted as below, with ``open_after_minor``. False: the same
+            events in table order (applications, credit memos, write-offs; each by row),
+            without ``open_after_minor``: enough for sums by date, and no sort to pay for
+            in a one-shot question.
+
+        Returns
+        -------
+        DataFrame
+            ``invoice`` (row position in ``invoices``), ``invoice_id``, ``date``, ``kind``
+            (ordered categorical of :data:`REDUCTION_KINDS`), ``amount_minor`` (signed: a
+            recovery is negative, it raises the open balance), ``row`` (the event's row in
+            its own table) and ``open_after_minor`` (the invoice's open balance just after
+            the event). Sorted by invoice, date and kind order (recovery, application,
+            credit memo, write-off: validation's same-day order), then row.
+        """
+        def build(ev):
+            inv_ids = self.tables["invoices"]["invoice_id"]
+            out = pd.DataFrame({
+                "invoice": ev["pos"],
+                "invoice_id": inv_ids.array.take(ev["pos"]) if len(ev["pos"])
+                else pd.array([], dtype=inv_ids.dtype),
+                "date": ev["date"],
+                "kind": pd.Categorical.from_codes(ev["kind"], categories=list(REDUCTION_KINDS),
+                                                  ordered=True),
+                "amount_minor": ev["amount"], "row": ev["row"]})
+            if "open_after" in ev:
+                out["open_after_minor"] = ev["open_after"]
             return out
-        pos = self._invoice_positions(table)
-        sel = (pos >= 0) & (df[date_col].to_numpy() <= as_of.to_datetime64())
-        np.add.at(out, pos[sel], df["amount_minor"].to_numpy()[sel])
+        if sort:
+            return self.cache.get("reductions", (), lambda: build(self._events()))
+        return self.cache.get("reductions", ("table order",), lambda: build(self._raw_events()))
+
+    def settlement_periods(self) -> pd.DataFrame:
+        """Every time an invoice was settled: from the event that took its open balance
+        to zero until a recovery reopened it (if one did). Cached.
+
+        This is the one definition of settlement every analysis reads (through
+        :meth:`settlement` for one date; payment-risk histories through these periods, so
+        that a date between a recovery and its re-settlement sees the invoice open).
+
+        Returns
+        -------
+        DataFrame
+            ``invoice`` (row position), ``invoice_id``, ``settled_date`` (the date of the
+            event after which the open balance was zero), ``reopened_date`` (the date of
+            the recovery that made it positive again; NaT if none), ``days_late``
+            (``settled_date - due_date`` in days, int64; negative when paid early).
+            Sorted by invoice and date.
+        """
+        def build():
+            ev = self._events()
+            inv = self.tables["invoices"]
+            pos, date, after = ev["pos"], ev["date"], ev["open_after"]
+            amount = inv["amount_minor"].to_numpy(dtype=np.int64)
+            before = np.where(ev["first"], amount[pos], np.r_[0, after[:-1]].astype(np.int64))
+            closes = (after == 0) & (before > 0)
+            reopens = (after > 0) & (before == 0)
+            marks = np.flatnonzero(closes | reopens)       # alternate per invoice: close first
+            is_close = closes[marks]
+            nxt = np.r_[marks[1:], -1]
+            has_next = np.r_[(pos[marks[1:]] == pos[marks[:-1]]) & ~is_close[1:], False] \
+                if len(marks) else np.zeros(0, bool)
+            c = marks[is_close]
+            reopened = np.where(has_next[is_close], date[np.maximum(nxt[is_close], 0)],
+                                np.datetime64("NaT"))
+            p = pos[c]
+            due = inv["due_date"].to_numpy(dtype="datetime64[ns]")[p]
+            return pd.DataFrame({
+                "invoice": p,
+                "invoice_id": inv["invoice_id"].array.take(p) if len(p)
+                else pd.array([], dtype=inv["invoice_id"].dtype),
+                "settled_date": date[c],
+                "reopened_date": reopened.astype("datetime64[ns]"),
+                "days_late": ((date[c] - due) // np.timedelta64(1, "D")).astype(np.int64)})
+        return self.cache.get("settlement_periods", (), build)
+
+    def _reduced(self, D: pd.Timestamp) -> np.ndarray:
+        """Per invoice and kind (columns in :data:`REDUCTION_KINDS` order), the exact sum of
+        the events dated on or before ``D`` (signed: recoveries negative)."""
+        ev = self._raw_events()
+        K = len(REDUCTION_KINDS)
+        out = np.zeros(len(self.tables["invoices"]) * K, dtype=np.int64)
+        sel = ev["date"] <= D.to_datetime64()
+        np.add.at(out, ev["pos"][sel] * K + ev["kind"][sel], ev["amount"][sel])
+        return out.reshape(-1, K)
+
+    def settlement(self, as_of) -> pd.DataFrame:
+        """Each invoice dated on or before ``as_of`` with what reduced it by then, its open
+        balance, and, when settled, the settlement date and days late.
+
+        Returns
+        -------
+        DataFrame
+            ``invoice_id, customer_id, currency, invoice_date, due_date, amount_minor``,
+            the signed sums by kind ``application_minor, credit_memo_minor,
+            write_off_minor, recovery_minor`` (<= 0), ``reduced_minor`` (their total),
+            ``open_minor``, ``settled`` (bool), ``settled_date`` (NaT when open) and
+            ``days_late`` (float, NaN when open); in the order of ``invoices``.
+
+        Notes
+        -----
+        The one definition (DATA_MODEL.md, "Days late of a settled invoice"):
+
+        * an invoice is **settled** on D when its open balance on D is zero (every event
+          of :meth:`reductions` dated on or before D counted);
+        * its **settlement date** is the date of the event after which the balance last
+          became zero, on or before D. Once zero, only a recovery can move it: a recovery
+          reinstates part of a write-off and reopens the invoice until that amount is
+          applied, credited or written off again, and the settlement date is then that
+          later event's (a recovery and its cash on the same day leave the settlement on
+          that day). So it is the date of the latest reduction dated on or before D;
+        * **days late** = settlement date - due date, in days (negative when paid
+          early); NaN for an invoice still open on D.
+
+        Only events dated on or before ``as_of`` count: the same date asked later gives
+        the same answer (point in time).
+        """
+        D = to_date(as_of)
+        inv = self.tables["invoices"]
+        dated = (inv["invoice_date"] <= D).to_numpy()
+        red = self._reduced(D)
+        red = red if dated.all() else red[dated]
+        out = inv.loc[dated, ["invoice_id", "customer_id", "currency", "invoice_date",
+                              "due_date", "amount_minor"]].copy()
+        for kind in REDUCTION_KINDS[1:] + REDUCTION_KINDS[:1]:
+            out[f"{kind}_minor"] = red[:, REDUCTION_KINDS.index(kind)]
+        out["reduced_minor"] = red.sum(axis=1)
+        out["open_minor"] = (out["amount_minor"] - out["reduced_minor"]).astype(np.int64)
+        per = self.settlement_periods()
+        Dn = D.to_datetime64()
+        active = (per["settled_date"].to_numpy() <= Dn) & \
+            ~(per["reopened_date"].to_numpy() <= Dn)
+        settled_on = np.full(len(inv), np.datetime64("NaT"), dtype="datetime64[ns]")
+        settled_on[per["invoice"].to_numpy()[active]] = per["settled_date"].to_numpy()[active]
+        out["settled"] = (out["open_minor"] == 0).to_numpy()
+        out["settled_date"] = settled_on[dated]
+        out["days_late"] = ((out["settled_date"] - out["due_date"]).dt.days).astype(float)
         return out
 
     def balances(self, as_of) -> pd.DataFrame:
@@ -225,19 +558,20 @@ class Ledger:
 
         Open balance = amount - applications (applied_date <= D) - credit memos applied
         to it (date <= D) - write-offs net of recoveries (date <= D), as DATA_MODEL.md
-        defines it. Validation guarantees it is never negative.
+        defines it, from the one event stream :meth:`reductions`. Validation guarantees
+        it is never negative. ``written_off_minor`` is net of recoveries.
         """
         D = to_date(as_of)
         inv = self.tables["invoices"]
-        applied = self._reduced_by("applications", "applied_date", D)
-        credited = self._reduced_by("credit_memos", "date", D)
-        written = self._reduced_by("write_offs", "date", D)
+        k = REDUCTION_KINDS.index
         dated = (inv["invoice_date"] <= D).to_numpy()
+        red = self._reduced(D)
+        red = red if dated.all() else red[dated]
         out = inv.loc[dated, ["invoice_id", "customer_id", "currency", "invoice_date", "due_date",
                               "amount_minor"]].copy()
-        out["applied_minor"] = applied[dated]
-        out["credited_minor"] = credited[dated]
-        out["written_off_minor"] = written[dated]
+        out["applied_minor"] = red[:, k("application")]
+        out["credited_minor"] = red[:, k("credit_memo")]
+        out["written_off_minor"] = red[:, k("write_off")] + red[:, k("recovery")]
         out["open_minor"] = (out["amount_minor"] - out["applied_minor"] - out["credited_minor"]
                              - out["written_off_minor"]).astype(np.int64)
         out["days_past_due"] = ((D - out["due_date"]).dt.days).astype(np.int64)
@@ -353,11 +687,7 @@ class Ledger:
         return rate / self._base_rate(target, D, target)
 
     def _base_rate(self, currency: str, D: pd.Timestamp, target: str):
-        cache = self.__dict__.setdefault("_rate_cache", {})
-        key = (currency, D)
-        if key not in cache:
-            cache[key] = self._find_rate(currency, D, target)
-        return cache[key]
+        return self.cache.get("fx_rate", (currency, D), lambda: self._find_rate(currency, D, target))
 
     def _find_rate(self, currency: str, D: pd.Timestamp, target: str):
         fx = self.tables["fx_rates"]
@@ -438,11 +768,11 @@ def validate_folder(folder: str | Path, column_map: str | Path | ColumnMap | Non
     schema.cross_checks(typed, raws, problems, positions)
     bar.update()
     bar.close()
-    problems = sorted(set(problems), key=schema._problem_sort_key)
+    problems = sorted(set(problems), key=schema.problem_sort_key)
     if problems:
         return None, problems
     tables = {name: (typed[name].frame if name in typed else _empty_frame(name))
               for name in TABLES}
     ledger = Ledger(tables, frozenset(typed), str(folder), report, report_currency)
-    ledger.__dict__["_pos_cache"] = positions     # the id lookups validation already made
+    ledger.cache.namespace("positions").update(positions)   # the id lookups validation made
     return ledger, []

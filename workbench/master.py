@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .ledger import Ledger, to_date
-from .money import MINOR_UNITS, parse_amount_array
+from .money import minor_units_array, parse_amount_array
 from .schema import CUSTOMER_CHANGE_FIELDS
 
 __all__ = ["MASTER_FIELDS", "WITHOUT_HISTORY", "customers_as_of", "master_as_of",
@@ -109,9 +109,7 @@ class MasterHistory:
         return self._index.get_indexer(ids) if len(ids) else np.zeros(0, np.int64)
 
     def _digits(self) -> np.ndarray:
-        cur = self.customers["currency"].to_numpy(dtype=object) if "currency" in self.customers \
-            else np.full(len(self.customers), None, dtype=object)
-        return np.array([MINOR_UNITS.get(c, 2) for c in cur], dtype=np.int64)
+        return minor_units_array(self.customers["currency"].to_numpy(dtype=object))
 
     def master(self, field: str) -> tuple[np.ndarray, np.ndarray]:
         """(values, present) of today's master for a field, aligned with ``customers``."""
@@ -308,11 +306,10 @@ def master_as_of(customers: pd.DataFrame, as_of, changes: pd.DataFrame | None = 
 
 
 def _ledger_history(ledger: Ledger) -> MasterHistory:
-    cache = ledger.__dict__.setdefault("_master_cache", {})
-    if "history" not in cache:
+    def build():
         changes = ledger.tables.get("customer_changes") if ledger.has("customer_changes") else None
-        cache["history"] = MasterHistory(ledger.customers, changes, ledger.last_date)
-    return cache["history"]
+        return MasterHistory(ledger.customers, changes, ledger.last_date)
+    return ledger.cache.get("master", ("history",), build)
 
 
 def customers_as_of(ledger: Ledger, as_of, fields: tuple[str, ...] | str = MASTER_FIELDS,
@@ -320,7 +317,7 @@ def customers_as_of(ledger: Ledger, as_of, fields: tuple[str, ...] | str = MASTE
     """The ledger's customer master as of a date (see :func:`master_as_of`).
 
     Uses ``customer_changes`` when the ledger has it; the master's date is the ledger's last
-    business date. Cached on the ledger per (date, fields, mode): a copy is returned.
+    business date. Kept in the ledger's cache per (date, fields, mode): a copy is returned.
 
     Examples
     --------
@@ -329,12 +326,10 @@ def customers_as_of(ledger: Ledger, as_of, fields: tuple[str, ...] | str = MASTE
     fields = _check_fields(fields)
     mode = _check_mode(without_history)
     D = to_date(as_of)
-    cache = ledger.__dict__.setdefault("_master_cache", {})
-    key = ("as_of", D, fields, mode)
-    if key not in cache:
-        cache[key] = master_as_of(ledger.customers, D, None, ledger.last_date, mode, fields,
-                                  _history=_ledger_history(ledger))
-    frame, notes = cache[key]
+    frame, notes = ledger.cache.get(
+        "master", ("as_of", D, fields, mode),
+        lambda: master_as_of(ledger.customers, D, None, ledger.last_date, mode, fields,
+                             _history=_ledger_history(ledger)))
     return frame.copy(), list(notes)
 
 

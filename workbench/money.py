@@ -13,7 +13,8 @@ rounding"), the IEEE 754 / IFRS-neutral default that does not bias sums upward.
 from __future__ import annotations
 
 import re
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, localcontext
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
@@ -24,11 +25,16 @@ __all__ = [
     "MINOR_UNITS",
     "ROUNDING",
     "MoneyError",
-    "minor_units",
+    "minor_units", "minor_units_array",
     "is_currency",
     "parse_amount",
     "format_amount",
+    "format_money",
     "to_decimal",
+    "to_major_float",
+    "percent_of",
+    "within_percent_of",
+    "mean_minor",
     "round_to_minor",
     "convert",
     "parse_amount_array",
@@ -79,6 +85,15 @@ def minor_units(currency: str) -> int:
         return MINOR_UNITS[currency]
     except (KeyError, TypeError):
         raise MoneyError(f"unknown ISO 4217 currency code {currency!r}") from None
+
+
+def minor_units_array(currencies) -> np.ndarray:
+    """:func:`minor_units` of every code in an array (int64), each distinct code looked up
+    once; an unknown code raises :class:`MoneyError` naming it."""
+    codes, inverse = np.unique(np.asarray(currencies, dtype=object).astype(str),
+                               return_inverse=True)
+    return np.array([minor_units(c) for c in codes], dtype=np.int64)[inverse].reshape(-1) \
+        if len(codes) else np.zeros(0, np.int64)
 
 
 def parse_amount(text: str | Decimal | int, currency: str) -> int:
@@ -163,6 +178,87 @@ def format_amount(minor: int, currency: str, *, thousands: bool = False,
     value = to_decimal(int(minor), currency)
     text = f"{value:,}" if thousands else f"{value}"
     return f"{text} {currency}" if symbol else text
+
+
+def format_money(minor: int, currency: str) -> str:
+    """An amount for people: thousands separators, the currency's ISO 4217 decimals and its
+    code (``"1,234.50 USD"``, ``"125,000 JPY"``, ``"1.234 KWD"``)."""
+    return format_amount(minor, currency, thousands=True, symbol=True)
+
+
+def to_major_float(minor, currency: str):
+    """Minor units as a float in major units, **for display only** (plot axes, Excel cells).
+
+    ``minor`` is an int, a sequence, an array or a Series (missing values stay NaN); the
+    result is the same shape. Never use it in a sum that must tie: sum the integers, then
+    convert the total.
+    """
+    scale = 10 ** minor_units(currency)
+    if isinstance(minor, pd.Series):
+        return pd.to_numeric(minor, errors="coerce").astype("float64") / scale
+    if isinstance(minor, (int, np.integer)) and not isinstance(minor, (bool, np.bool_)):
+        return int(minor) / scale     # exact int, one correctly rounded division
+    arr = np.asarray(minor)
+    if arr.ndim == 0:
+        return float("nan") if pd.isna(minor) else float(minor) / scale
+    return pd.to_numeric(pd.Series(arr), errors="coerce").to_numpy(dtype="float64") / scale
+
+
+def _fraction(percent) -> Fraction:
+    """A percentage as an exact fraction, from its decimal text (``0.5`` -> 1/2)."""
+    if isinstance(percent, bool):
+        raise MoneyError(f"not a percentage: {percent!r}")
+    try:
+        # str() of a float is its shortest repr, the number the policy file wrote
+        return Fraction(Decimal(str(percent)))
+    except (ArithmeticError, ValueError, TypeError):
+        raise MoneyError(f"not a finite percentage: {percent!r}") from None
+
+
+def percent_of(minor: int, percent, rounding: str = ROUND_FLOOR) -> int:
+    """``percent`` % of an amount in minor units, exactly, rounded once to a minor unit.
+
+    The product is exact (decimal arithmetic on the percentage's decimal text); the one
+    rounding is ``rounding`` (default ``ROUND_FLOOR``: a tolerance never grows by rounding;
+    pass :data:`ROUNDING` for a share that is booked). ``percent_of(12345678, 0.5)`` (0.5 %
+    of 12,345.678 KWD) is ``61728`` (61.728 KWD; exactly 61.72839).
+    """
+    frac = _fraction(percent)
+    with localcontext() as ctx:           # exact: enough digits for any int64 product
+        ctx.prec = 80
+        exact = Decimal(int(minor)) * frac.numerator / frac.denominator / 100
+        if Fraction(exact) != Fraction(int(minor)) * frac / 100:
+            raise MoneyError(f"{percent!r} % of {minor} is not a finite decimal")
+        return int(exact.to_integral_value(rounding=rounding))
+
+
+def within_percent_of(part, base, percent) -> np.ndarray:
+    """``part <= base * percent / 100``, element-wise and exact (integers, no float).
+
+    For integer ``part`` this equals ``part <= percent_of(base, percent, ROUND_FLOOR)``.
+    ``part`` and ``base`` are integer minor units (scalars or arrays); the comparison is
+    ``part * 100 * q <= base * p`` with ``percent = p / q`` exactly, in int64 when the
+    products fit and in Python integers otherwise.
+    """
+    frac = _fraction(percent)
+    p, q = frac.numerator, frac.denominator * 100
+    part = np.asarray(part, dtype=np.int64)
+    base = np.asarray(base, dtype=np.int64)
+    biggest = max(int(np.abs(part).max(initial=0)) * q, int(np.abs(base).max(initial=0)) * abs(p))
+    if biggest < 2**62:
+        return part * q <= base * p
+    left = np.array([int(v) * q for v in part.ravel()], dtype=object).reshape(part.shape)
+    right = np.array([int(v) * p for v in base.ravel()], dtype=object).reshape(base.shape)
+    return np.asarray(left <= right, dtype=bool)
+
+
+def mean_minor(values) -> int:
+    """The mean of amounts in minor units, exact, rounded once half to even
+    (:data:`ROUNDING`): ``[1, 2]`` -> ``2``, ``[2, 3]`` -> ``2``, ``[1, 2, 2, 2]`` -> ``2``."""
+    ints = [int(v) for v in values]
+    if not ints:
+        raise MoneyError("the mean of no amounts is undefined")
+    return round(Fraction(sum(ints), len(ints)))      # Fraction rounds half to even
 
 
 def round_to_minor(value: Decimal, currency: str) -> int:

@@ -1,6 +1,7 @@
 """Plot helpers (seaborn/matplotlib). Each takes ``ax=None`` and returns the Axes; none
-calls ``plt.show()``. Amounts are converted to major units for display only; amounts in
-different currencies are never drawn on one axis."""
+calls ``plt.show()``. Amounts are converted to major units for display only
+(:func:`workbench.money.to_major_float`, the currency's ISO 4217 decimals); every money
+axis names its currency, and amounts in different currencies are never drawn on one axis."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from .money import MINOR_UNITS
+from .money import minor_units, to_major_float
 
 __all__ = ["aging_bars", "aging_share_bars", "money_axis", "kpi_trend_lines", "roc_curves",
            "calibration_plot", "lift_chart", "forecast_chart"]
@@ -18,10 +19,17 @@ __all__ = ["aging_bars", "aging_share_bars", "money_axis", "kpi_trend_lines", "r
 _NON_GROUP = ("currency", "total", "aging_over_60_pct", "invoices", "customer_name")
 
 
-def money_axis(ax, axis: str = "x") -> None:
-    """Thousands separators on a money axis (values in major units)."""
-    fmt = mticker.FuncFormatter(lambda v, _: f"{v:,.0f}")
-    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
+def money_axis(ax, axis: str = "x", currency: str | None = None) -> None:
+    """Thousands separators on a money axis (values in major units). With ``currency``,
+    ticks that are not whole units show the currency's decimals (0.125 KWD, never 0)."""
+    digits = minor_units(currency) if currency else 0
+
+    def tick(v, _):
+        if digits and v != round(v):
+            return f"{v:,.{digits}f}"
+        return f"{v:,.0f}"
+
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(mticker.FuncFormatter(tick))
 
 
 def _bars(table: pd.DataFrame) -> tuple[pd.Series, str | None]:
@@ -63,14 +71,15 @@ def aging_bars(table: pd.DataFrame, currency: str | None = None, ax=None, title:
         currency = currencies[0] if currencies else ""
     rows = table[table["currency"] == currency]
     names, key = _bars(rows)
-    scale = 10 ** MINOR_UNITS.get(currency, 2)
     if ax is None:
         _, ax = plt.subplots(figsize=(9, 0.45 * max(len(rows), 3) + 1.5))
-    _stack(ax, names.to_numpy(), rows[labels] / scale, labels)
+    major = (pd.DataFrame({b: to_major_float(rows[b], currency) for b in labels})
+             if len(rows) else rows[labels].astype(float))
+    _stack(ax, names.to_numpy(), major, labels)
     ax.set_xlabel(f"Open AR ({currency})")
     ax.set_ylabel(key.replace("_", " ").title() if key else "Currency")
     ax.set_title(title or f"AR aging in {currency} as of {table.attrs.get('as_of', '')}")
-    money_axis(ax, "x")
+    money_axis(ax, "x", currency or None)
     return ax
 
 
@@ -166,20 +175,19 @@ def lift_chart(evaluation: pd.DataFrame, ax=None, title: str = "Lift by decile (
 
 def forecast_chart(forecast: pd.DataFrame, currency: str, ax=None):
     """Expected collections per week with the low-high range, for one currency."""
-    from .money import MINOR_UNITS
-
     f = forecast[forecast["currency"] == currency]
-    scale = 10 ** MINOR_UNITS[currency]
     if ax is None:
         _, ax = plt.subplots(figsize=(9, 3.6))
     x = f["week"].to_numpy()
-    ax.fill_between(x, np.minimum(f["low_minor"], f["high_minor"]) / scale,
-                    np.maximum(f["low_minor"], f["high_minor"]) / scale, alpha=0.25,
-                    label="all at 90th / 10th percentile dates")
-    ax.plot(x, f["expected_minor"] / scale, marker="o", label="expected")
+    low = np.minimum(f["low_minor"].to_numpy(), f["high_minor"].to_numpy())
+    high = np.maximum(f["low_minor"].to_numpy(), f["high_minor"].to_numpy())
+    ax.fill_between(x, to_major_float(low, currency), to_major_float(high, currency),
+                    alpha=0.25, label="all at 90th / 10th percentile dates")
+    ax.plot(x, to_major_float(f["expected_minor"], currency).to_numpy(), marker="o",
+            label="expected")
     ax.set_xlabel("Week ahead")
     ax.set_ylabel(f"Collections ({currency})")
-    ax.set_title(f"13-week cash forecast, {currency}")
-    money_axis(ax, "y")
+    ax.set_title(f"{f['week'].nunique()}-week cash forecast, {currency}")
+    money_axis(ax, "y", currency)
     ax.legend(frameon=False)
     return ax

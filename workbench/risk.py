@@ -47,27 +47,20 @@ def _days(values) -> np.ndarray:
 
 
 def settlement(ledger: Ledger) -> pd.DataFrame:
-    """Each invoice's settlement as recorded: the date its open balance reached zero (the
-    last reduction), or none when still open; and its days late."""
+    """Each invoice's settlement as recorded (the ledger's last state): the day its open
+    balance last reached zero (:meth:`workbench.ledger.Ledger.settlement`, recoveries
+    reopening it), or none when still open; and its days late. One row per invoice, in
+    the order of ``invoices``: ``settle_day`` (day number, a very large value when open),
+    ``days_late`` (float, NaN when open)."""
     inv = ledger.invoices
-    parts = []
-    for table, col in (("applications", "applied_date"), ("credit_memos", "date"), ("write_offs", "date")):
-        t = ledger[table]
-        if len(t) and "invoice_id" in t:
-            pos = ledger._invoice_positions(table)
-            ok = pos >= 0
-            parts.append(pd.DataFrame({"pos": pos[ok], "day": _days(t[col].to_numpy())[ok],
-                                       "amount": t["amount_minor"].to_numpy()[ok]}))
+    per = ledger.settlement_periods()
+    final = per["reopened_date"].isna().to_numpy()
     settle = np.full(len(inv), _NEVER, dtype=np.int64)
-    if parts:
-        ev = pd.concat(parts).sort_values(["pos", "day"], kind="stable")
-        ev["cum"] = ev.groupby("pos")["amount"].cumsum()
-        amount = inv["amount_minor"].to_numpy()
-        done = ev[ev["cum"].to_numpy() >= amount[ev["pos"].to_numpy()]]
-        first = done.groupby("pos")["day"].min()
-        settle[first.index.to_numpy()] = first.to_numpy()
-    due = _days(inv["due_date"].to_numpy())
-    return pd.DataFrame({"settle_day": settle, "days_late": np.where(settle < _NEVER, settle - due, np.nan)})
+    late = np.full(len(inv), np.nan)
+    p = per["invoice"].to_numpy()[final]
+    settle[p] = _days(per["settled_date"].to_numpy()[final])
+    late[p] = per["days_late"].to_numpy()[final]
+    return pd.DataFrame({"settle_day": settle, "days_late": late})
 
 
 class _Streams:
@@ -81,39 +74,45 @@ class _Streams:
         self.inv_day = _days(inv["invoice_date"].to_numpy())
         self.due_day = _days(inv["due_date"].to_numpy())
         self.amount = inv["amount_minor"].to_numpy(dtype=np.int64)
-        st = settlement(ledger)
-        self.settle_day = st["settle_day"].to_numpy()
-        late = st["days_late"].to_numpy()
-        ok = self.settle_day < _NEVER
         c = self.cust_codes
-        # settled invoices, at their settlement day: count, late count, sum and max of days late
-        self.settled = self._stream(c[ok], self.settle_day[ok],
-                                    {"n": np.ones(ok.sum()), "late": (late[ok] > 0).astype(float),
-                                     "late_n": (late[ok] > late_days).astype(float),
-                                     "days": late[ok]}, maxcol=late[ok],
-                                    carry={"last": late[ok]})
+        # settlement periods (:meth:`Ledger.settlement_periods`): an invoice counts as settled
+        # from the day its balance reached zero, with its days late, until a recovery
+        # reopens it (a retraction row); so the history at any day is what was known then
+        per = ledger.settlement_periods()
+        self.periods = per
+        p = per["invoice"].to_numpy()
+        s_day = _days(per["settled_date"].to_numpy())
+        r_day = _days(per["reopened_date"].to_numpy())
+        dl = per["days_late"].to_numpy(dtype=np.int64)
+        re = r_day < _NEVER
+        codes = np.r_[c[p], c[p[re]]]
+        days = np.r_[s_day, r_day[re]]
+        sign = np.r_[np.ones(len(p), np.int64), -np.ones(int(re.sum()), np.int64)]
+        late = np.r_[dl, dl[re]]
+        episode = np.r_[np.arange(len(p)), np.flatnonzero(re)]
+        self.settled = self._stream(codes, days,
+                                    {"n": sign, "late": sign * (late > 0),
+                                     "late_n": sign * (late > late_days), "days": sign * late},
+                                    maxcol=late.astype(float), carry={"last": late.astype(float)},
+                                    episode=episode, retract=sign < 0)
         # issued invoices (amounts and counts) for open balance and the usual amount
-        self.issued = self._stream(c, self.inv_day, {"n": np.ones(len(c)), "amt": self.amount.astype(float)})
-        red_pos, red_day, red_amt = [], [], []
-        for table, col in (("applications", "applied_date"), ("credit_memos", "date"), ("write_offs", "date")):
-            t = ledger[table]
-            if len(t) and "invoice_id" in t:
-                pos = ledger._invoice_positions(table)
-                k = pos >= 0
-                red_pos.append(pos[k])
-                red_day.append(np.maximum(_days(t[col].to_numpy())[k], self.inv_day[pos[k]]))
-                red_amt.append(t["amount_minor"].to_numpy()[k].astype(float))
-        rp = np.concatenate(red_pos) if red_pos else np.zeros(0, np.int64)
-        self.reductions = self._stream(c[rp], np.concatenate(red_day) if red_day else np.zeros(0, np.int64),
-                                       {"amt": np.concatenate(red_amt) if red_amt else np.zeros(0)})
-        apps = ledger.applications
-        ap = ledger._invoice_positions("applications") if len(apps) else np.zeros(0, np.int64)
-        k = ap >= 0
-        self.payments = self._stream(c[ap[k]], _days(apps["applied_date"].to_numpy())[k] if len(apps) else np.zeros(0, np.int64),
-                                     {"n": np.ones(k.sum())}, lastday=True)
+        self.issued = self._stream(c, self.inv_day, {"n": np.ones(len(c), np.int64),
+                                                      "amt": self.amount})
+        # every reduction of the customer's invoices (the ledger's one event stream), counted
+        # from the later of its date and the invoice date
+        red = ledger.reductions()
+        self.red_pos = red["invoice"].to_numpy(dtype=np.int64)
+        self.red_day = _days(red["date"].to_numpy())
+        self.red_amount = red["amount_minor"].to_numpy(dtype=np.int64)
+        rp = self.red_pos
+        self.reductions = self._stream(c[rp], np.maximum(self.red_day, self.inv_day[rp]),
+                                       {"amt": self.red_amount})
+        cash = (red["kind"] == "application").to_numpy()
+        self.payments = self._stream(c[rp[cash]], self.red_day[cash],
+                                     {"n": np.ones(int(cash.sum()), np.int64)}, lastday=True)
         d = ledger.disputes
         if len(d):
-            dp = ledger._invoice_positions("disputes")
+            dp = ledger.invoice_positions("disputes")
             k = dp >= 0
             self.disputes = self._stream(c[dp[k]], _days(d["opened_date"].to_numpy())[k], {"n": np.ones(k.sum())})
         else:
@@ -121,8 +120,8 @@ class _Streams:
         self.broken = None
         acts = ledger.activities
         if len(acts) and "promise_date" in acts:
-            from .kpis import KPIOptions, _cached_schedule
-            sched = _cached_schedule(ledger, None, KPIOptions())
+            from .kpis import KPIOptions, promise_schedule
+            sched = promise_schedule(ledger, None, KPIOptions()).promises
             if len(sched):
                 due = _days(sched["due"].to_numpy())
                 kept = _days(sched["kept_on"].to_numpy())
@@ -139,8 +138,28 @@ class _Streams:
                                        {}, carry={"paydex": b["paydex"].to_numpy(dtype=float)[k],
                                                   "failure_score": b["failure_score"].to_numpy(dtype=float)[k]})
 
+    def settled_days_at(self, day: int) -> np.ndarray:
+        """Per invoice, the day it was settled as known on ``day`` (its settlement period
+        covering ``day``), ``_NEVER`` when open then."""
+        cache = self.__dict__.setdefault("_settled_at", {})
+        if day not in cache:
+            per = self.periods
+            s_day = _days(per["settled_date"].to_numpy())
+            r_day = _days(per["reopened_date"].to_numpy())
+            active = (s_day <= day) & (r_day > day)
+            out = np.full(len(self.inv_day), _NEVER, dtype=np.int64)
+            out[per["invoice"].to_numpy()[active]] = s_day[active]
+            cache[day] = out
+        return cache[day]
+
     @staticmethod
-    def _stream(codes, days, cols: dict, maxcol=None, lastday=False, carry=None):
+    def _stream(codes, days, cols: dict, maxcol=None, lastday=False, carry=None, episode=None,
+                retract=None):
+        """Events sorted by (customer, day) with cumulative columns within the customer
+        (integer columns summed exactly in int64), the running max of ``maxcol`` and the
+        ``carry`` values of the latest event. With ``retract`` (rows that withdraw the event
+        of the same ``episode``), the max and the latest are taken over the events not
+        withdrawn at each row."""
         codes = np.asarray(codes, dtype=np.int64)
         days = np.asarray(days, dtype=np.int64)
         order = np.lexsort((days, codes))
@@ -149,15 +168,20 @@ class _Streams:
         group_first = np.maximum.accumulate(np.where(start, np.arange(len(order)), 0)) if len(order) else np.zeros(0, np.int64)
         out = {"key": key, "codes": codes[order], "days": days[order], "first": group_first}
         for name, v in cols.items():
-            cs = np.cumsum(np.asarray(v, dtype=float)[order])
-            base = (cs - np.asarray(v, dtype=float)[order])[group_first]
-            out[name] = cs - base           # cumulative within the customer
+            v = np.asarray(v)
+            v = v.astype(np.int64) if v.dtype.kind in "biu" else v.astype(float)
+            vs = v[order]
+            cs = np.cumsum(vs)
+            out[name] = cs - (cs - vs)[group_first]         # cumulative within the customer
         if maxcol is not None:
             # running max within each customer (rows sorted by customer, then day)
             m = np.asarray(maxcol, dtype=float)[order]
             out["max"] = pd.Series(m).groupby(codes[order]).cummax().to_numpy()
         if carry:
             out["carry"] = {k: np.asarray(v)[order] for k, v in carry.items()}
+        if retract is not None and np.asarray(retract).any():
+            _withdraw(out, order, np.asarray(episode)[order], np.asarray(retract)[order],
+                      np.asarray(maxcol, dtype=float)[order])
         return out
 
     @staticmethod
@@ -250,22 +274,46 @@ def invoice_features(ledger: Ledger, positions: np.ndarray, as_of_days: np.ndarr
     })[list(FEATURES)]
 
 
+def _withdraw(out: dict, order, episode, retract, value) -> None:
+    """Recompute ``out["max"]`` and ``out["carry"]["last"]`` for the customers with
+    withdrawn events: after each row, the max and the latest value over the events still
+    standing (heaps with lazy deletion; few customers have recoveries)."""
+    import heapq
+
+    codes = out["codes"]
+    mx = out["max"].copy()
+    last = out["carry"]["last"].astype(float).copy()
+    for code in np.unique(codes[retract]):
+        rows = np.flatnonzero(codes == code)
+        standing: dict = {}
+        by_value: list = []
+        by_rank: list = []
+        for k in rows:
+            e = int(episode[k])
+            if retract[k]:
+                standing.pop(e, None)
+            else:
+                standing[e] = value[k]
+                heapq.heappush(by_value, (-value[k], e))
+                heapq.heappush(by_rank, (-k, e))
+            while by_value and by_value[0][1] not in standing:
+                heapq.heappop(by_value)
+            while by_rank and by_rank[0][1] not in standing:
+                heapq.heappop(by_rank)
+            mx[k] = -by_value[0][0] if by_value else np.nan
+            last[k] = standing[by_rank[0][1]] if by_rank else np.nan
+    out["max"] = mx
+    out["carry"]["last"] = last
+
+
 def _past_due_open(ledger, s: _Streams, c, t) -> np.ndarray:
     """Open amount, at t, of the customer's invoices due before t: issued-and-due events
     minus reductions of those invoices dated before t (both counted before t)."""
     if not hasattr(s, "_due_stream"):
-        s._due_stream = s._stream(s.cust_codes, s.due_day + 1, {"amt": s.amount.astype(float)})
-        red = []
-        for table, col in (("applications", "applied_date"), ("credit_memos", "date"), ("write_offs", "date")):
-            tt = ledger[table]
-            if len(tt) and "invoice_id" in tt:
-                pos = ledger._invoice_positions(table)
-                k = pos >= 0
-                red.append(pd.DataFrame({"c": s.cust_codes[pos[k]],
-                                         "d": np.maximum(_days(tt[col].to_numpy())[k], s.due_day[pos[k]] + 1),
-                                         "a": tt["amount_minor"].to_numpy()[k].astype(float)}))
-        r = pd.concat(red) if red else pd.DataFrame({"c": [], "d": [], "a": []})
-        s._due_red = s._stream(r["c"].to_numpy(), r["d"].to_numpy(), {"amt": r["a"].to_numpy()})
+        s._due_stream = s._stream(s.cust_codes, s.due_day + 1, {"amt": s.amount})
+        rp = s.red_pos
+        s._due_red = s._stream(s.cust_codes[rp], np.maximum(s.red_day, s.due_day[rp] + 1),
+                               {"amt": s.red_amount})
     return s.at(s._due_stream, c, t, "amt") - s.at(s._due_red, c, t, "amt")
 
 
@@ -294,12 +342,13 @@ def training_frame(ledger: Ledger, as_of, late_days: int = 30,
     start = ledger.first_date + pd.offsets.MonthEnd(1) if ledger.first_date is not None else D
     frames = []
     for M in pd.date_range(start, D, freq="ME"):
-        day, pos, late, settled_by = _open_with_outcome(ledger, s, M, d, late_days, late_days)
+        day, pos, late, settled_by, settle = _open_with_outcome(ledger, s, M, d, late_days,
+                                                                late_days)
         if not len(pos):
             continue
         X = invoice_features(ledger, pos, np.full(len(pos), day + 1), s)
         X["late"] = late
-        X["days_to_pay"] = np.where(settled_by, s.settle_day[pos] - inv_day[pos], np.nan)
+        X["days_to_pay"] = np.where(settled_by, settle - inv_day[pos], np.nan)
         X["snapshot_day"] = day
         X["invoice_day"] = inv_day[pos]
         X["invoice_id"] = inv_ids[pos]
@@ -315,17 +364,20 @@ def _open_with_outcome(ledger: Ledger, s: _Streams, at, known_by: int, late_days
                        max_days_past_due: int):
     """The open invoices on ``at`` at most ``max_days_past_due`` days past due whose outcome
     is known on day ``known_by`` (settled by then, or more than ``late_days`` past due):
-    ``(day of at, positions, late 0/1, settled)``. Shared by the training rows and the
-    out-of-time evaluation, so both read one definition of late."""
+    ``(day of at, positions, late 0/1, settled, settlement day)``. Settled and days late
+    are the ledger's settlement as known on ``known_by`` (:meth:`Ledger.settlement`: a
+    recovery not yet re-settled leaves the invoice open). Shared by the training rows and
+    the out-of-time evaluation, so both read one definition of late."""
     day = int(np.datetime64(to_date(at).date(), "D").astype(np.int64))
     items = ledger.open_items(at, customer_columns=())
     pos = pd.Index(ledger.invoices["invoice_id"]).get_indexer(items["invoice_id"])
     pos = pos[day - s.due_day[pos] <= max_days_past_due]
-    settled = s.settle_day[pos] <= known_by
+    settle = s.settled_days_at(known_by)[pos]
+    settled = settle <= known_by
     known = settled | (known_by - s.due_day[pos] > late_days)
-    pos, settled = pos[known], settled[known]
-    days_late = np.where(settled, s.settle_day[pos] - s.due_day[pos], known_by - s.due_day[pos])
-    return day, pos, (days_late > late_days).astype(int), settled
+    pos, settled, settle = pos[known], settled[known], settle[known]
+    days_late = np.where(settled, settle - s.due_day[pos], known_by - s.due_day[pos])
+    return day, pos, (days_late > late_days).astype(int), settled, settle
 
 
 def _metrics(y, p) -> dict:
@@ -412,7 +464,7 @@ def train(ledger: Ledger, as_of, late_days: int = 30, test_share: float = 0.25,
     """
     from sklearn.ensemble import HistGradientBoostingRegressor
 
-    from .risk_models import HistoryBaseline, LatePaymentClassifier, _logistic
+    from .risk_models import HistoryBaseline, LatePaymentClassifier, logistic_model
 
     say = progress or (lambda m: None)
     D = to_date(as_of)
@@ -466,7 +518,7 @@ def train(ledger: Ledger, as_of, late_days: int = 30, test_share: float = 0.25,
     say(f"evaluating on the {len(te):,} newest invoices")
     p_model = clf.predict_proba(te[cols])[:, 1]
     p_hist = HistoryBaseline(prior_weight=clf.prior_weight).fit(tr[cols], tr["late"]).predict_proba(te[cols])[:, 1]
-    lr = clf.estimator_ if clf.selected_ == "logistic" else _logistic(seed).fit(tr[cols], tr["late"])
+    lr = clf.estimator_ if clf.selected_ == "logistic" else logistic_model(seed).fit(tr[cols], tr["late"])
     p_lr = lr.predict_proba(te[cols])[:, 1]
     te_s = te[te["days_to_pay"].notna()]
     preds = {q: m.predict(te_s[cols]) for q, m in qm.items()}
@@ -518,16 +570,23 @@ def save_model(model: RiskModel, path: str | Path) -> Path:
     return Path(path)
 
 
-def risk_policy(path: str | Path = "risk") -> dict:
-    """The payment-risk policy (``policies/risk.yaml``): late_days, model_max_age_days."""
-    from .policy import PolicyError, read_policy
+def _risk_spec():
+    """The payment-risk policy's keys (beside name, version, description)."""
+    from .policy import PolicySpec, Whole
 
-    doc, src = read_policy(path, "payment risk")
-    for key in ("late_days", "model_max_age_days"):
-        v = doc.get(key)
-        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-            raise PolicyError(f"{src}: {key} must be a whole number >= 1; got {v!r}")
-    return doc
+    return PolicySpec("payment risk", {
+        "late_days": Whole(minimum=1, doc="paid more than this many days after due = late"),
+        "model_max_age_days": Whole(minimum=1, doc="a saved model older than this warns"),
+    })
+
+
+def risk_policy(path: str | Path = "risk") -> dict:
+    """The payment-risk policy (``policies/risk.yaml``): ``late_days``,
+    ``model_max_age_days`` (whole numbers >= 1), with ``name`` and ``version``; every
+    problem reported together (:mod:`workbench.policy`)."""
+    doc = _risk_spec().read(path)
+    doc.check()
+    return dict(doc.values)
 
 
 def load_model(path: str | Path, as_of=None, max_age_days: int | None = None) -> RiskModel:
@@ -599,7 +658,7 @@ def evaluate_open_items(ledger: Ledger, model: RiskModel, dates) -> pd.DataFrame
     rows, pooled = [], []
     for d in dates:
         D = to_date(d)
-        day, pos, y, _ = _open_with_outcome(ledger, s, D, last, model.late_days, 0)  # not yet due
+        day, pos, y, _, _ = _open_with_outcome(ledger, s, D, last, model.late_days, 0)  # not yet due
         if not len(pos):
             continue
         X = invoice_features(ledger, pos, np.full(len(pos), day + 1), s, model.late_days)
@@ -626,7 +685,11 @@ def cash_forecast(ledger: Ledger, model: RiskModel, as_of, weeks: int = 13) -> p
     """Expected collections per week (per currency) from the open items as of a date: each
     invoice's open balance spread over the weeks by its days-to-pay quantiles (a piecewise
     linear distribution through the 10th, 50th and 90th percentiles); ``low``/``high``: all
-    invoices at their 90th / 10th percentile date."""
+    invoices at their 90th / 10th percentile date.
+
+    Money is summed in integers: each invoice's probability of a week is counted in
+    billionths (rounded half to even), and ``expected_minor`` of a currency and week is
+    sum(open_minor * billionths) / 10**9, exact, rounded once half to even."""
     D = ledger.require_data_by(as_of)
     sc = score_open_items(ledger, model, D)
     start = np.datetime64(D.date(), "D") + 1
@@ -645,20 +708,48 @@ def cash_forecast(ledger: Ledger, model: RiskModel, as_of, weeks: int = 13) -> p
             out[i] = np.interp(x, np.maximum.accumulate(xs[i] + np.arange(5) * 1e-6), ys)
         return out
 
-    F = cdf(e.astype(float))
-    share = np.diff(F, axis=1)
+    # each invoice's probability of being paid in each week, quantized to billionths (half
+    # to even) so that the money is summed in integers: probabilities are model output,
+    # amounts are exact
+    q = np.rint(cdf(e.astype(float)) * _SHARE_SCALE).astype(np.int64)
+    share = np.diff(q, axis=1)
     rows = []
-    amount = sc["open_minor"].to_numpy(dtype=float)
+    amount = sc["open_minor"].to_numpy(dtype=np.int64)
     for cur in sorted(sc["currency"].unique()):
         m = (sc["currency"] == cur).to_numpy()
         for w in range(weeks):
             in_w = lambda dd: (dd >= e[w]) & (dd < e[w + 1])  # noqa: E731
             rows.append({"currency": cur, "week": w + 1,
                          "week_start": str(edges[w]), "week_end": str(edges[w + 1] - 1),
-                         "expected_minor": int(round(float((amount[m] * share[m, w]).sum()))),
-                         "low_minor": int(amount[m][in_w(hi[m])].sum()),
-                         "high_minor": int(amount[m][in_w(lo[m])].sum())})
+                         "expected_minor": _expected_minor(amount[m], share[m, w]),
+                         "low_minor": int(amount[m][in_w(hi[m])].sum(dtype=np.int64)),
+                         "high_minor": int(amount[m][in_w(lo[m])].sum(dtype=np.int64))})
     return pd.DataFrame(rows)
+
+
+#: Probabilities in the cash forecast are counted in billionths (exact integer weights).
+_SHARE_SCALE = 10**9
+
+
+def _expected_minor(amount: np.ndarray, share: np.ndarray) -> int:
+    """sum(amount * share) / 10**9, exact, rounded once half to even to a minor unit.
+
+    ``amount``: int64 minor units (>= 0); ``share``: int64 weights in [0, 10**9]. Split
+    each amount into ``a = A * 10**9 + B`` so no product leaves int64 (``A * w <= a``,
+    ``B * w < 10**18``); the remainders are carried exactly.
+    """
+    Q = _SHARE_SCALE
+    a = np.asarray(amount, dtype=np.int64)
+    w = np.asarray(share, dtype=np.int64)
+    A, B = a // Q, a % Q
+    bw = B * w
+    whole = int((A * w).sum(dtype=np.int64)) + int((bw // Q).sum(dtype=np.int64))
+    rest = int((bw % Q).sum(dtype=np.int64))
+    whole += rest // Q
+    rest %= Q
+    if 2 * rest > Q or (2 * rest == Q and whole % 2 == 1):
+        whole += 1
+    return whole
 
 
 BACKTEST_TRAIN_ROWS = 100_000

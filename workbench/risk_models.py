@@ -32,7 +32,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["HistoryBaseline", "PlattBoosting", "LatePaymentClassifier", "CANDIDATES", "scores"]
+__all__ = ["HistoryBaseline", "PlattBoosting", "LatePaymentClassifier", "CANDIDATES", "scores",
+           "logistic_model"]
 
 CANDIDATES = ("history", "logistic", "gradient_boosting", "blend")
 
@@ -114,7 +115,9 @@ class HistoryBaseline(ClassifierMixin, BaseEstimator):
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
 
 
-def _logistic(seed: int):
+def logistic_model(seed: int):
+    """The plain logistic regression (median imputation, standard scaling, L2): a
+    candidate of :class:`LatePaymentClassifier` and the baseline the model card shows."""
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -276,7 +279,7 @@ class LatePaymentClassifier(ClassifierMixin, BaseEstimator):
                         m = clone(history).fit(fit_X, fit_y)
                         p_val[name] = m.predict_proba(val_X)[:, 1]
                     elif name == "logistic":
-                        m = _logistic(self.random_state).fit(fit_X, fit_y)
+                        m = logistic_model(self.random_state).fit(fit_X, fit_y)
                         p_val[name] = m.predict_proba(val_X)[:, 1]
                     else:
                         m = PlattBoosting(random_state=self.random_state).fit(fit_X, fit_y)
@@ -329,7 +332,7 @@ class LatePaymentClassifier(ClassifierMixin, BaseEstimator):
             return HistoryBaseline(prior_weight=self.prior_weight).fit(X, y)
         parts = []
         if choice in ("logistic", "blend"):
-            parts.append(_logistic(self.random_state).fit(X, y))
+            parts.append(logistic_model(self.random_state).fit(X, y))
         if choice in ("gradient_boosting", "blend"):
             parts.append(PlattBoosting(platt=self.platt_, random_state=self.random_state).fit(X, y))
         return parts[0] if len(parts) == 1 else _Blend(tuple(parts)).fit(X, y)

@@ -45,7 +45,10 @@ class Col:
     kind: str
     required: bool = True
     choices: tuple[str, ...] = ()
-    nullable: bool = False  # may a present column hold empty cells?
+    #: may a present column hold empty cells? Optional columns may (an empty cell is a
+    #: value not given); a required column may not, unless DATA_MODEL.md says so
+    #: (``receipts.payer_name`` and ``receipts.reference``: a bank line may lack them)
+    nullable: bool = False
 
     @property
     def frame_name(self) -> str:
@@ -72,10 +75,17 @@ class TableSpec:
     def money(self) -> list[Col]:
         return [c for c in self.columns if c.kind == MONEY]
 
+    @property
+    def may_be_empty(self) -> list[str]:
+        """The required columns whose cells may nevertheless be empty (DATA_MODEL.md)."""
+        return [c.name for c in self.columns if c.required and c.nullable]
+
 
 def _c(name, kind, required=True, choices=(), nullable=None):
+    """A column; ``nullable`` defaults to "optional columns may be empty, required ones
+    may not" (DATA_MODEL.md), so only the exceptions are spelled out below."""
     if nullable is None:
-        nullable = not required or kind == TEXT
+        nullable = not required
     return Col(name, kind, required, tuple(choices), nullable)
 
 
@@ -94,13 +104,13 @@ SUM_LIMIT_MINOR = 2 ** 62    # amounts of one table together, in minor units
 
 TABLES: dict[str, TableSpec] = {t.name: t for t in [
     TableSpec("customers", (
-        _c("customer_id", ID), _c("name", TEXT, nullable=False), _c("currency", CURRENCY),
+        _c("customer_id", ID), _c("name", TEXT), _c("currency", CURRENCY),
         _c("payment_terms_days", INT),
         _c("country", TEXT, False), _c("segment", TEXT, False), _c("collector", TEXT, False),
         _c("sales_rep", TEXT, False), _c("credit_limit", MONEY, False),
-        _c("parent_id", ID, False, nullable=True),
-        _c("status", CHOICE, False, CUSTOMER_STATUS, nullable=True),
-        _c("language", CHOICE, False, LANGUAGES, nullable=True),
+        _c("parent_id", ID, False),
+        _c("status", CHOICE, False, CUSTOMER_STATUS),
+        _c("language", CHOICE, False, LANGUAGES),
     ), key=("customer_id",)),
     TableSpec("invoices", (
         _c("invoice_id", ID), _c("customer_id", ID), _c("invoice_date", DATE),
@@ -109,14 +119,16 @@ TABLES: dict[str, TableSpec] = {t.name: t for t in [
     ), key=("invoice_id",), money_currency_from="customer"),
     TableSpec("credit_memos", (
         _c("credit_memo_id", ID), _c("customer_id", ID), _c("date", DATE), _c("amount", MONEY),
-        _c("currency", CURRENCY, False), _c("invoice_id", ID, False, nullable=True),
+        _c("currency", CURRENCY, False), _c("invoice_id", ID, False),
         _c("reason", TEXT, False),
     ), key=("credit_memo_id",), money_currency_from="customer"),
     TableSpec("receipts", (
         _c("receipt_id", ID), _c("receipt_date", DATE), _c("amount", MONEY),
-        _c("payer_name", TEXT), _c("reference", TEXT),
-        _c("customer_id", ID, False, nullable=True), _c("currency", CURRENCY, False),
-        _c("bank_account", TEXT, False), _c("value_date", DATE, False, nullable=True),
+        # a bank line may carry no payer name or no reference: the two required columns
+        # whose cells may be empty
+        _c("payer_name", TEXT, nullable=True), _c("reference", TEXT, nullable=True),
+        _c("customer_id", ID, False), _c("currency", CURRENCY, False),
+        _c("bank_account", TEXT, False), _c("value_date", DATE, False),
     ), key=("receipt_id",), money_currency_from="customer"),
     TableSpec("applications", (
         _c("receipt_id", ID), _c("invoice_id", ID), _c("amount", MONEY),
@@ -124,9 +136,9 @@ TABLES: dict[str, TableSpec] = {t.name: t for t in [
     ), key=("receipt_id", "invoice_id"), unique_key=False, money_currency_from="invoice"),
     TableSpec("disputes", (
         _c("dispute_id", ID), _c("invoice_id", ID), _c("opened_date", DATE),
-        _c("reason_code", TEXT, nullable=False), _c("amount", MONEY),
-        _c("currency", CURRENCY, False), _c("closed_date", DATE, False, nullable=True),
-        _c("resolution", CHOICE, False, DISPUTE_RESOLUTIONS, nullable=True),
+        _c("reason_code", TEXT), _c("amount", MONEY),
+        _c("currency", CURRENCY, False), _c("closed_date", DATE, False),
+        _c("resolution", CHOICE, False, DISPUTE_RESOLUTIONS),
     ), key=("dispute_id",), money_currency_from="invoice"),
     TableSpec("write_offs", (
         _c("invoice_id", ID), _c("date", DATE), _c("amount", MONEY), _c("reason", TEXT),
@@ -135,33 +147,30 @@ TABLES: dict[str, TableSpec] = {t.name: t for t in [
     TableSpec("activities", (
         _c("activity_id", ID), _c("customer_id", ID), _c("timestamp", TIMESTAMP),
         _c("kind", CHOICE, choices=ACTIVITY_KINDS), _c("collector", TEXT),
-        _c("invoice_id", ID, False, nullable=True), _c("note", TEXT, False),
-        _c("promise_date", DATE, False, nullable=True),
-        _c("promise_amount", MONEY, False, nullable=True), _c("currency", CURRENCY, False),
+        _c("invoice_id", ID, False), _c("note", TEXT, False),
+        _c("promise_date", DATE, False),
+        _c("promise_amount", MONEY, False), _c("currency", CURRENCY, False),
     ), key=("activity_id",), money_currency_from="customer"),
     TableSpec("financials", (
         _c("customer_id", ID), _c("period_end", DATE),
         *(_c(n, MONEY) for n in ("current_assets", "current_liabilities", "total_assets",
                                   "total_liabilities", "revenue", "net_income")),
-        *(_c(n, MONEY, False, nullable=True) for n in (
+        *(_c(n, MONEY, False) for n in (
             "cash", "inventory", "receivables", "intangibles", "ebit", "interest_expense",
             "operating_cash_flow")),
         _c("currency", CURRENCY, False),
     ), key=("customer_id", "period_end"), money_currency_from="customer"),
     TableSpec("bureau", (
         _c("customer_id", ID), _c("report_date", DATE),
-        _c("paydex", NUMBER, False, nullable=True),
-        _c("failure_score", NUMBER, False, nullable=True),
-        _c("delinquency_score", NUMBER, False, nullable=True),
-        _c("recommended_limit", MONEY, False, nullable=True),
-        _c("years_in_business", NUMBER, False, nullable=True),
-        _c("derogatory_count", INT, False, nullable=True),
+        _c("paydex", NUMBER, False), _c("failure_score", NUMBER, False),
+        _c("delinquency_score", NUMBER, False), _c("recommended_limit", MONEY, False),
+        _c("years_in_business", NUMBER, False), _c("derogatory_count", INT, False),
         _c("currency", CURRENCY, False),
     ), key=("customer_id", "report_date"), money_currency_from="customer"),
     TableSpec("trade_references", (
-        _c("customer_id", ID), _c("reference_name", TEXT, nullable=False),
+        _c("customer_id", ID), _c("reference_name", TEXT),
         _c("report_date", DATE), _c("high_credit", MONEY), _c("balance_owing", MONEY),
-        _c("days_beyond_terms", INT), _c("terms_days", INT, False, nullable=True),
+        _c("days_beyond_terms", INT), _c("terms_days", INT, False),
         _c("currency", CURRENCY, False),
     ), key=("customer_id", "reference_name", "report_date"), money_currency_from="customer"),
     TableSpec("fx_rates", (
@@ -177,7 +186,7 @@ TABLES: dict[str, TableSpec] = {t.name: t for t in [
     # on or before it (see workbench.master); ``value`` is text, judged by its ``field``
     TableSpec("customer_changes", (
         _c("customer_id", ID), _c("effective_date", DATE),
-        _c("field", CHOICE, choices=CUSTOMER_CHANGE_FIELDS), _c("value", TEXT, nullable=False),
+        _c("field", CHOICE, choices=CUSTOMER_CHANGE_FIELDS), _c("value", TEXT),
     ), key=("customer_id", "effective_date", "field"), unique_key=False),
 ]}
 
@@ -210,14 +219,14 @@ class LedgerError(ValueError):
     """A ledger that does not validate; ``problems`` holds every problem found."""
 
     def __init__(self, problems: list[Problem], source: str = ""):
-        self.problems = sorted(problems, key=_problem_sort_key)
+        self.problems = sorted(problems, key=problem_sort_key)
         head = f"{len(self.problems)} problem(s) in ledger {source}".rstrip()
         shown = "\n".join(str(p) for p in self.problems[:50])
         more = f"\n... and {len(self.problems) - 50} more" if len(self.problems) > 50 else ""
         super().__init__(f"{head}:\n{shown}{more}")
 
 
-def _problem_sort_key(p: Problem):
+def problem_sort_key(p: Problem):
     order = TABLE_ORDER.index(p.table) if p.table in TABLE_ORDER else len(TABLE_ORDER)
     return (order, p.table, -1 if p.line is None else p.line, p.column or "", p.message)
 
@@ -232,6 +241,9 @@ class RawTable:
     frame: pd.DataFrame       # all columns str (empty string for an empty cell)
     lines: np.ndarray         # source line (CSV/Excel, header = line 1) or row number (Parquet)
     file: str
+    #: cells (line, column) the reader already named as problems (an Excel formula, the
+    #: cells of a merged range): read as empty, never judged again
+    named: frozenset = frozenset()
 
 
 @dataclass
@@ -246,7 +258,9 @@ def _row_ids(spec: TableSpec, raw: pd.DataFrame, idx: np.ndarray) -> list[str]:
     keys = [k for k in spec.key if k in raw.columns]
     if not keys:
         return [None] * len(idx)
-    parts = [raw[k].to_numpy(dtype=object)[idx] for k in keys]
+    # an id holding a control character (reported as such) is shown escaped, never raw
+    parts = [[v if str(v).isprintable() else repr(str(v))[1:-1]
+              for v in raw[k].to_numpy(dtype=object)[idx]] for k in keys]
     if len(keys) == 1:
         return [f"{keys[0]}={v}" for v in parts[0]]
     return [", ".join(f"{k}={v}" for k, v in zip(keys, vals)) for vals in zip(*parts)]
@@ -256,13 +270,19 @@ class _Collector:
     """Gathers problems for one table, locating rows by position."""
 
     def __init__(self, spec: TableSpec, raw: pd.DataFrame, lines: np.ndarray, file: str,
-                 problems: list[Problem]):
+                 problems: list[Problem], named: frozenset = frozenset()):
         self.spec, self.raw, self.lines, self.file, self.problems = spec, raw, lines, file, problems
+        self.named = named
 
     def add(self, mask_or_idx, column: str | None, message) -> None:
         idx = np.asarray(mask_or_idx)
         if idx.dtype == bool:
             idx = np.flatnonzero(idx)
+        if len(idx) and self.named:
+            # a cell the reader named already (an Excel formula, a merged range) is one
+            # problem, not two
+            idx = np.array([i for i in idx if (int(self.lines[i]), column) not in self.named],
+                           dtype=np.int64)
         if len(idx) == 0:
             return
         ids = _row_ids(self.spec, self.raw, idx)
@@ -328,7 +348,7 @@ def type_table(raw: RawTable, currencies: dict[str, tuple], report_currency: str
     """
     spec = TABLES[raw.name]
     df = raw.frame
-    coll = _Collector(spec, df, raw.lines, raw.file, problems)
+    coll = _Collector(spec, df, raw.lines, raw.file, problems, raw.named)
     missing = [c for c in spec.required if c not in df.columns]
     for c in missing:
         problems.append(Problem(spec.name, None, c,
@@ -373,7 +393,10 @@ def type_table(raw: RawTable, currencies: dict[str, tuple], report_currency: str
         stripped = _strip(values)
         empty = _np(pc.equal(stripped, ""))
         if not col.nullable and empty.any():
-            coll.add(empty, col.name, f"{col.name} is empty")
+            # DATA_MODEL.md: a required column's value is never empty (receipts' payer_name
+            # and reference excepted, declared nullable); blanks are shown as they are
+            coll.add(empty, col.name, lambda i, v=values, c=col: (
+                f"empty value in a required column: {c.name} {v[i].as_py()!r}"))
         if col.kind in (ID, TEXT):
             # DATA_MODEL: ids, names and codes hold no control characters; free text may
             # hold tabs and line breaks, never NUL or the other C0 controls
@@ -488,7 +511,11 @@ def _unresolved_reference(spec: TableSpec, df: pd.DataFrame, currencies) -> np.n
     ids, lookup = _reference_ids(spec, df, currencies)
     if ids is None:
         return np.zeros(len(df), bool)
-    return _np(pc.not_equal(ids, "")) & ~_np(pc.is_in(ids, value_set=lookup[0]))
+    empty = _np(pc.equal(ids, ""))
+    key = "customer_id" if spec.money_currency_from == "customer" else "invoice_id"
+    # an unknown reference is named by the cross-table checks and an empty required one
+    # while typing: the currency it cannot give is not named again
+    return (~empty & ~_np(pc.is_in(ids, value_set=lookup[0]))) | (empty & ~spec.col(key).nullable)
 
 
 def _inherit_currency(spec: TableSpec, df: pd.DataFrame, currencies) -> pa_arrow.Array:
@@ -633,16 +660,38 @@ MODELS: dict[str, type[_Base]] = {
     "bureau": BureauModel, "trade_references": TradeReferenceModel, "reserve_gl": ReserveGLModel,
 }
 
-# dataframe-level checks: the column a failure is reported under, and the message
+def _cell(raw: pd.DataFrame, i: int, column: str) -> str:
+    """A raw cell as the file has it ('' when the column is absent)."""
+    return str(raw[column].iloc[i]).strip() if column in raw.columns else ""
+
+
+def _roll_forward_message(frame: pd.DataFrame, raw: pd.DataFrame, i: int) -> str:
+    cur = frame["currency"].iloc[i]
+    v = {c: int(frame[f"{c}_minor"].iloc[i]) for c in (
+        "beginning_balance", "provision", "write_offs", "recoveries", "ending_balance")}
+    got = v["beginning_balance"] + v["provision"] - v["write_offs"] + v["recoveries"]
+    return (f"does not roll forward: beginning {_money(v['beginning_balance'], cur)} + provision "
+            f"{_money(v['provision'], cur)} - write_offs {_money(v['write_offs'], cur)} + "
+            f"recoveries {_money(v['recoveries'], cur)} = {_money(got, cur)}, not the ending "
+            f"balance {_money(v['ending_balance'], cur)}")
+
+
+# dataframe-level checks: the column a failure is reported under, and its message with the
+# values that break the rule: (typed frame, raw frame, row) -> text
 _FRAME_CHECKS = {
-    "due_date_on_or_after_invoice_date": ("due_date", "due date is before the invoice date"),
-    "closed_on_or_after_opened": ("closed_date", "closed date is before the opened date"),
-    "negative_only_for_recovery": ("amount", "a negative write-off must have reason 'recovery'"),
-    "promise_has_date_and_amount": ("promise_date",
-                                    "a promise_to_pay needs promise_date and promise_amount"),
-    "rolls_forward": ("ending_balance",
-                      "does not roll forward: beginning + provision - write_offs + recoveries "
-                      "!= ending"),
+    "due_date_on_or_after_invoice_date": ("due_date", lambda f, r, i: (
+        f"due date {_d(f['due_date'].iloc[i])} is before the invoice date "
+        f"{_d(f['invoice_date'].iloc[i])}")),
+    "closed_on_or_after_opened": ("closed_date", lambda f, r, i: (
+        f"closed date {_d(f['closed_date'].iloc[i])} is before the opened date "
+        f"{_d(f['opened_date'].iloc[i])}")),
+    "negative_only_for_recovery": ("amount", lambda f, r, i: (
+        f"amount {_amt(f, i)} with reason {_cell(r, i, 'reason')!r}: a negative write-off "
+        "must have reason 'recovery'")),
+    "promise_has_date_and_amount": ("promise_date", lambda f, r, i: (
+        f"a promise_to_pay needs promise_date and promise_amount (promise_date "
+        f"{_cell(r, i, 'promise_date')!r}, promise_amount {_cell(r, i, 'promise_amount')!r})")),
+    "rolls_forward": ("ending_balance", _roll_forward_message),
 }
 
 
@@ -683,9 +732,9 @@ def model_checks(table: TypedTable, raw: RawTable, problems: list[Problem]) -> N
     if model is None or table.frame.empty:
         return
     spec = TABLES[table.name]
-    coll = _Collector(spec, raw.frame, raw.lines, raw.file, problems)
+    coll = _Collector(spec, raw.frame, raw.lines, raw.file, problems, raw.named)
     # cells that failed typing hold placeholders: their rules are not checked again
-    typed_bad = {(p.line, p.column) for p in problems if p.table == table.name}
+    typed_bad = {(p.line, p.column) for p in problems if p.table == table.name} | raw.named
     try:
         model.validate(table.frame, lazy=True)
     except pa.errors.SchemaErrors as err:
@@ -695,7 +744,11 @@ def model_checks(table: TypedTable, raw: RawTable, problems: list[Problem]) -> N
         for row in fc.itertuples(index=False):
             i = int(row.index)
             if row.check in _FRAME_CHECKS:
-                column, message = _FRAME_CHECKS[row.check]
+                column, describe = _FRAME_CHECKS[row.check]
+                if any((int(raw.lines[i]), c) in typed_bad
+                       for c in _FRAME_CHECK_INPUTS.get(row.check, ())):
+                    continue      # an input failed typing: its placeholder is not judged
+                message = describe(table.frame, raw.frame, i)
             else:
                 column = _unminor(row.column)
                 if row.check == "not_nullable":
@@ -713,9 +766,6 @@ def model_checks(table: TypedTable, raw: RawTable, problems: list[Problem]) -> N
                 continue
             if (line, "currency") in typed_bad and row.column and str(row.column).endswith("_minor"):
                 continue  # an amount in an unknown currency cannot be judged
-            if row.check in _FRAME_CHECKS and any(
-                    (line, c) in typed_bad for c in _FRAME_CHECK_INPUTS.get(row.check, ())):
-                continue
             seen.add((i, column, message))
             coll.add([i], column, message)
 
@@ -765,7 +815,23 @@ def cross_checks(tables: dict[str, TypedTable], raws: dict[str, RawTable],
     inv_index = IdIndex(invoices.frame["invoice_id"] if invoices else pd.Series([], dtype="str"))
 
     def coll(name):
-        return _Collector(TABLES[name], raws[name].frame, raws[name].lines, raws[name].file, problems)
+        raw = raws[name]
+        return _Collector(TABLES[name], raw.frame, raw.lines, raw.file, problems, raw.named)
+
+    # rows whose amount or currency failed typing hold placeholders: balances built on them
+    # are not judged (the cell itself was named), or a bad amount would also read as an
+    # over-application of it
+    unreadable_lines = {}
+    for p in problems:
+        if p.column in ("amount", "currency") and p.line is not None:
+            unreadable_lines.setdefault(p.table, set()).add(p.line)
+
+    def unreadable(name) -> np.ndarray:
+        raw = raws[name]
+        bad = unreadable_lines.get(name)
+        if not bad:
+            return np.zeros(len(raw.lines), bool)
+        return np.isin(raw.lines, np.fromiter(bad, np.int64))
 
     # unknown customers ------------------------------------------------------
     for name in ("invoices", "credit_memos", "receipts", "activities", "financials", "bureau",
@@ -820,6 +886,7 @@ def cross_checks(tables: dict[str, TypedTable], raws: dict[str, RawTable],
             coll("applications").add(rpos < 0, "receipt_id", lambda i: (
                 f"unknown receipt '{apps.frame['receipt_id'].iloc[i]}'"))
             ok = rpos >= 0
+            r_unreadable = unreadable("receipts")[np.maximum(rpos, 0)]
             r_date = receipts.frame["receipt_date"].to_numpy()[np.maximum(rpos, 0)]
             a_date = apps.frame["applied_date"].to_numpy()
             before = ok & (a_date < r_date)
@@ -834,14 +901,15 @@ def cross_checks(tables: dict[str, TypedTable], raws: dict[str, RawTable],
             _over_applied(
                 key=rpos, date=a_date, amount=apps.frame["amount_minor"].to_numpy(),
                 cap=receipts.frame["amount_minor"].to_numpy(),
-                valid=ok, on_fail=lambda rows, reach: coll("applications").add(rows, "amount", lambda i: (
+                valid=ok & ~r_unreadable & ~unreadable("applications"),
+                on_fail=lambda rows, reach: coll("applications").add(rows, "amount", lambda i: (
                     f"over-applies receipt '{apps.frame['receipt_id'].iloc[i]}': applications "
                     f"reach {_money(reach[i], apps.frame['currency'].iloc[i])} of its "
                     f"{_money(receipts.frame['amount_minor'].iloc[rpos[i]], apps.frame['currency'].iloc[i])}")))
 
     # invoice balances: applications, credit memos and write-offs over time -------------
     if invoices is not None:
-        _invoice_balance_checks(tables, inv_index, coll)
+        _invoice_balance_checks(tables, inv_index, coll, unreadable)
 
     # disputes above the invoice amount
     disputes = tables.get("disputes")
@@ -850,7 +918,9 @@ def cross_checks(tables: dict[str, TypedTable], raws: dict[str, RawTable],
         ok = pos >= 0
         inv_amt = invoices.frame["amount_minor"].to_numpy()[np.maximum(pos, 0)]
         bad = ok & (disputes.frame["amount_minor"].to_numpy() > inv_amt)
-        coll("disputes").add(bad, "amount", "disputed amount is above the invoice amount")
+        coll("disputes").add(bad, "amount", lambda i: (
+            f"disputed amount {_amt(disputes.frame, i)} is above the invoice amount "
+            f"{_money(inv_amt[i], disputes.frame['currency'].iloc[i])}"))
 
     # customer_changes: each value valid for its field, one value per customer, day and field
     changes = tables.get("customer_changes")
@@ -866,8 +936,12 @@ def cross_checks(tables: dict[str, TypedTable], raws: dict[str, RawTable],
         beg = gl.frame["beginning_balance_minor"].to_numpy()[order]
         end = gl.frame["ending_balance_minor"].to_numpy()[order]
         brk = np.flatnonzero(beg[1:] != end[:-1]) + 1
+        prev = {int(order[k]): int(order[k - 1]) for k in brk}
         coll("reserve_gl").add(order[brk], "beginning_balance", lambda i: (
-            "beginning balance does not equal the previous period's ending balance"))
+            f"beginning balance {_amt(gl.frame, i, 'beginning_balance_minor')} does not equal "
+            f"the previous period's ending balance "
+            f"{_amt(gl.frame, prev[i], 'ending_balance_minor')} "
+            f"({_d(gl.frame['period_end'].iloc[prev[i]])})"))
 
 
 def _d(x) -> str:
@@ -910,7 +984,7 @@ def _grouped_cumsum(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
     return total - base
 
 
-def _invoice_balance_checks(tables, inv_index, coll) -> None:
+def _invoice_balance_checks(tables, inv_index, coll, unreadable=None) -> None:
     """Walk each invoice's reducing events in date order; flag the event that takes the
     open balance below zero (over-application, credit above balance, write-off above the
     open balance) and a recovery above what was written off.
@@ -920,6 +994,8 @@ def _invoice_balance_checks(tables, inv_index, coll) -> None:
     """
     invoices = tables["invoices"]
     inv_amount = invoices.frame["amount_minor"].to_numpy()
+    inv_unreadable = (unreadable("invoices") if unreadable is not None
+                      else np.zeros(len(inv_amount), bool))
     inv_cur = invoices.frame["currency"].to_numpy(dtype=object)
     parts = []
     sources = (("write_offs", "date", 0, True), ("applications", "applied_date", 1, False),
@@ -930,7 +1006,9 @@ def _invoice_balance_checks(tables, inv_index, coll) -> None:
             continue
         pos = _positions(t.frame["invoice_id"].fillna(""), inv_index)
         amount = t.frame["amount_minor"].to_numpy()
-        sel = pos >= 0
+        sel = (pos >= 0) & ~inv_unreadable[np.maximum(pos, 0)]
+        if unreadable is not None:
+            sel &= ~unreadable(name)
         if name == "write_offs":
             sel &= (amount < 0) if recoveries else (amount > 0)
         rows = np.flatnonzero(sel)
@@ -944,12 +1022,15 @@ def _invoice_balance_checks(tables, inv_index, coll) -> None:
         return
     ev = pd.concat(parts, ignore_index=True)
     # currencies must agree with the invoice's (applications, credit memos, write-offs)
-    badcur = ev["currency"].to_numpy(dtype=object) != inv_cur[ev["inv"].to_numpy()]
+    # (a row whose own currency could not be read was reported while typing)
+    own_cur = ev["currency"].to_numpy(dtype=object)
+    badcur = (own_cur != inv_cur[ev["inv"].to_numpy()]) & pd.notna(own_cur)
     for name, grp in ev[badcur & (ev["table"] != "applications").to_numpy()].groupby("table"):
         rows = grp["row"].to_numpy()
         ccy = inv_cur[grp["inv"].to_numpy()]
-        coll(name).add(rows, "currency", lambda i, m=dict(zip(rows, ccy)): (
-            f"currency differs from its invoice's ({m[i]})"))
+        own = grp["currency"].to_numpy(dtype=object)
+        coll(name).add(rows, "currency", lambda i, m=dict(zip(rows, zip(own, ccy))): (
+            f"currency {m[i][0]} differs from its invoice's ({m[i][1]})"))
     ev = ev.sort_values(["inv", "date", "rank", "row"], kind="stable").reset_index(drop=True)
     inv = ev["inv"].to_numpy()
     amt = ev["amount"].to_numpy()

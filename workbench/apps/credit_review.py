@@ -16,6 +16,7 @@ import ipywidgets as widgets
 import pandas as pd
 import traitlets
 
+from ..money import format_money, parse_amount, to_major_float
 
 __all__ = ["CreditReviewApp"]
 
@@ -24,6 +25,14 @@ def _box(text: str, kind: str = "info") -> str:
     colors = {"info": "#0b5394", "ok": "#1e7b34", "error": "#a40000"}
     return (f'<div class="wb-msg wb-{kind}" style="border-left:4px solid {colors[kind]};'
             f'padding:6px 10px;margin:6px 0;background:#f6f8fa">{html.escape(text)}</div>')
+
+
+def _limit_text(row) -> str:
+    """A decision's limit for people: the amount with its currency ("1,234.500 KWD"); the
+    history gives it as exact decimal text, read back through :func:`parse_amount`."""
+    if row.limit is None or pd.isna(row.limit) or row.limit == "":
+        return ""
+    return format_money(parse_amount(str(row.limit), row.currency), row.currency)
 
 
 class CreditReviewApp(widgets.VBox):
@@ -152,11 +161,14 @@ class CreditReviewApp(widgets.VBox):
     def _profile_html(self, r: dict) -> str:
         h = r["analysis"]["history"]
         cur = r["currency"]
+        # amounts from their integer minor units, in the customer's currency's decimals
+        limit_now = h.get("credit_limit_minor")
         rows = [("Customer", f"{r['name']} ({r['customer_id']})"), ("Score", r["score"]),
                 ("Risk class", r["risk_class"]),
-                ("Recommended limit", f"{r['recommended_limit']} {cur}"),
-                ("Binding rule", r["binding_rule"]), ("Current limit", r["current_limit"] or "none"),
-                ("Exposure", f"{r['exposure']} {cur}"),
+                ("Recommended limit", format_money(r["recommended_limit_minor"], cur)),
+                ("Binding rule", r["binding_rule"]),
+                ("Current limit", "none" if limit_now is None else format_money(limit_now, cur)),
+                ("Exposure", format_money(h["exposure_minor"], cur)),
                 ("Utilization", "n/a" if h["utilization"] is None else f"{h['utilization']:.0%}"),
                 ("Average / worst days past due", f"{h['avg_days_past_due']} / {h['worst_days_past_due']}"),
                 ("Approval required", r["approver_level"]),
@@ -173,10 +185,11 @@ class CreditReviewApp(widgets.VBox):
             a = r["analysis"]
             fig, axes = plt.subplots(1, 2, figsize=(9, 2.8))
             cur = r["currency"]
-            scale = 10 ** (0 if cur == "JPY" else 2)
             h = a["history"]
-            values = [h["exposure_minor"] / scale, (h["credit_limit_minor"] or 0) / scale,
-                      r["recommended_limit_minor"] / scale]
+            # major units for the axis only (display); ISO 4217 decimals from workbench.money
+            values = [to_major_float(int(v), cur) for v in
+                      (h["exposure_minor"], h["credit_limit_minor"] or 0,
+                       r["recommended_limit_minor"])]
             axes[0].bar(["exposure", "current limit", "recommended"], values,
                         color=["#c44e52", "#4c72b0", "#55a868"])
             axes[0].set_title("Exposure and limits")
@@ -200,7 +213,7 @@ class CreditReviewApp(widgets.VBox):
             return
         rows = "".join(
             f"<tr><td>{html.escape(str(r.recorded_at)[:19])}</td><td>{html.escape(r.decision)}</td>"
-            f"<td>{html.escape(str(r.limit or ''))}</td><td>{html.escape(r.approver)}</td>"
+            f"<td>{html.escape(_limit_text(r))}</td><td>{html.escape(r.approver)}</td>"
             f"<td>{html.escape(str(r.approver_level))}</td><td>{html.escape(r.reason)}</td></tr>"
             for r in hist.itertuples(index=False))
         self.history.value = ("<table class='wb-history-table'><tr><th>Recorded</th><th>Decision</th>"

@@ -31,9 +31,9 @@ import numpy as np
 import pandas as pd
 
 from ..ledger import Ledger, to_date
-from ..money import format_amount
+from ..money import format_amount, within_percent_of
 from .policy import CashAppPolicy, load_cashapp_policy
-from .text import _REF_WORD, normalise_name, po_key, reference_keys
+from .text import REF_WORD, normalise_name, po_key, reference_keys
 
 __all__ = ["Matcher", "match_receipts", "RULES"]
 
@@ -123,9 +123,11 @@ class Matcher:
     def __init__(self, ledger: Ledger, as_of, policy: CashAppPolicy | None = None):
         from rapidfuzz import process  # noqa: F401 - fail early when missing
 
-        self.policy = policy or load_cashapp_policy()
-        self.ledger = ledger
         D = to_date(as_of)
+        # the policy's amounts in each of the ledger's currencies (a currency the policy
+        # lacks is a clear error now, not at its first tolerance lookup)
+        self.policy = (policy or load_cashapp_policy()).for_ledger(ledger, D)
+        self.ledger = ledger
         items = ledger.open_items(D, customer_columns=("name",))
         items = items.sort_values(["customer_id", "due_date", "invoice_id"], kind="stable")
         items = items.reset_index(drop=True)
@@ -315,7 +317,7 @@ class Matcher:
                     for i, _, g in spans for c in self.names[g]}
         lead = []
         for w in normalise_name(text).split():
-            if any(ch.isdigit() for ch in w) or _REF_WORD.match(w):
+            if any(ch.isdigit() for ch in w) or REF_WORD.match(w):
                 break
             lead.append(w)
         if len(" ".join(lead)) >= 5:
@@ -602,9 +604,14 @@ class Matcher:
             return 3, self._suggest_sets(receipt, fits, "subset_sum",
                                          f"two different sets of open items add up to the receipt "
                                          f"(customer by {how})")
-        gap = self.open[pool_arr] - R
-        maybe = pool_arr[(gap > 0) & (gap <= np.maximum(self.policy.tolerance(0, cur),
-                                                         self.open[pool_arr] * self.policy.short_pay_percent / 100 + 1))]
+        # short by at most the tolerance (the larger of the policy's amount and its percent
+        # of the open balance), compared exactly in integer minor units: the vectorised pass
+        # keeps one minor unit of slack for the policy's rounding of the percent, and the
+        # policy's own tolerance decides
+        opens = self.open[pool_arr]
+        gap = opens - R
+        maybe = pool_arr[(gap > 0) & ((gap <= self.policy.tolerance(0, cur)) | within_percent_of(
+            gap - 1, opens, self.policy.short_pay_percent))]
         near = [int(p) for p in maybe if self.open[p] - R <= self.policy.tolerance(int(self.open[p]), cur)]
         if len(near) == 1:
             p = near[0]

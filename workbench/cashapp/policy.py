@@ -3,28 +3,37 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from decimal import ROUND_FLOOR, Decimal
 from pathlib import Path
 
-from ..money import parse_amount
-from ..policy import PolicyError, read_policy
+import numpy as np
 
-__all__ = ["CashAppPolicy", "load_cashapp_policy"]
+from ..policy import (Amounts, Money, Number, PolicyError, PolicySpec, Section, Whole,
+                      resolve_amounts)
+
+__all__ = ["CashAppPolicy", "load_cashapp_policy", "CASHAPP_SPEC"]
 
 
 @dataclass(frozen=True)
 class CashAppPolicy:
+    """A checked cash application policy.
+
+    ``short_pay_amount`` / ``overpayment_amount`` are :class:`workbench.policy.Amounts`
+    (per currency, exact); the percentages are the numbers the policy wrote (applied
+    exactly, through their decimal text).
+    """
+
     name: str
     version: str
     auto_post_threshold: float
-    short_pay_amount: dict
+    short_pay_amount: Amounts
     short_pay_percent: float
     posting_sla_business_days: int
     fuzzy_min_score: float
     fuzzy_margin: float
     subset_max_items: int
     subset_max_size: int
-    overpayment_amount: dict | None = None
+    overpayment_amount: Amounts | None = None
     overpayment_percent: float = 0.0
     source: str = ""                   # the policy file it was read from
 
@@ -33,72 +42,97 @@ class CashAppPolicy:
         return f"{self.name} {self.version}"
 
     def tolerance(self, open_minor: int, currency: str) -> int:
-        """The largest short pay (bank fee, small deduction) applied as a short pay."""
+        """The largest short pay (bank fee, small deduction) applied as a short pay:
+        max(the policy amount in ``currency``, ``short_pay_percent`` % of ``open_minor``
+        rounded down), exact."""
         return _larger_of(self.short_pay_amount, self.short_pay_percent, open_minor, currency)
+
+    def tolerances(self, open_minor, currency: str) -> np.ndarray:
+        """:meth:`tolerance` for an array of open balances (int64, exact)."""
+        return _larger_of_array(self.short_pay_amount, self.short_pay_percent, open_minor,
+                                currency)
 
     def overpayment_tolerance(self, quoted_minor: int, currency: str) -> int:
         """The largest excess over the quoted invoices auto-applied as an overpayment (the
         invoices in full, the excess left on account); a larger excess more likely pays
         unquoted invoices, and is suggested."""
-        return _larger_of(self.overpayment_amount or {"default": "0"}, self.overpayment_percent,
-                          quoted_minor, currency)
+        return _larger_of(self.overpayment_amount or Amounts(default="0"),
+                          self.overpayment_percent, quoted_minor, currency)
+
+    def for_ledger(self, ledger, as_of) -> "CashAppPolicy":
+        """This policy with its amounts given in each of the ledger's currencies (converted
+        at ``as_of`` where the policy says ``currency_conversion: fx_rates``); a
+        :class:`PolicyError` lists every amount a ledger currency lacks."""
+        return resolve_amounts(self, ledger, as_of)
 
 
-@lru_cache(maxsize=256)
-def _absolute(text: str, currency: str) -> int:
-    return parse_amount(text, currency)
+def _percent(percent) -> Decimal:
+    return Decimal(str(percent))       # the number the policy wrote, exactly
 
 
-def _larger_of(amounts: dict, percent: float, base_minor: int, currency: str) -> int:
+def _larger_of(amounts: Amounts, percent, base_minor: int, currency: str) -> int:
     """max(the policy amount for the currency, percent of the base), exact (Decimal, floor)."""
-    from decimal import ROUND_FLOOR, Decimal
-
-    absolute = _absolute(amounts.get(currency, amounts.get("default", "0")), currency)
-    share = (Decimal(int(base_minor)) * Decimal(str(percent)) / 100).to_integral_value(ROUND_FLOOR)
+    absolute = amounts.minor(currency)
+    share = (Decimal(int(base_minor)) * _percent(percent) / 100).to_integral_value(ROUND_FLOOR)
     return max(absolute, int(share))
+
+
+def _larger_of_array(amounts: Amounts, percent, base_minor, currency: str) -> np.ndarray:
+    """:func:`_larger_of` for many bases: floor(base * p / q) with percent / 100 = p / q
+    exactly, in integers (Python integers where an int64 product could overflow)."""
+    from fractions import Fraction
+
+    frac = Fraction(_percent(percent)) / 100
+    p, q = frac.numerator, frac.denominator
+    base = np.asarray(base_minor, dtype=np.int64)
+    if int(np.abs(base).max(initial=0)) * p < 2**62:
+        share = (base * p) // q
+    else:
+        share = np.array([int(b) * p // q for b in base.ravel()], dtype=np.int64).reshape(base.shape)
+    return np.maximum(share, amounts.minor(currency))
+
+
+def _tolerance_spec(max_percent: float, required: bool) -> Section:
+    return Section(required=required, fields={
+        "amount": Money(minimum=0, doc="per currency"),
+        "percent": Number(minimum=0, maximum=max_percent, required=False, default=0)})
+
+
+#: The cash application policy's keys (beside name, version, description,
+#: currency_conversion).
+CASHAPP_SPEC = PolicySpec("cash application", {
+    "auto_post_threshold": Number(minimum=0, maximum=1, low_open=True),
+    "short_pay_tolerance": _tolerance_spec(10, True),
+    "overpayment_tolerance": _tolerance_spec(100, False),
+    "posting_sla_business_days": Whole(minimum=0, maximum=60),
+    "fuzzy_min_score": Number(minimum=50, maximum=100),
+    "fuzzy_margin": Number(minimum=0, maximum=50),
+    "subset_max_items": Whole(minimum=1, maximum=24),
+    "subset_max_size": Whole(minimum=1, maximum=12),
+})
 
 
 def load_cashapp_policy(path: str | Path = "cashapp", auto_post_threshold: float | None = None
                         ) -> CashAppPolicy:
-    doc, src = read_policy(path, "cash application")
-    errors = []
-    thr = doc.get("auto_post_threshold") if auto_post_threshold is None else auto_post_threshold
-    if not isinstance(thr, (int, float)) or not 0 < thr <= 1:
-        errors.append(f"auto_post_threshold must be in (0, 1]; got {thr!r}")
-    amounts, pct = _tolerance(doc, "short_pay_tolerance", 10, errors, required=True)
-    over_amounts, over_pct = _tolerance(doc, "overpayment_tolerance", 100, errors, required=False)
-    ints = {}
-    for key, lo, hi in (("posting_sla_business_days", 0, 60), ("subset_max_items", 1, 24),
-                        ("subset_max_size", 1, 12), ("fuzzy_min_score", 50, 100),
-                        ("fuzzy_margin", 0, 50)):
-        v = doc.get(key)
-        if not isinstance(v, (int, float)) or isinstance(v, bool) or not lo <= v <= hi:
-            errors.append(f"{key} must be in [{lo}, {hi}]; got {v!r}")
-        ints[key] = v
-    if errors:
-        raise PolicyError(f"{src}: invalid cash application policy:\n  " + "\n  ".join(errors))
-    return CashAppPolicy(doc["name"], doc["version"], float(thr), amounts, pct, int(ints["posting_sla_business_days"]),
-                         float(ints["fuzzy_min_score"]), float(ints["fuzzy_margin"]),
-                         int(ints["subset_max_items"]), int(ints["subset_max_size"]),
-                         over_amounts, over_pct, str(Path(src).resolve()))
+    """Read and check a cash application policy (default: the shipped one); every problem
+    reported together (:mod:`workbench.policy`). ``auto_post_threshold`` overrides the
+    policy's (it must be in (0, 1])."""
+    doc = CASHAPP_SPEC.read(path)
+    thr = doc.get("auto_post_threshold")
+    if auto_post_threshold is not None:
+        thr = doc.parse(CASHAPP_SPEC.fields["auto_post_threshold"], auto_post_threshold,
+                        "auto_post_threshold")
+    short = doc.get("short_pay_tolerance") or {}
+    over = doc.get("overpayment_tolerance") or {}
+    doc.check()
+    over_amount = over.get("amount")
+    return CashAppPolicy(doc.name, doc.version, float(thr), short["amount"],
+                         float(short["percent"]), int(doc["posting_sla_business_days"]),
+                         float(doc["fuzzy_min_score"]), float(doc["fuzzy_margin"]),
+                         int(doc["subset_max_items"]), int(doc["subset_max_size"]),
+                         over_amount or Amounts(default="0"),
+                         float(over.get("percent") or 0) if over_amount else 0.0,
+                         str(Path(doc.source).resolve()))
 
 
-def _tolerance(doc: dict, key: str, max_percent: float, errors: list, required: bool):
-    tol = doc.get(key) or {}
-    if not tol and not required:
-        return {"default": "0"}, 0.0
-    amounts = tol.get("amount") or {}
-    if "default" not in amounts:
-        errors.append(f"{key}.amount needs a 'default'")
-    for cur, text in amounts.items():
-        try:
-            if parse_amount(str(text), "USD" if cur == "default" else cur) < 0:
-                errors.append(f"{key}.amount.{cur} must be >= 0; got {text}")
-        except ValueError as e:
-            errors.append(f"{key}.amount.{cur}: {e}")
-    pct = tol.get("percent", 0)
-    if not isinstance(pct, (int, float)) or isinstance(pct, bool) or not 0 <= pct <= max_percent:
-        errors.append(f"{key}.percent must be in [0, {max_percent:g}]; got {pct!r}")
-    return {str(k): str(v) for k, v in amounts.items()}, float(pct) if isinstance(pct, (int, float)) else 0.0
-
-
+__all__ += ["PolicyError"]

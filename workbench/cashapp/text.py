@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["normalise_name", "invoice_keys", "reference_keys", "po_key"]
+__all__ = ["normalise_name", "invoice_keys", "reference_keys", "po_key", "REF_WORD"]
 
 
 _LEGAL = {"INC", "INCORPORATED", "LLC", "CORP", "CORPORATION", "LTD", "LIMITED", "CO", "COMPANY",
@@ -100,7 +100,8 @@ def reference_keys(text: str) -> tuple[set[str], set[str]]:
     return strong, weak
 
 
-_REF_WORD = re.compile(r"^(?:INV|INVS|INVOICE|INVOICES|RE|REF|PO|NO|NR|FACTURA|FACTURE|RECHNUNG|"
-                       r"RG|FAKTURA|FACT|BILL|ACCT|ACCOUNT|CUST|CUSTOMER|ID|THANK|YOU|THANKS|"
-                       r"REMITTANCE|ADVICE|TO|FOLLOW|AND|FOR|OF|PAID|PAY)$")
+#: Words of a remittance line that are not a payer's name (reference labels, courtesy words).
+REF_WORD = re.compile(r"^(?:INV|INVS|INVOICE|INVOICES|RE|REF|PO|NO|NR|FACTURA|FACTURE|RECHNUNG|"
+                      r"RG|FAKTURA|FACT|BILL|ACCT|ACCOUNT|CUST|CUSTOMER|ID|THANK|YOU|THANKS|"
+                      r"REMITTANCE|ADVICE|TO|FOLLOW|AND|FOR|OF|PAID|PAY)$")
 

@@ -12,13 +12,12 @@ do: one free text without labels, cut into the format's lines. camt.053 always k
 
 from __future__ import annotations
 
-from decimal import Decimal
 from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pandas as pd
 
-from ..money import MINOR_UNITS
+from ..money import to_decimal
 from .writer import atomic_write_text
 
 __all__ = ["write_camt053", "write_bai2", "write_mt940", "write_bank_csv", "write_statements"]
@@ -29,8 +28,7 @@ def _s(v) -> str:
 
 
 def _dec(minor: int, ccy: str) -> str:
-    d = MINOR_UNITS.get(ccy, 2)
-    return f"{Decimal(int(minor)).scaleb(-d):.{d}f}"
+    return str(to_decimal(int(minor), ccy))
 
 
 _STYLES = ("labelled", "free")

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from ..money import MINOR_UNITS, format_amount_array
+from ..money import format_amount_array, minor_units_array
 from ..schema import DATE, DECIMAL, MONEY, TABLES, TIMESTAMP
 
 __all__ = ["to_file_frame", "to_arrow", "write_table", "atomic_path", "atomic_write_text",
@@ -77,9 +77,7 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 
 
 def _digits(df: pd.DataFrame) -> np.ndarray:
-    cur = df["currency"].to_numpy(dtype=object)
-    return np.array([MINOR_UNITS.get(c, 2) for c in cur], dtype=np.int64) if len(cur) else \
-        np.zeros(0, np.int64)
+    return minor_units_array(df["currency"].to_numpy(dtype=object))
 
 
 def _money_text(s: pd.Series, digits: np.ndarray) -> np.ndarray:

@@ -1,7 +1,7 @@
 """The pack's workbook for people: a Summary sheet first, then one sheet per table.
 
 Amounts are numbers in the workbook (floats, for display and filtering) with the number
-format of each row's currency (decimals from :data:`workbench.money.MINOR_UNITS`); the
+format of each row's currency (decimals from :func:`workbench.money.minor_units`); the
 exact values are in the pack's CSV files. Totals are computed in Python from integer minor
 units, so they are exact to the minor unit (no float sums, no formulas without cached
 values). The file is written atomically and is byte-for-byte the same for the same inputs:
@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..io.writer import atomic_path
-from ..money import MINOR_UNITS, to_decimal
+from ..money import minor_units, to_major_float
 from .present import _BLANK, Column, Table, format_cell, prepare
 
 __all__ = ["amount_format", "write_workbook"]
@@ -43,8 +43,7 @@ _PATH_RE = re.compile(r"""(?x)
 def amount_format(currency: str) -> str:
     """Excel number format of an amount in ``currency``: ``#,##0.00`` (USD), ``#,##0`` (JPY),
     ``#,##0.000`` (KWD), from the currency's ISO 4217 minor units."""
-    digits = MINOR_UNITS[currency]
-    return "#,##0" if digits == 0 else "#,##0." + "0" * digits
+    return _decimals_format(minor_units(currency))
 
 
 def _decimals_format(digits: int) -> str:
@@ -73,7 +72,8 @@ def _cell(col: Column, value, currency: str | None) -> tuple[object, str | None]
         return None, None
     kind = col.kind
     if kind == "money":
-        return float(to_decimal(value, currency)), amount_format(currency)
+        # a float for display and filtering; the exact value is in the pack's CSV
+        return to_major_float(int(value), currency), amount_format(currency)
     if kind == "pct":
         return value / 100.0, "0.0%"
     if kind == "ratio":

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-from ..money import MINOR_UNITS, format_amount
+from ..money import format_amount, is_currency
 
 __all__ = ["LABELS", "Table", "display_frame", "label_for", "people_table", "print_width",
            "show", "show_figure", "summary_tiles", "title_block"]
@@ -307,7 +307,7 @@ def _currencies(table: Table, n: int) -> list[str | None]:
     else:
         curs = [table.currency] * n
     for i, cur in enumerate(curs):
-        if cur is not None and cur not in MINOR_UNITS:
+        if cur is not None and not is_currency(cur):
             raise ValueError(f"table {table.name!r}: row {i} has currency {cur!r}, not an "
                              f"ISO 4217 code")
     return curs
@@ -371,7 +371,7 @@ def prepare(table: Table) -> Prepared:
         raise ValueError(f"table {table.name!r}: money column {table.money[0]!r} has no "
                          f"currency: the frame has no 'currency' column and no currency= "
                          f"was given")
-    if table.currency is not None and table.currency not in MINOR_UNITS:
+    if table.currency is not None and not is_currency(table.currency):
         raise ValueError(f"table {table.name!r}: currency={table.currency!r} is not an "
                          f"ISO 4217 code")
     if money and "currency" not in order:

@@ -15,7 +15,7 @@ import pandas as pd
 from ..aging import aging_records, aging_table, load_aging_policy
 from ..io.writer import atomic_write_text
 from ..ledger import Ledger
-from ..money import MINOR_UNITS, format_amount_array
+from ..money import format_amount_array, minor_units
 from ..periods import Period
 
 __all__ = ["money_frame", "write_tables", "write_reserve"]
@@ -24,7 +24,9 @@ __all__ = ["money_frame", "write_tables", "write_reserve"]
 def money_frame(table: pd.DataFrame, money_columns: list[str]) -> pd.DataFrame:
     """Money columns (minor units) to exact decimal text, by each row's currency."""
     out = table.copy()
-    digits = out["currency"].map(MINOR_UNITS).to_numpy()
+    # one digits lookup per currency, through money (an unknown code is a clear error)
+    digits_of = {c: minor_units(c) for c in pd.unique(out["currency"])}
+    digits = out["currency"].map(digits_of).to_numpy(dtype="int64")
     for c in money_columns:
         out[c] = format_amount_array(out[c].to_numpy(), digits)
     return out
@@ -70,7 +72,7 @@ def _write_collections(ledger: Ledger, period: Period, folder: Path) -> dict:
     worklist and the proposals as of the quarter end."""
     from ..collections import (default_activity_frame, load_collections_policy,
                               suspension_proposals, worklist, write_off_proposals)
-    from ..kpis import KPIOptions, _MONEY_FIELDS, kpi_records, kpi_table, kpi_trend
+    from ..kpis import MONEY_FIELDS, KPIOptions, kpi_records, kpi_table, kpi_trend
 
     policy = load_collections_policy()
     acts = default_activity_frame(ledger)
@@ -78,7 +80,7 @@ def _write_collections(ledger: Ledger, period: Period, folder: Path) -> dict:
                          promise_tolerance_pct=policy.promise_tolerance_pct)
     kpis = kpi_table(ledger, period, options=options, activities=acts)
     atomic_write_text(folder / "kpis.json", json.dumps(kpi_records(kpis), indent=2) + "\n")
-    money = [c for c in _MONEY_FIELDS]
+    money = list(MONEY_FIELDS)
 
     def csv(name, df, cols):
         text = money_frame(df, [c for c in cols if c in df.columns]).to_csv(

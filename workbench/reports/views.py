@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..money import format_amount
+from ..money import format_money
 from ..reporting import Table, label_for
 
 __all__ = ["aging_view", "aging_comparison", "aging_tiles", "kpi_view", "kpi_tiles",
-           "fmt_money", "fmt_pct"]
+           "fmt_money", "fmt_pct", "fx_note"]
 
 
 #: The reserve methods' names for people (the JSON and CSV keep the code names).
@@ -18,7 +18,25 @@ METHOD_NAMES = {"provision_matrix": "Provision matrix", "roll_rate": "Roll rate 
 
 
 def fmt_money(minor, currency: str) -> str:
-    return f"{format_amount(int(minor), currency, thousands=True)} {currency}"
+    """An amount for people in its currency's decimals: ``"1,234.500 KWD"``."""
+    return format_money(int(minor), currency)
+
+
+def fx_note(ledger, as_of, report_currency: str, currencies=None) -> str:
+    """How amounts were converted to the reporting currency, rates named:
+    ``"converted to USD at the rates of 2026-09-30: 1 JPY = 0.0068 USD, 1 KWD = 3.25 USD"``.
+
+    The rates are :meth:`workbench.ledger.Ledger.fx_rate` as of ``as_of`` (the latest
+    ``fx_rates`` row on or before it), the ones the conversion used.
+    """
+    day = str(pd.Timestamp(as_of).date())
+    others = sorted(c for c in (ledger.currencies if currencies is None else currencies)
+                    if c != report_currency)
+    if not others:
+        return f"all amounts in {report_currency}"
+    rates = ", ".join(f"1 {c} = {ledger.fx_rate(c, as_of, report_currency).normalize():f} "
+                      f"{report_currency}" for c in others)
+    return f"converted to {report_currency} at the rates of {day}: {rates}"
 
 
 def _days(value) -> str:
@@ -71,9 +89,14 @@ def aging_comparison(now: pd.DataFrame, prior: pd.DataFrame, as_of: str, prior_a
                  integers=["invoices_now", "invoices_prior"])
 
 
-def aging_tiles(now: pd.DataFrame, prior: pd.DataFrame | None, prior_label: str = ""
-                ) -> list[tuple[str, str, str]]:
-    """One tile per currency: AR, the share over 60 days; the prior period in the note."""
+def aging_tiles(now: pd.DataFrame, prior: pd.DataFrame | None, prior_label: str = "",
+                converted: str = "") -> list[tuple[str, str, str]]:
+    """One tile per currency: AR, the share over 60 days; the prior period in the note.
+
+    ``converted``: when the table was converted to a reporting currency, how (the
+    :func:`fx_note` text); the tile is labelled as converted and the note names the rates.
+    Without it, each currency's tile is in its own units and nothing is added across them.
+    """
     items = []
     prior_by = {} if prior is None else prior.set_index("currency").to_dict("index")
     for r in now.itertuples(index=False):
@@ -81,7 +104,11 @@ def aging_tiles(now: pd.DataFrame, prior: pd.DataFrame | None, prior_label: str 
         note = f"{r.invoices:,} open invoices"
         if p is not None:
             note += f"; {prior_label}: {fmt_money(p['total'], r.currency)}"
-        items.append((f"AR in {r.currency}", fmt_money(r.total, r.currency), note))
+        label = f"AR in {r.currency}"
+        if converted:
+            label += " (converted)"
+            note += f"; {converted}"
+        items.append((label, fmt_money(r.total, r.currency), note))
         note60 = "" if p is None else f"{prior_label}: {fmt_pct(p['aging_over_60_pct'])}"
         items.append((f"Over 60 days past due ({r.currency})", fmt_pct(r.aging_over_60_pct),
                       note60))

@@ -22,8 +22,8 @@ from .backtest import backtest, quarter_ends_before
 from .common import customers_as_of
 from .expected import expected_loss_model, qualitative_adjustments
 from .history import History, build_history
-from .matrix import (absorbing_loss_rates, provision_matrix, roll_rate_flows, roll_rate_reserve,
-                     transition_matrix)
+from .matrix import (absorbing_loss_rates, fundamental_matrix, provision_matrix, roll_rate_flows,
+                     roll_rate_reserve, transition_matrix)
 from .policy import METHODS, ReservePolicy, load_reserve_policy
 from .rollforward import reconcile_rollforward, rollforward, subledger_write_offs
 from .specific import specific_reserves
@@ -32,7 +32,7 @@ from .vintage import lifetime_loss_curve, vintage_loss_rate, vintage_reserve, vi
 __all__ = ["reserve_analysis", "ReserveResult", "backtest", "quarter_ends_before",
            "customers_as_of", "expected_loss_model", "qualitative_adjustments", "History",
            "build_history", "provision_matrix", "roll_rate_flows", "transition_matrix",
-           "absorbing_loss_rates", "roll_rate_reserve", "METHODS", "ReservePolicy",
+           "absorbing_loss_rates", "fundamental_matrix", "roll_rate_reserve", "METHODS", "ReservePolicy",
            "load_reserve_policy", "rollforward", "reconcile_rollforward", "subledger_write_offs",
            "specific_reserves", "vintage_table", "lifetime_loss_curve", "vintage_loss_rate",
            "vintage_reserve"]

@@ -58,7 +58,7 @@ def _quarter_end(text: str, ledger):
 
 def cmd_reserve(args) -> int:
     """Run the reserve analysis for ``args.quarter`` and print it (table or JSON)."""
-    from ..cli import CLIError, _load
+    from ..cli import CLIError, load_ledger
     from ..policy import PolicyError
     from .analysis import reserve_analysis
     from .policy import METHODS, load_reserve_policy
@@ -77,7 +77,7 @@ def cmd_reserve(args) -> int:
     if args.risk_model and not args.risk_model.exists():
         raise CLIError(f"risk model file {args.risk_model} does not exist")
     quarter = None if args.quarter == "last" else _quarter_end(args.quarter, None)
-    ledger = _load(args.ledger)
+    ledger = load_ledger(args.ledger)
     quarter = quarter or _quarter_end(args.quarter, ledger)
     if not ledger.has("reserve_gl"):
         raise CLIError(f"ledger {args.ledger} has no reserve_gl table: the allowance account's "

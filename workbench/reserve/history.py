@@ -2,7 +2,7 @@
 
 The roll-rate and vintage methods (and their backtest) need the open balance of every
 invoice at every month end. Instead of calling ``ledger.balances`` once per month, every
-reduction (applications, credit memos, write-offs, recoveries) is sorted by date once and
+reduction (the ledger's one event stream, :meth:`~workbench.ledger.Ledger.reductions`) is sorted by date once and
 added to a running per-invoice total month by month, so each event is touched once and
 each month costs a few array operations over the invoices. What is kept is small: the
 bucket-to-bucket flows per month, currency and bucket, and the net losses per currency,
@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..aging import AgingPolicy
-from ..ledger import Ledger, to_date
+from ..ledger import REDUCTION_KINDS, Ledger, to_date
 
 __all__ = ["History", "build_history", "month_ends"]
 
@@ -107,26 +107,24 @@ def build_history(ledger: Ledger, as_of, aging: AgingPolicy) -> History:
     N = len(inv)
     Dd = int(_days(np.array([np.datetime64(D, "D")]))[0])
 
-    def stream(table, date_col, signed=False):
-        df = ledger.tables[table]
-        if not len(df):
-            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
-        pos = ledger.positions(table, "invoice_id", "invoices", "invoice_id")
-        day = _days(df[date_col].to_numpy())
-        amt = df["amount_minor"].to_numpy(dtype=np.int64)
-        sel = (pos >= 0) & (day <= Dd)
-        order = np.argsort(day[sel], kind="stable")
-        return pos[sel][order], day[sel][order], amt[sel][order]
-
-    a_pos, a_day, a_amt = stream("applications", "applied_date")
-    c_pos, c_day, c_amt = stream("credit_memos", "date")
-    r_pos, r_day, r_amt = np.r_[a_pos, c_pos], np.r_[a_day, c_day], np.r_[a_amt, c_amt]
-    order = np.argsort(r_day, kind="stable")
-    r_pos, r_day, r_amt = r_pos[order], r_day[order], r_amt[order]
-    w_pos, w_day, w_amt = stream("write_offs", "date")
-    pos_w = w_amt > 0
-    wo_pos, wo_day, wo_amt = w_pos[pos_w], w_day[pos_w], w_amt[pos_w]
-    rc_pos, rc_day, rc_amt = w_pos[~pos_w], w_day[~pos_w], -w_amt[~pos_w]
+    # the ledger's one event stream (Ledger.reductions), dated on or before D, by date
+    red = ledger.reductions(sort=False)          # sorted by date below
+    e_pos = red["invoice"].to_numpy(dtype=np.int64)
+    e_day = _days(red["date"].to_numpy())
+    e_amt = red["amount_minor"].to_numpy(dtype=np.int64)
+    e_kind = red["kind"].cat.codes.to_numpy()
+    keep = e_day <= Dd
+    order = np.flatnonzero(keep)[np.argsort(e_day[keep], kind="stable")]
+    e_pos, e_day, e_amt, e_kind = e_pos[order], e_day[order], e_amt[order], e_kind[order]
+    kind = {k: REDUCTION_KINDS.index(k) for k in REDUCTION_KINDS}
+    cash = (e_kind == kind["application"]) | (e_kind == kind["credit_memo"])
+    r_pos, r_day, r_amt = e_pos[cash], e_day[cash], e_amt[cash]
+    w = (e_kind == kind["write_off"]) & (e_amt > 0)
+    wo_pos, wo_day, wo_amt = e_pos[w], e_day[w], e_amt[w]
+    rc = (e_kind == kind["recovery"]) | ((e_kind == kind["write_off"]) & (e_amt == 0))
+    rc_pos, rc_day, rc_amt = e_pos[rc], e_day[rc], -e_amt[rc]
+    w_all = (e_kind == kind["write_off"]) | (e_kind == kind["recovery"])
+    w_pos, w_day, w_amt = e_pos[w_all], e_day[w_all], e_amt[w_all]
 
     base = np.zeros((K, C, n), np.int64)
     to = np.zeros((K, C, n, n), np.int64)

@@ -10,7 +10,7 @@ from .history import History
 from .policy import ReservePolicy
 
 __all__ = ["provision_matrix", "roll_rate_flows", "transition_matrix", "absorbing_loss_rates",
-           "roll_rate_reserve", "PAID", "WRITTEN_OFF"]
+           "fundamental_matrix", "roll_rate_reserve", "PAID", "WRITTEN_OFF"]
 
 PAID, WRITTEN_OFF = "paid", "written_off"
 
@@ -203,6 +203,33 @@ def absorbing_loss_rates(matrix: pd.DataFrame) -> pd.DataFrame:
     Snell, *Introduction to Probability*, ch. 11.2). ``loss_rate`` is the ``written_off``
     column of :math:`B`; ``expected_months`` the row sums of :math:`N`.
     """
+    labels, status, R, idx, Nk = _absorbing(matrix)
+    n = len(labels)
+    loss = np.full(n, np.nan)
+    paid = np.full(n, np.nan)
+    months = np.full(n, np.nan)
+    if len(idx):
+        Bk = Nk @ R[idx]
+        loss[idx], paid[idx] = Bk[:, 1], Bk[:, 0]
+        months[idx] = Nk.sum(axis=1)
+    return pd.DataFrame({"loss_rate": np.clip(loss, 0, 1), "paid_rate": np.clip(paid, 0, 1),
+                         "expected_months": months, "status": status},
+                        index=pd.Index(labels, name="bucket"))
+
+
+def fundamental_matrix(matrix: pd.DataFrame) -> pd.DataFrame | None:
+    """The fundamental matrix N = (I - Q)^-1 of :func:`absorbing_loss_rates`' chain
+    (expected months a balance in the row bucket spends in the column bucket), over the
+    buckets with data; None when none has."""
+    labels, _, _, idx, Nk = _absorbing(matrix)
+    if Nk is None:
+        return None
+    return pd.DataFrame(Nk, index=[labels[i] for i in idx], columns=[labels[i] for i in idx])
+
+
+def _absorbing(matrix: pd.DataFrame):
+    """The chain of :func:`absorbing_loss_rates`: labels, status per bucket, R, the known
+    buckets' positions and their fundamental matrix N = (I - Q)^-1 (None when none)."""
     labels = list(matrix.index)
     n = len(labels)
     P = matrix.to_numpy(dtype=float)
@@ -232,21 +259,11 @@ def absorbing_loss_rates(matrix: pd.DataFrame) -> pd.DataFrame:
     status[stuck] = "never resolved"
     Q[stuck] = 0.0
     R[stuck] = [0.0, 1.0]
-    loss = np.full(n, np.nan)
-    paid = np.full(n, np.nan)
-    months = np.full(n, np.nan)
     idx = np.flatnonzero(known)
+    Nk = None
     if len(idx):
-        Qk, Rk = Q[np.ix_(idx, idx)], R[idx]
-        Nk = np.linalg.inv(np.eye(len(idx)) - Qk)
-        Bk = Nk @ Rk
-        loss[idx], paid[idx] = Bk[:, 1], Bk[:, 0]
-        months[idx] = Nk.sum(axis=1)
-    out = pd.DataFrame({"loss_rate": np.clip(loss, 0, 1), "paid_rate": np.clip(paid, 0, 1),
-                        "expected_months": months, "status": status}, index=pd.Index(labels, name="bucket"))
-    out.attrs["fundamental_matrix"] = None if not len(idx) else pd.DataFrame(
-        Nk, index=[labels[i] for i in idx], columns=[labels[i] for i in idx])
-    return out
+        Nk = np.linalg.inv(np.eye(len(idx)) - Q[np.ix_(idx, idx)])
+    return labels, status, R, idx, Nk
 
 
 def roll_rate_reserve(balances: pd.DataFrame, loss_rates: pd.DataFrame,

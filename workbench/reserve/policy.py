@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 from ..aging import AgingPolicy, load_aging_policy
-from ..policy import PolicyError, read_policy
+from ..policy import (INVALID, Custom, Items, MapOf, Percent, PolicyError, PolicySpec, Section,
+                      Text, Whole)
 
 __all__ = ["ReservePolicy", "DisputeRule", "ActivityRule", "QualitativeFactor",
-           "load_reserve_policy", "METHODS", "POOLED_METHODS"]
+           "load_reserve_policy", "METHODS", "POOLED_METHODS", "RESERVE_SPEC", "PolicyError"]
 
 #: Pooled methods, in the order the comparison table shows them.
 METHODS = ("provision_matrix", "roll_rate", "vintage", "model")
@@ -81,6 +82,67 @@ class ReservePolicy:
             else self.rates_pct
 
 
+def _reason_codes(value, path, add):
+    if value == "any":
+        return None
+    if not isinstance(value, list) or not value or not all(
+            isinstance(v, (str, int)) and not isinstance(v, bool) and str(v).strip() for v in value):
+        add(path, f"expected a list of reason codes or 'any', got {value!r}")
+        return INVALID
+    return tuple(str(v) for v in value)
+
+
+_RECOVERY = Section(fields={"expected_recovery_pct": Percent()})
+
+#: The reserve policy's keys (beside name, version, description, currency_conversion).
+RESERVE_SPEC = PolicySpec("reserve", {
+    "aging_policy": Text(required=False, default="aging", doc="aging buckets: a name or a path"),
+    "default_method": Text(required=False, default="roll_rate", choices=METHODS[:3]),
+    "accounts": Section(fields={"expense": Text(), "allowance": Text()}),
+    "provision_matrix": Section(fields={"rates_pct": Section(fields={
+        "default": MapOf(value=Percent(), doc="percent per aging bucket"),
+        "segments": MapOf(value=MapOf(value=Percent()), required=False)})}),
+    "pool": Text(required=False, default="portfolio", choices=("portfolio", "currency")),
+    "roll_rate": Section(fields={
+        "months": Whole(minimum=12, maximum=24, required=False, default=24),
+        "min_months": Whole(minimum=1, required=False, default=12),
+        "pool": Custom(required=False, fn=lambda v, path, add: add(
+            path, "moved to the top-level 'pool' (it applies to the roll-rate and vintage "
+                  "estimates)"))}),
+    "vintage": Section(fields={
+        "min_age_months": Whole(minimum=1, required=False, default=12),
+        "vintages": Whole(minimum=1, required=False, default=12)}),
+    "expected_loss": Section(fields={
+        "pd_per_late": Percent(maximum=Decimal(1), required=False, default=Decimal(1)),
+        "lgd_pct": Percent(required=False, default=Decimal(100))}),
+    "specific": Section(required=False, fields={
+        "disputes": Items(required=False, default=(), name_keys=("name",), item=Section(fields={
+            "name": Text(required=False),
+            "reason_codes": Custom(required=False, default=None, fn=_reason_codes),
+            "min_age_days": Whole(minimum=0, required=False, default=0),
+            "reserve_pct": Percent()})),
+        "customer_status": MapOf(value=_RECOVERY, required=False),
+        "write_off_reasons": MapOf(value=_RECOVERY, required=False),
+        "activity_flags": Items(required=False, default=(), name_keys=("name",),
+                                item=Section(fields={
+            "name": Text(required=False),
+            "kinds": Items(item=Text(), min_items=1),
+            "keywords": Items(item=Text(), min_items=1),
+            "reserve_pct": Percent(),
+            "lookback_days": Whole(minimum=1, required=False, default=365),
+            "scope": Text(required=False, default="customer", choices=("customer", "invoice"))})),
+    }),
+    "qualitative": Items(required=False, default=(), name_keys=("name",), item=Section(fields={
+        "name": Text(), "adjustment_pct": Percent(minimum=Decimal(-100)),
+        "rationale": Text()})),
+    "backtest": Section(required=False, fields={
+        "emergence_days": Whole(minimum=1, required=False, default=365)}),
+    "customer_master": Section(required=False, fields={
+        "without_history": Text(required=False, default="strict",
+                                choices=("strict", "assume_unchanged"))}),
+})
+
+
 def load_reserve_policy(path: str | Path = "reserve", aging: AgingPolicy | None = None
                         ) -> ReservePolicy:
     """Read and check a reserve policy YAML (default: the shipped ``policies/reserve.yaml``).
@@ -95,194 +157,74 @@ def load_reserve_policy(path: str | Path = "reserve", aging: AgingPolicy | None 
     Raises
     ------
     PolicyError
-        Listing every problem, each naming its field and value.
+        Listing every problem, each naming its file, key and value (:mod:`workbench.policy`).
     """
-    doc, src = read_policy(path, "reserve")
-    errors: list[str] = []
+    doc = RESERVE_SPEC.read(path)
     if aging is None:
-        aging_ref = doc.get("aging_policy", "aging")
+        aging_ref = doc.get("aging_policy") or "aging"
         aging_path = Path(aging_ref)
         if aging_path.suffix and not aging_path.is_absolute():
-            aging_path = Path(src).parent / aging_path
+            aging_path = Path(doc.source).parent / aging_path
         aging = load_aging_policy(aging_path if aging_path.suffix else aging_ref)
     labels = list(aging.labels)
 
-    def section(name, required=True) -> dict:
-        v = doc.get(name)
-        if v is None and not required:
-            return {}
-        if not isinstance(v, dict):
-            errors.append(f"{name}: missing (a mapping is required)")
-            return {}
-        return v
-
-    def pct(value, where, lo=Decimal(0), hi=Decimal(100), allow_negative=False) -> Decimal:
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            errors.append(f"{where} must be a percentage (decimal text); got {value!r}")
-            return Decimal(0)
-        try:
-            d = Decimal(str(value).strip())
-        except InvalidOperation:
-            errors.append(f"{where} must be a percentage (decimal text); got {value!r}")
-            return Decimal(0)
-        if not d.is_finite():
-            errors.append(f"{where} must be a finite number; got {value!r}")
-            return Decimal(0)
-        low = -hi if allow_negative else lo
-        if not low <= d <= hi:
-            errors.append(f"{where} must be in [{low}, {hi}]; got {value!r}")
-        return d
-
-    def whole(sec, where, key, default=None, minimum=0) -> int:
-        v = sec.get(key, default)
-        if isinstance(v, bool) or not isinstance(v, int):
-            errors.append(f"{where}.{key} must be a whole number; got {v!r}")
-            return minimum
-        if v < minimum:
-            errors.append(f"{where}.{key} must be >= {minimum}; got {v}")
-        return v
-
     def rate_table(value, where) -> dict[str, Decimal]:
         if not isinstance(value, dict):
-            errors.append(f"{where}: a rate per aging bucket is required ({', '.join(labels)})")
             return {b: Decimal(0) for b in labels}
         missing = [b for b in labels if b not in value]
         unknown = [str(b) for b in value if b not in labels]
         if missing:
-            errors.append(f"{where}: missing bucket(s) {', '.join(missing)} (aging policy "
-                          f"{aging.name} {aging.version} has {', '.join(labels)})")
+            doc.add(where, f"missing bucket(s) {', '.join(missing)} (aging policy "
+                           f"{aging.name} {aging.version} has {', '.join(labels)})")
         if unknown:
-            errors.append(f"{where}: unknown bucket(s) {', '.join(unknown)}")
-        return {b: pct(value.get(b, 0), f"{where}.{b}") for b in labels}
+            doc.add(where, f"unknown bucket(s) {', '.join(unknown)}")
+        return {b: (value.get(b) or Decimal(0)) for b in labels}
 
-    method = doc.get("default_method", "roll_rate")
-    if method not in METHODS[:3]:
-        errors.append(f"default_method must be one of {', '.join(METHODS[:3])}; got {method!r} "
-                      f"('model' needs a model file and is chosen per run)")
-    acc = section("accounts")
-    for key in ("expense", "allowance"):
-        if not isinstance(acc.get(key), str) or not acc.get(key):
-            errors.append(f"accounts.{key}: an account name is required")
-
-    pm = section("provision_matrix")
-    rates_doc = pm.get("rates_pct") if isinstance(pm.get("rates_pct"), dict) else {}
-    if not rates_doc:
-        errors.append("provision_matrix.rates_pct: missing (default rates per bucket)")
-    rates = rate_table(rates_doc.get("default"), "provision_matrix.rates_pct.default")
-    seg_doc = rates_doc.get("segments") or {}
-    if not isinstance(seg_doc, dict):
-        errors.append("provision_matrix.rates_pct.segments must map a segment to its rates")
-        seg_doc = {}
-    seg_rates = {str(s): rate_table(v, f"provision_matrix.rates_pct.segments.{s}")
-                 for s, v in seg_doc.items()}
-
-    rr = section("roll_rate")
-    months = whole(rr, "roll_rate", "months", 24, 1)
-    if not 12 <= months <= 24:
-        errors.append(f"roll_rate.months must be in [12, 24]; got {months}")
-    min_months = whole(rr, "roll_rate", "min_months", 12, 1)
-    if min_months > months:
-        errors.append(f"roll_rate.min_months ({min_months}) must not exceed roll_rate.months "
-                      f"({months})")
-    if "pool" in rr:
-        errors.append("roll_rate.pool: moved to the top-level 'pool' (it applies to the roll-rate "
-                      "and vintage estimates)")
-    pool = doc.get("pool", "portfolio")
-    if pool not in ("portfolio", "currency"):
-        errors.append(f"pool must be portfolio or currency; got {pool!r}")
-
-    vt = section("vintage")
-    el = section("expected_loss")
-    pd_per_late = pct(el.get("pd_per_late", "1"), "expected_loss.pd_per_late", hi=Decimal(1))
-    lgd = pct(el.get("lgd_pct", "100"), "expected_loss.lgd_pct")
-
-    sp = section("specific", required=False)
-    d_rules = []
-    for i, r in enumerate(sp.get("disputes") or []):
-        where = f"specific.disputes[{i}]"
-        if not isinstance(r, dict):
-            errors.append(f"{where}: a mapping with reason_codes, min_age_days, reserve_pct")
-            continue
-        codes = r.get("reason_codes", "any")
-        if codes != "any" and (not isinstance(codes, list) or not codes):
-            errors.append(f"{where}.reason_codes must be a list of codes or 'any'; got {codes!r}")
-            codes = []
-        d_rules.append(DisputeRule(str(r.get("name") or f"dispute rule {i + 1}"),
-                                   None if codes == "any" else tuple(map(str, codes)),
-                                   whole(r, where, "min_age_days", 0),
-                                   pct(r.get("reserve_pct"), f"{where}.reserve_pct")))
+    pm = (doc.get("provision_matrix") or {}).get("rates_pct") or {}
+    rates = rate_table(pm.get("default"), "provision_matrix.rates_pct.default")
+    seg_rates = {s: rate_table(v, f"provision_matrix.rates_pct.segments.{s}")
+                 for s, v in (pm.get("segments") or {}).items()}
+    if doc.raw.get("default_method") == "model":
+        doc.add("default_method", "'model' needs a model file and is chosen per run")
+    rr = doc.get("roll_rate") or {}
+    months, min_months = rr.get("months") or 24, rr.get("min_months") or 12
+    if isinstance(months, int) and isinstance(min_months, int) and min_months > months:
+        doc.add("roll_rate.min_months", f"({min_months}) must not exceed roll_rate.months "
+                                        f"({months})")
+    sp = doc.get("specific") or {}
+    d_rules = tuple(DisputeRule(str(r["name"] or f"dispute rule {i + 1}"), r["reason_codes"],
+                                r["min_age_days"], r["reserve_pct"])
+                    for i, r in enumerate(sp.get("disputes") or ()) if r)
+    a_rules = tuple(ActivityRule(str(r["name"] or f"activity flag {i + 1}"),
+                                 tuple(map(str, r["kinds"] or ())),
+                                 tuple(str(w).lower() for w in (r["keywords"] or ())),
+                                 r["reserve_pct"], r["lookback_days"], r["scope"])
+                    for i, r in enumerate(sp.get("activity_flags") or ()) if r)
 
     def recoveries(key) -> dict[str, Decimal]:
-        v = sp.get(key) or {}
-        if not isinstance(v, dict):
-            errors.append(f"specific.{key} must map a value to {{expected_recovery_pct: ...}}")
-            return {}
-        out = {}
-        for k, spec in v.items():
-            rec = spec.get("expected_recovery_pct") if isinstance(spec, dict) else None
-            out[str(k)] = pct(rec, f"specific.{key}.{k}.expected_recovery_pct")
-        return out
+        return {k: v["expected_recovery_pct"] for k, v in (sp.get(key) or {}).items() if v}
 
-    status_rec = recoveries("customer_status")
-    wo_rec = recoveries("write_off_reasons")
-    a_rules = []
-    for i, r in enumerate(sp.get("activity_flags") or []):
-        where = f"specific.activity_flags[{i}]"
-        if not isinstance(r, dict):
-            errors.append(f"{where}: a mapping with kinds, keywords, reserve_pct")
-            continue
-        kinds, words = r.get("kinds"), r.get("keywords")
-        if not isinstance(kinds, list) or not kinds:
-            errors.append(f"{where}.kinds must be a list of activity kinds; got {kinds!r}")
-            kinds = []
-        if not isinstance(words, list) or not words:
-            errors.append(f"{where}.keywords must be a list of words; got {words!r}")
-            words = []
-        scope = r.get("scope", "customer")
-        if scope not in ("customer", "invoice"):
-            errors.append(f"{where}.scope must be customer or invoice; got {scope!r}")
-        a_rules.append(ActivityRule(str(r.get("name") or f"activity flag {i + 1}"),
-                                    tuple(map(str, kinds)), tuple(str(w).lower() for w in words),
-                                    pct(r.get("reserve_pct"), f"{where}.reserve_pct"),
-                                    whole(r, where, "lookback_days", 365, 1), scope))
-
-    factors = []
-    q_doc = doc.get("qualitative") or []
-    if not isinstance(q_doc, list):
-        errors.append("qualitative must be a list of factors (name, adjustment_pct, rationale)")
-        q_doc = []
-    for i, f in enumerate(q_doc):
-        where = f"qualitative[{i}]"
-        if not isinstance(f, dict) or not f.get("name"):
-            errors.append(f"{where}: needs name, adjustment_pct and rationale")
-            continue
-        if not str(f.get("rationale") or "").strip():
-            errors.append(f"{where} ({f['name']}): a rationale is required")
-        factors.append(QualitativeFactor(str(f["name"]),
-                                         pct(f.get("adjustment_pct"), f"{where}.adjustment_pct",
-                                             allow_negative=True),
-                                         str(f.get("rationale") or "").strip()))
+    factors = tuple(QualitativeFactor(f["name"], f["adjustment_pct"], str(f["rationale"]).strip())
+                    for f in (doc.get("qualitative") or ()) if f)
     names = [f.name for f in factors]
     if len(set(names)) != len(names):
-        errors.append("qualitative: factor names must be unique")
-    bt = section("backtest", required=False)
-    cm = section("customer_master", required=False)
-    without = cm.get("without_history", "strict")
-    if without not in ("strict", "assume_unchanged"):
-        errors.append(f"customer_master.without_history must be strict or assume_unchanged; "
-                      f"got {without!r}")
-    policy = ReservePolicy(
-        name=doc["name"], version=doc["version"], aging=aging, default_method=str(method),
-        expense_account=str(acc.get("expense") or ""), allowance_account=str(acc.get("allowance") or ""),
-        rates_pct=rates, segment_rates_pct=seg_rates, roll_months=months, roll_min_months=min_months,
-        pool=str(pool),
-        vintage_min_age_months=whole(vt, "vintage", "min_age_months", 12, 1),
-        vintage_count=whole(vt, "vintage", "vintages", 12, 1),
-        pd_per_late=pd_per_late, lgd_pct=lgd, dispute_rules=tuple(d_rules),
-        status_recovery_pct=status_rec, write_off_reason_recovery_pct=wo_rec,
-        activity_rules=tuple(a_rules), qualitative=tuple(factors),
-        emergence_days=whole(bt, "backtest", "emergence_days", 365, 1),
-        master_without_history=str(without), source=str(src), doc=doc)
-    if errors:
-        raise PolicyError(f"{src}: invalid reserve policy:\n  " + "\n  ".join(errors))
-    return policy
+        doc.add("qualitative", "factor names must be unique")
+    el = doc.get("expected_loss") or {}
+    acc = doc.get("accounts") or {}
+    vt = doc.get("vintage") or {}
+    bt = doc.get("backtest") or {}
+    cm = doc.get("customer_master") or {}
+    doc.check()
+    raw = dict(doc.raw, version=doc.version)
+    return ReservePolicy(
+        name=doc.name, version=doc.version, aging=aging, default_method=doc["default_method"],
+        expense_account=acc["expense"], allowance_account=acc["allowance"],
+        rates_pct=rates, segment_rates_pct=seg_rates, roll_months=months,
+        roll_min_months=min_months, pool=doc["pool"],
+        vintage_min_age_months=vt["min_age_months"], vintage_count=vt["vintages"],
+        pd_per_late=el["pd_per_late"], lgd_pct=el["lgd_pct"], dispute_rules=d_rules,
+        status_recovery_pct=recoveries("customer_status"),
+        write_off_reason_recovery_pct=recoveries("write_off_reasons"),
+        activity_rules=a_rules, qualitative=factors,
+        emergence_days=bt["emergence_days"],
+        master_without_history=cm["without_history"], source=str(doc.source), doc=raw)
