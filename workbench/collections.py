@@ -160,13 +160,7 @@ def load_collections_policy(path: str | Path = "collections") -> CollectionsPoli
     days = [s.from_days for s in stages]
     if all(isinstance(d, int) for d in days) and any(b <= a for a, b in zip(days, days[1:])):
         doc.add("dunning_stages", f"from_days must increase stage by stage; got {days}")
-    tiers = [(t["tier"], t["up_to"] or None) for t in (doc.get("escalation_tiers") or [])
-             if t and t["tier"]]
-    if tiers and tiers[-1][1] is not None:
-        doc.add(f"escalation_tiers[{tiers[-1][0]}].up_to",
-                "the last tier must have no up_to (it takes the rest)")
-    if any(t[1] is None for t in tiers[:-1]):
-        doc.add("escalation_tiers", "every tier but the last needs up_to")
+    tiers = doc.check_tiers("escalation_tiers", "tier", "tier")
     sus = doc.get("suspension") or {}
     wo = doc.get("small_balance_write_off") or {}
     prom = doc.get("promises") or {}

@@ -179,11 +179,7 @@ def load_credit_policy(path: str | Path = "credit", report_currency: str = "USD"
     unscored = doc.get("unscored_class")
     if unscored is not None and unscored not in [c.name for c in classes]:
         doc.add("unscored_class", f"{unscored!r} is not one of the risk classes")
-    levels = [(lv["level"], lv["up_to"] or None) for lv in (doc.get("approval_levels") or [])
-              if lv and lv["level"]]
-    if levels and levels[-1][1] is not None:
-        doc.add(f"approval_levels[{levels[-1][0]}].up_to",
-                "the last level must have no up_to (it takes the rest)")
+    levels = doc.check_tiers("approval_levels", "level", "level")
     f = doc.get("limit_formulas") or {}
     doc.check()
     return CreditPolicy(doc.name, doc.version, doc["financials_lag_days"],

@@ -704,6 +704,18 @@ class PolicyDoc:
         """Raise one :class:`PolicyError` with every problem found (if any)."""
         self.problems.raise_if_any()
 
+    def check_tiers(self, key: str, name_key: str, noun: str) -> list[tuple]:
+        """The ``(name, up_to)`` of a list of tiers whose last takes the rest (approval
+        levels, escalation tiers): the last has no ``up_to``, every other one has one."""
+        tiers = [(t[name_key], t["up_to"] or None) for t in (self.get(key) or [])
+                 if t and t[name_key]]
+        if tiers and tiers[-1][1] is not None:
+            self.add(f"{key}[{tiers[-1][0]}].up_to",
+                     f"the last {noun} must have no up_to (it takes the rest)")
+        if any(t[1] is None for t in tiers[:-1]):
+            self.add(key, f"every {noun} but the last needs up_to")
+        return tiers
+
 
 def _version(value, path, add):
     if isinstance(value, bool) or not isinstance(value, (str, int, float)) or not str(value).strip():
