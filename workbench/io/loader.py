@@ -28,7 +28,8 @@ import yaml
 
 from ..schema import TABLES, Problem, RawTable
 
-__all__ = ["ColumnMap", "load_column_map", "read_ledger_folder", "LoadReport", "normalise_header"]
+__all__ = ["ColumnMap", "load_column_map", "read_ledger_folder", "LoadReport", "normalise_header",
+           "apply_column_spec", "read_csv_table"]
 
 
 @dataclass
@@ -139,7 +140,9 @@ def load_column_map(path: str | Path) -> ColumnMap:
                      str(path))
 
 
-def _apply_column_spec(values: pd.Series, spec: ColumnSpec) -> pd.Series:
+def apply_column_spec(values: pd.Series, spec: ColumnSpec) -> pd.Series:
+    """One source column turned into canonical text by a column map's spec (value map,
+    pattern, separators, symbols, parentheses for negatives); typing happens later."""
     s = values.astype(object).fillna("").astype(str)
     if spec.mapping:
         s = s.map(lambda v: spec.mapping.get(v.strip(), v))
@@ -195,7 +198,7 @@ def _apply_table_map(raw: RawTable, tmap: TableMap, report: LoadReport,
                                     f"{raw.file} has no such column", None, raw.file))
             continue
         mapped_sources.add(spec.source)
-        out[target] = _apply_column_spec(df[spec.source], spec).reset_index(drop=True)
+        out[target] = apply_column_spec(df[spec.source], spec).reset_index(drop=True)
     frame = pd.DataFrame(out, index=pd.RangeIndex(len(df)))
     # unmapped source columns stay as extras (normalised names), never lost
     for col in df.columns:
@@ -214,8 +217,10 @@ def _apply_table_map(raw: RawTable, tmap: TableMap, report: LoadReport,
 
 # --------------------------------------------------------------------------- readers
 
-def _read_csv(path: Path, table: str, problems: list[Problem], report: LoadReport,
-              keep_headers: bool) -> RawTable | None:
+def read_csv_table(path: Path, table: str, problems: list[Problem], report: LoadReport,
+                   keep_headers: bool) -> RawTable | None:
+    """A CSV file as a raw text table (every cell text, each row with the file line it
+    starts on); problems are appended, never raised."""
     data = path.read_bytes()
     if not data.strip(b"\xef\xbb\xbf \t\r\n"):
         problems.append(Problem(table, None, None, f"file {path.name} is empty", None, str(path)))
@@ -612,7 +617,7 @@ def read_ledger_folder(folder: str | Path, column_map: ColumnMap | None = None
         kind, path, sheet = sources[0]
         keep_headers = tmap is not None
         if kind == "csv":
-            raw = _read_csv(path, table, problems, report, keep_headers)
+            raw = read_csv_table(path, table, problems, report, keep_headers)
         elif kind == "parquet":
             raw = _read_parquet(path, table, problems, keep_headers)
         else:

@@ -33,7 +33,7 @@ import pandas as pd
 from .writer import atomic_write_text, make_temp_dir, replace_dir
 
 __all__ = ["SNAPSHOT_FILE", "SnapshotError", "LazyTables", "is_snapshot", "write_snapshot",
-           "write_tables", "read_snapshot", "read_meta", "file_sha256"]
+           "write_tables", "read_snapshot", "read_meta", "file_sha256", "stat_record"]
 
 SNAPSHOT_FILE = "snapshot.json"
 #: 2: every table file's SHA-256 and size in ``snapshot.json``, checked as the table is read
@@ -56,7 +56,9 @@ def is_snapshot(folder: str | Path) -> bool:
     return (Path(folder) / SNAPSHOT_FILE).is_file()
 
 
-def _stat(st) -> list[int]:
+def stat_record(st) -> list[int]:
+    """What tells a file unchanged without reading it: size, modification and change times
+    (ns) and inode."""
     return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
 
 
@@ -125,7 +127,7 @@ class LazyTables(Mapping):
         path = self._files[name]
         try:
             with self._handles.pop(name) as f:
-                stat = _stat(os.fstat(f.fileno()))
+                stat = stat_record(os.fstat(f.fileno()))
                 data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if stat[0] else b""
         except (OSError, KeyError, ValueError) as e:
             raise SnapshotError(f"{self._folder}: table {name} cannot be read ({e})") from None
@@ -177,7 +179,7 @@ def write_tables(ledger, folder: Path, fmt: str = "parquet") -> dict:
         files[name] = {"file": path.name, "sha256": file_sha256(path),
                        "bytes": path.stat().st_size, "rows": int(len(df))}
         if fmt == "arrow":
-            files[name]["stat"] = _stat(path.stat())
+            files[name]["stat"] = stat_record(path.stat())
     return {"tables": files, "decimal_columns": decimals}
 
 

@@ -41,7 +41,7 @@ import warnings
 from dataclasses import asdict
 from pathlib import Path
 
-from .snapshot import (FORMAT, SNAPSHOT_FILE, SnapshotError, _stat, file_sha256, read_meta,
+from .snapshot import (FORMAT, SNAPSHOT_FILE, SnapshotError, stat_record, file_sha256, read_meta,
                        read_snapshot, write_tables)
 from .writer import atomic_write_text, make_temp_dir, replace_dir
 
@@ -266,7 +266,7 @@ def _write_positions(ledger, folder: Path) -> list[dict]:
         np.save(folder / "positions" / name, np.ascontiguousarray(pos, dtype=np.int64))
         path = folder / "positions" / name
         out.append({"key": list(key), "file": name, "sha256": file_sha256(path),
-                    "stat": _stat(path.stat())})
+                    "stat": stat_record(path.stat())})
     return out
 
 
@@ -279,7 +279,7 @@ def _seed_positions(ledger, entry: Path, recorded: list[dict]) -> None:
     for r in recorded:
         path = entry / "positions" / r["file"]
         with open(path, "rb") as f:
-            stat = _stat(os.fstat(f.fileno()))
+            stat = stat_record(os.fstat(f.fileno()))
             data = f.read()
         if r.get("stat") != stat and hashlib.sha256(data).hexdigest() != r["sha256"]:
             raise SnapshotError(f"{entry}: positions file {r['file']} was changed after it "

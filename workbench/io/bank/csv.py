@@ -21,7 +21,7 @@ __all__ = ["read_bank_csv"]
 def read_bank_csv(path: Path, column_map, encoding: str) -> list[Statement]:
     import yaml
 
-    from ..loader import ColumnSpec, LoadReport, _apply_column_spec, _read_csv
+    from ..loader import ColumnSpec, LoadReport, apply_column_spec, read_csv_table
     from ...config import MAPS_DIR
 
     if column_map is None:
@@ -34,7 +34,7 @@ def read_bank_csv(path: Path, column_map, encoding: str) -> list[Statement]:
     doc = yaml.safe_load(cmap_path.read_text(encoding="utf-8-sig")) or {}
     spec = (doc.get("tables") or {}).get("receipts") or {}
     problems: list = []
-    raw = _read_csv(path, "receipts", problems, LoadReport(), keep_headers=True)
+    raw = read_csv_table(path, "receipts", problems, LoadReport(), keep_headers=True)
     if problems or raw is None:
         raise StatementError("; ".join(f"{path.name}: {p}" for p in problems) or f"{path.name}: empty")
     df = raw.frame
@@ -51,7 +51,7 @@ def read_bank_csv(path: Path, column_map, encoding: str) -> list[Statement]:
             raise StatementError(f"{path.name}: the column map names '{cs.source}' for {target}, "
                                  f"but the file has no such column")
         else:
-            cols[target] = _apply_column_spec(df[cs.source], cs).reset_index(drop=True)
+            cols[target] = apply_column_spec(df[cs.source], cs).reset_index(drop=True)
     for need in ("receipt_id", "receipt_date", "amount", "currency"):
         if need not in cols:
             raise StatementError(f"{cmap_path.name}: the bank CSV map needs a column for {need}")
