@@ -10,7 +10,7 @@ QUARTER ?= last
 # keep Jupyter/IPython/matplotlib state inside the project, not in ~
 export JUPYTER_PLATFORM_DIRS := 1
 
-.PHONY: report test lab demo bench clean-demo venv credit-app
+.PHONY: report test lab demo bench clean-demo venv credit-app serve
 
 venv: $(BIN)/.installed
 
@@ -43,9 +43,14 @@ test: $(BIN)/.installed $(DEMO_MARK)
 lab: $(BIN)/.installed $(DEMO_MARK)
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
-## The managers' credit-review page (Voila) on http://127.0.0.1:8866
-credit-app: $(BIN)/.installed $(DEMO_MARK)
-	cd notebooks/apps && ../../$(BIN)/voila credit_review.ipynb --Voila.ip=127.0.0.1 --port=8866 --no-browser
+## The Voila apps behind sign-in on http://127.0.0.1:8866 (docs/serving.md; first user:
+## `$(BIN)/python -m workbench.serve adduser NAME --role manager`)
+SERVE_ARGS ?=
+serve: $(BIN)/.installed $(DEMO_MARK)
+	$(BIN)/workbench serve $(SERVE_ARGS)
+
+## Former name of `serve` (the credit-review page is one of the apps)
+credit-app: serve
 
 ## Benchmarks (on demand, not in CI): 1M invoices by default
 bench: $(BIN)/.installed

@@ -592,6 +592,13 @@ def build_parser() -> argparse.ArgumentParser:
         if action.dest == "quarter" and action.type is None:
             action.type = quarter_text
 
+    sv = sub.add_parser("serve", help="the managers' apps (Voila) behind sign-in, on 127.0.0.1",
+                        description="Serve the apps of notebooks/apps/ with Voila: sign-in "
+                        "required (users file with argon2-hashed passwords), each user's "
+                        "authority from their role, idle kernels culled. See docs/serving.md.")
+    from .serve import add_arguments as add_serve_arguments
+    add_serve_arguments(sv)
+
     r = sub.add_parser("report", help="run a pack (quarter-end by default) into reports/<period>/",
                        description="Run every analysis notebook of a pack headless (papermill) "
                        "from one validated snapshot of the ledger. Exit codes: 0 written, "
@@ -1329,7 +1336,12 @@ def cmd_report(args) -> int:
     return 0
 
 
-COMMANDS = {"demo": cmd_demo, "validate": cmd_validate, "aging": cmd_aging, "kpis": cmd_kpis,
+def cmd_serve(args) -> int:
+    from .serve import run
+    return run(args)
+
+
+COMMANDS = {"serve": cmd_serve, "demo": cmd_demo, "validate": cmd_validate, "aging": cmd_aging, "kpis": cmd_kpis,
             "activity": cmd_activity, "worklist": cmd_worklist, "proposals": cmd_proposals,
             "statement": cmd_statement, "letter": cmd_letter, "cashapp": cmd_cashapp,
             "cashapp-post": cmd_cashapp_post, "credit": cmd_credit, "risk": cmd_risk,
