@@ -97,11 +97,20 @@ class CreditReviewApp(widgets.VBox):
         self.decision.add_class("wb-decision")
         self.limit = widgets.Text(description="Limit", placeholder="only for a different limit")
         self.limit.add_class("wb-limit")
-        self.approver = widgets.Text(description="Approver", placeholder="your name")
-        self.approver.add_class("wb-approver")
-        self.level = widgets.Dropdown(options=["analyst", "manager", "director", "cfo"],
-                                      value="manager", description="Level")
-        self.level.add_class("wb-level")
+        # who decides, and with what authority, comes from the sign-in (workbench serve) and
+        # the roles file, never from the page
+        from ..serve import NoSignedInUser, current_user
+        try:
+            self.user, self.role, self.authority = current_user()
+            signed = (f"Deciding as <strong>{html.escape(self.user)}</strong> (role "
+                      f"{html.escape(self.role)}, approval authority "
+                      f"{html.escape(self.authority)})")
+        except NoSignedInUser:
+            self.user = self.role = self.authority = None
+            signed = ("Read only: no signed-in user. Open this page through "
+                      "<code>workbench serve</code> to record decisions.")
+        self.signed_in = widgets.HTML(f"<p>{signed}</p>")
+        self.signed_in.add_class("wb-signed-in")
         self.reason = widgets.Textarea(description="Reason", placeholder="why (required)",
                                        layout=widgets.Layout(width="60%"))
         self.reason.add_class("wb-reason")
@@ -109,8 +118,12 @@ class CreditReviewApp(widgets.VBox):
         self.submit.add_class("wb-submit")
         self.submit.on_click(self._on_submit)
         self.picker.observe(self._on_pick, names="value")
-        form = widgets.VBox([self.decision, self.limit, self.approver, self.level, self.reason,
-                             self.submit])
+        self.submit.disabled = self.user is None
+        # the answer to Submit shows under the button, where the user is looking
+        self.form_status = widgets.HTML()
+        self.form_status.add_class("wb-form-status")
+        form = widgets.VBox([self.signed_in, self.decision, self.limit, self.reason, self.submit,
+                             self.form_status])
         head = widgets.HTML(f"<h2>Credit review</h2><p>{len(options)} customer(s) due for review "
                             f"as of {self.as_of} · policy {self.policy.label}</p>")
         self.children = [head, self.picker, self.status, self.profile, self.chart,
@@ -139,21 +152,25 @@ class CreditReviewApp(widgets.VBox):
     def _on_submit(self, _button):
         from ..credit import record_decision
 
+        if self.user is None:
+            self.form_status.value = _box("No signed-in user: decisions are recorded only through "
+                                     "workbench serve.", "error")
+            return
         if self.customer_id is None:
-            self.status.value = _box("Pick a customer from the queue first.", "error")
+            self.form_status.value = _box("Pick a customer from the queue first.", "error")
             return
         try:
             rid = record_decision(self.db, self.ledger, self.rec, self.decision.value,
-                                  self.approver.value, self.level.value, self.reason.value,
+                                  self.user, self.authority, self.reason.value,
                                   self.limit.value or None, self.policy)
         except PermissionError as e:
-            self.status.value = _box(f"Refused: {e}", "error")
+            self.form_status.value = _box(f"Refused: {e}", "error")
             return
         except Exception as e:  # noqa: BLE001
-            self.status.value = _box(f"Not recorded: {e}", "error")
+            self.form_status.value = _box(f"Not recorded: {e}", "error")
             return
-        self.status.value = _box(f"Decision {rid} recorded: {self.decision.value} for "
-                                 f"{self.customer_id} by {self.approver.value}.", "ok")
+        self.form_status.value = _box(f"Decision {rid} recorded: {self.decision.value} for "
+                                 f"{self.customer_id} by {self.user}.", "ok")
         self.reason.value = ""
         self._show_history(self.customer_id)
 
@@ -201,6 +218,10 @@ class CreditReviewApp(widgets.VBox):
             axes[1].set_title("PAYDEX by report")
             axes[1].set_ylabel("PAYDEX (0-100)")
             axes[1].set_xlabel("Report date")
+            import matplotlib.dates as mdates
+            locator = mdates.AutoDateLocator(maxticks=5)
+            axes[1].xaxis.set_major_locator(locator)
+            axes[1].xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
             fig.tight_layout()
             plt.show()
 
