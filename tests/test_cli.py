@@ -417,3 +417,30 @@ def test_demo_end_is_an_iso_date(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path / "d"), "--end", "2026-02-30"]) == 2
     assert "argument --end: not a date: '2026-02-30'" in capsys.readouterr().err
     assert not (tmp_path / "d").exists()
+
+
+def test_audit_verify_exit_codes_and_the_break_named(tmp_path, capsys, monkeypatch):
+    """`workbench audit verify`: 0 on an intact chain; 1 naming table, row and what after a
+    record is edited behind the database's back (its triggers dropped first)."""
+    import sqlite3
+
+    from workbench.state import StateDB
+
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    monkeypatch.setenv("WORKBENCH_AUDIT_KEY_FILE", str(tmp_path / "audit.key"))
+    monkeypatch.setenv("WORKBENCH_AUDIT_ANCHOR_DIR", str(tmp_path))
+    db = StateDB(url)
+    db.append("activities", {"customer_id": "C1", "kind": "call", "collector": "Ann Lee",
+                             "at": "2026-09-30T10:00:00+00:00"}, actor="ann")
+    db.close()
+    assert main(["audit", "verify", "--db", url]) == 0
+    assert "intact" in capsys.readouterr().out
+    con = sqlite3.connect(tmp_path / "state.db")
+    for (name,) in con.execute("select name from sqlite_master where type='trigger'").fetchall():
+        con.execute(f"drop trigger {name}")
+    con.execute("update activities set collector = 'Mallory' where id = 1")
+    con.commit()
+    con.close()
+    assert main(["audit", "verify", "--db", url]) == 1
+    err = capsys.readouterr().err
+    assert "BROKEN" in err and "activities\trow 1\t" in err and "edited" in err

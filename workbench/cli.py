@@ -592,6 +592,16 @@ def build_parser() -> argparse.ArgumentParser:
         if action.dest == "quarter" and action.type is None:
             action.type = quarter_text
 
+    au = sub.add_parser("audit", help="check the state database's audit trail",
+                        description="Check the state database: every audit row's keyed MAC "
+                        "(HMAC-SHA256, key outside the database), the chain's anchor, and every "
+                        "record row against its audit row. Exit 0 intact, 1 a break, 2 the "
+                        "database cannot be opened.")
+    au_sub = au.add_subparsers(dest="action", required=True, metavar="ACTION")
+    av = au_sub.add_parser("verify", help="verify the audit chain; print each break; exit 1 on one")
+    av.add_argument("--db", default=None,
+                    help="state database URL (default: WORKBENCH_DB_URL or data/workbench.db)")
+
     sv = sub.add_parser("serve", help="the managers' apps (Voila) behind sign-in, on 127.0.0.1",
                         description="Serve the apps of notebooks/apps/ with Voila: sign-in "
                         "required (users file with argon2-hashed passwords), each user's "
@@ -1336,12 +1346,19 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_audit(args) -> int:
+    from .state import audit_verify_command
+    code, text = audit_verify_command(args.db)
+    print(text, file=sys.stdout if code == 0 else sys.stderr)
+    return code
+
+
 def cmd_serve(args) -> int:
     from .serve import run
     return run(args)
 
 
-COMMANDS = {"serve": cmd_serve, "demo": cmd_demo, "validate": cmd_validate, "aging": cmd_aging, "kpis": cmd_kpis,
+COMMANDS = {"audit": cmd_audit, "serve": cmd_serve, "demo": cmd_demo, "validate": cmd_validate, "aging": cmd_aging, "kpis": cmd_kpis,
             "activity": cmd_activity, "worklist": cmd_worklist, "proposals": cmd_proposals,
             "statement": cmd_statement, "letter": cmd_letter, "cashapp": cmd_cashapp,
             "cashapp-post": cmd_cashapp_post, "credit": cmd_credit, "risk": cmd_risk,
