@@ -34,6 +34,7 @@ __all__ = [
     "to_major_float",
     "percent_of",
     "within_percent_of",
+    "percent_of_array",
     "mean_minor",
     "round_to_minor",
     "convert",
@@ -232,24 +233,22 @@ def percent_of(minor: int, percent, rounding: str = ROUND_FLOOR) -> int:
         return int(exact.to_integral_value(rounding=rounding))
 
 
-def within_percent_of(part, base, percent) -> np.ndarray:
-    """``part <= base * percent / 100``, element-wise and exact (integers, no float).
+def percent_of_array(minor, percent) -> np.ndarray:
+    """:func:`percent_of` (rounded down) for an array of amounts in minor units: exact
+    integers, ``floor(minor * p / q)`` with ``percent / 100 = p / q``, in int64 when the
+    products fit and in Python integers otherwise."""
+    frac = _fraction(percent) / 100
+    p, q = frac.numerator, frac.denominator
+    base = np.asarray(minor, dtype=np.int64)
+    if int(np.abs(base).max(initial=0)) * abs(p) < 2**62:
+        return (base * p) // q
+    return np.array([int(b) * p // q for b in base.ravel()], dtype=np.int64).reshape(base.shape)
 
-    For integer ``part`` this equals ``part <= percent_of(base, percent, ROUND_FLOOR)``.
-    ``part`` and ``base`` are integer minor units (scalars or arrays); the comparison is
-    ``part * 100 * q <= base * p`` with ``percent = p / q`` exactly, in int64 when the
-    products fit and in Python integers otherwise.
-    """
-    frac = _fraction(percent)
-    p, q = frac.numerator, frac.denominator * 100
-    part = np.asarray(part, dtype=np.int64)
-    base = np.asarray(base, dtype=np.int64)
-    biggest = max(int(np.abs(part).max(initial=0)) * q, int(np.abs(base).max(initial=0)) * abs(p))
-    if biggest < 2**62:
-        return part * q <= base * p
-    left = np.array([int(v) * q for v in part.ravel()], dtype=object).reshape(part.shape)
-    right = np.array([int(v) * p for v in base.ravel()], dtype=object).reshape(base.shape)
-    return np.asarray(left <= right, dtype=bool)
+
+def within_percent_of(part, base, percent) -> np.ndarray:
+    """``part <= base * percent / 100``, element-wise and exact (integer minor units):
+    ``part <= percent_of_array(base, percent)``."""
+    return np.asarray(part, dtype=np.int64) <= percent_of_array(base, percent)
 
 
 def mean_minor(values) -> int:

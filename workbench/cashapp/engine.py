@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ..ledger import Ledger, to_date
-from ..money import format_amount, within_percent_of
+from ..money import format_amount
 from .policy import CashAppPolicy, load_cashapp_policy
 from .text import REF_WORD, normalise_name, po_key, reference_keys
 
@@ -605,14 +605,10 @@ class Matcher:
                                          f"two different sets of open items add up to the receipt "
                                          f"(customer by {how})")
         # short by at most the tolerance (the larger of the policy's amount and its percent
-        # of the open balance), compared exactly in integer minor units: the vectorised pass
-        # keeps one minor unit of slack for the policy's rounding of the percent, and the
-        # policy's own tolerance decides
+        # of the open balance), compared exactly in integer minor units
         opens = self.open[pool_arr]
         gap = opens - R
-        maybe = pool_arr[(gap > 0) & ((gap <= self.policy.tolerance(0, cur)) | within_percent_of(
-            gap - 1, opens, self.policy.short_pay_percent))]
-        near = [int(p) for p in maybe if self.open[p] - R <= self.policy.tolerance(int(self.open[p]), cur)]
+        near = [int(p) for p in pool_arr[(gap > 0) & (gap <= self.policy.tolerances(opens, cur))]]
         if len(near) == 1:
             p = near[0]
             return 3, self._apply_oldest_first(receipt, [p], R, "short_pay", 0.8 * id_conf,

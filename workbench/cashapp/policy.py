@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_FLOOR, Decimal
 from pathlib import Path
 
 import numpy as np
 
+from ..money import percent_of, percent_of_array
 from ..policy import (Amounts, Money, Number, PolicyError, PolicySpec, Section, Whole,
                       resolve_amounts)
 
@@ -66,30 +66,14 @@ class CashAppPolicy:
         return resolve_amounts(self, ledger, as_of)
 
 
-def _percent(percent) -> Decimal:
-    return Decimal(str(percent))       # the number the policy wrote, exactly
-
-
 def _larger_of(amounts: Amounts, percent, base_minor: int, currency: str) -> int:
-    """max(the policy amount for the currency, percent of the base), exact (Decimal, floor)."""
-    absolute = amounts.minor(currency)
-    share = (Decimal(int(base_minor)) * _percent(percent) / 100).to_integral_value(ROUND_FLOOR)
-    return max(absolute, int(share))
+    """max(the policy amount for the currency, percent of the base rounded down), exact."""
+    return max(amounts.minor(currency), percent_of(int(base_minor), percent))
 
 
 def _larger_of_array(amounts: Amounts, percent, base_minor, currency: str) -> np.ndarray:
-    """:func:`_larger_of` for many bases: floor(base * p / q) with percent / 100 = p / q
-    exactly, in integers (Python integers where an int64 product could overflow)."""
-    from fractions import Fraction
-
-    frac = Fraction(_percent(percent)) / 100
-    p, q = frac.numerator, frac.denominator
-    base = np.asarray(base_minor, dtype=np.int64)
-    if int(np.abs(base).max(initial=0)) * p < 2**62:
-        share = (base * p) // q
-    else:
-        share = np.array([int(b) * p // q for b in base.ravel()], dtype=np.int64).reshape(base.shape)
-    return np.maximum(share, amounts.minor(currency))
+    """:func:`_larger_of` for many bases."""
+    return np.maximum(percent_of_array(base_minor, percent), amounts.minor(currency))
 
 
 def _tolerance_spec(max_percent: float, required: bool) -> Section:
