@@ -46,7 +46,12 @@ lab: $(BIN)/.installed $(DEMO_MARK)
 ## The Voila apps behind sign-in on http://127.0.0.1:8866 (docs/serving.md; first user:
 ## `$(BIN)/python -m workbench.serve adduser NAME --role manager`)
 SERVE_ARGS ?=
-serve: $(BIN)/.installed $(DEMO_MARK)
+CASHAPP_DEMO_RUN := data/cashapp/demo
+# the cash-review app shows the suggested matches of the latest run under data/cashapp/
+$(CASHAPP_DEMO_RUN)/summary.json: $(DEMO_MARK)
+	$(BIN)/workbench cashapp --ledger $(DEMO) --bank $(DEMO)/bank/* --out $(CASHAPP_DEMO_RUN) --quiet
+
+serve: $(BIN)/.installed $(DEMO_MARK) $(CASHAPP_DEMO_RUN)/summary.json
 	$(BIN)/workbench serve $(SERVE_ARGS)
 
 ## Former name of `serve` (the credit-review page is one of the apps)

@@ -41,6 +41,9 @@ _PAGE_USER: contextvars.ContextVar[tuple[str, str, str] | None] = contextvars.Co
     "workbench_page_user", default=None
 )
 RENDER_PREFIX = "voila/render/"
+# the page template: Voila's lab template without the Font Awesome CDN links (no request
+# leaves the machine)
+TEMPLATE_DIR = Path(__file__).with_name("voila_template")
 
 
 def _app_of_request(handler) -> str:
@@ -131,6 +134,11 @@ class LandingHandler(JupyterHandler):
 
 class WorkbenchVoila(Voila):
     """Voila with the landing page, owner-only kernel websockets and no contents listing."""
+
+    def setup_template_dirs(self):
+        """Voila's lab template, with :data:`TEMPLATE_DIR` (no CDN links) searched first."""
+        super().setup_template_dirs()
+        self.template_paths = [str(TEMPLATE_DIR), *self.template_paths]
 
     def init_settings(self):
         settings = super().init_settings()
