@@ -781,12 +781,13 @@ def recommend(ledger: Ledger, customer_id: str, as_of, scorecard=None,
 
 def record_decision(db, ledger: Ledger, recommendation: dict, decision: str, approver: str,
                     approver_level: str, reason: str, limit: str | None = None,
-                    policy: CreditPolicy | None = None) -> int:
+                    policy: CreditPolicy | None = None, idempotency_key: str | None = None) -> int:
     """Record a credit decision (append-only) with the policy version and ledger hash.
 
     ``approve`` takes the recommended limit; ``approve_other`` needs ``limit``; ``decline``
     sets no limit; ``hold`` keeps the current one. An approver below the level the limit
-    needs is refused with a clear message.
+    needs is refused with a clear message. A second call with the same ``idempotency_key``
+    (a double-click) returns the first decision's id and records nothing.
     """
     policy = policy or load_credit_policy(report_currency=ledger.report_currency)
     if decision not in DECISIONS:
@@ -822,7 +823,8 @@ def record_decision(db, ledger: Ledger, recommendation: dict, decision: str, app
         "limit_minor": limit_minor, "currency": cur,
         "recommended_limit_minor": recommendation["recommended_limit_minor"],
         "reason": reason.strip(), "approver": approver, "approver_level": approver_level,
-        "policy_version": policy.label, "ledger_hash": ledger.content_hash()}, actor=approver)
+        "policy_version": policy.label, "ledger_hash": ledger.content_hash(),
+        "idempotency_key": idempotency_key}, actor=approver)
 
 
 def limit_history(db, customer_id: str) -> pd.DataFrame:

@@ -157,7 +157,18 @@ def open_app(page, served: Served, app: str, ready: str) -> None:
 
 
 def shot(page, name: str, full_page: bool = True) -> Path:
-    """Save a screenshot as a test artifact; returns its path."""
+    """Save a screenshot as a test artifact; returns its path. ``full_page``: the whole app,
+    not only what is on screen (Voila scrolls inside a container, so the viewport is made as
+    tall as the content for the picture, then put back)."""
     path = artifacts_dir() / f"{name}.png"
-    page.screenshot(path=str(path), full_page=full_page)
+    size = page.viewport_size
+    if full_page:
+        height = page.evaluate("Math.max(document.body.scrollHeight, ...Array.from("
+                               "document.querySelectorAll('#rendered_cells, .jp-Notebook, body *'))"
+                               ".slice(0, 400).map(e => e.scrollHeight))")
+        page.set_viewport_size({"width": size["width"], "height": min(max(int(height), size["height"]), 6000)})
+    try:
+        page.screenshot(path=str(path), full_page=full_page)
+    finally:
+        page.set_viewport_size(size)
     return path

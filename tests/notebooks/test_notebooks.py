@@ -16,7 +16,8 @@ def test_there_are_notebooks():
     assert [p.name for p in NOTEBOOKS] == ["ar_aging.ipynb", "cash_reconciliation.ipynb",
                                            "collections_overview.ipynb", "credit_evaluation.ipynb",
                                            "payment_risk.ipynb", "quarterly_reserve.ipynb"]
-    assert [p.name for p in (ROOT / "notebooks" / "apps").glob("*.ipynb")] == ["credit_review.ipynb"]
+    assert sorted(p.name for p in (ROOT / "notebooks" / "apps").glob("*.ipynb")) == [
+        "cash_review.ipynb", "collections_dashboard.ipynb", "credit_review.ipynb"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -157,7 +158,7 @@ def _four_surfaces_agree(demo_dir, tmp_path, notebook: dict) -> None:
     assert f"{cli['recommended_limit']} {cli['currency']}" in html.replace(",", "")
     os.environ.pop("WORKBENCH_APP_SCORECARD", None)
     app = CreditReviewApp(str(demo_dir), as_of="2026-09-30", db_url=db)
-    app._on_pick({"new": "C00001"})
+    app.pick("C00001")
     assert {k: app.rec[k] for k in keys} == {k: notebook[k] for k in keys}
 
 

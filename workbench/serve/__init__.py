@@ -30,7 +30,13 @@ def current_user() -> tuple[str, str, str]:
     NoSignedInUser
         When any of them is missing, so that a page never runs without a user.
     """
-    values = [os.environ.get(k, "") for k in ("WORKBENCH_USER", "WORKBENCH_ROLE", "WORKBENCH_AUTHORITY")]
+    keys = ("WORKBENCH_USER", "WORKBENCH_ROLE", "WORKBENCH_AUTHORITY")
+    if os.environ.get("VOILA_PREHEAT") == "True" and not os.environ.get(keys[0]):
+        # a preheated Voila kernel: wait until a page request is handed over (with its user)
+        from voila.utils import wait_for_request
+
+        wait_for_request()
+    values = [os.environ.get(k, "") for k in keys]
     if not all(values):
         raise NoSignedInUser(
             "No signed-in user: open this page through `workbench serve` (WORKBENCH_USER, "
@@ -56,6 +62,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                         help="seconds before an idle page's kernel is shut down (default 900)")
     parser.add_argument("--max-kernels-per-user", type=int, default=3,
                         help="open pages (kernels) per user (default 3)")
+    parser.add_argument("--pool-size", type=int, default=1,
+                        help="preheated kernels kept ready per app (default 1; 0: none)")
     return parser
 
 
@@ -79,4 +87,5 @@ def run(args: argparse.Namespace) -> int:
     apps_dir = Path(args.apps_dir) if getattr(args, "apps_dir", None) else wb_config.NOTEBOOKS_DIR / "apps"
     return serve(apps_dir=apps_dir, users_file=users.resolve(), roles_file=args.roles, ip=args.ip,
                  port=args.port, cull_idle_timeout=getattr(args, "cull_idle_timeout", 900),
-                 max_kernels_per_user=getattr(args, "max_kernels_per_user", 3))
+                 max_kernels_per_user=getattr(args, "max_kernels_per_user", 3),
+                 pool_size=getattr(args, "pool_size", 1))

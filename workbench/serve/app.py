@@ -2,17 +2,26 @@
 
 How the signed-in user reaches the kernel
 -----------------------------------------
-Voila calls ``VoilaConfiguration.prelaunch_hook(req, notebook, cwd)`` for every page render after
-``@web.authenticated`` has accepted the request and before it starts the page's kernel, in the
-same asyncio task. :func:`prelaunch_hook` checks that the user's role may open the app (403
-otherwise) and records (user, role, authority) in a context variable; the kernel manager,
-:class:`WorkbenchKernelManager`, reads it in ``start_kernel`` and adds ``WORKBENCH_USER``,
-``WORKBENCH_ROLE`` and ``WORKBENCH_AUTHORITY`` to the kernel's environment. A kernel started
-without that context is refused. The notebook is not modified.
+Every page render goes through :class:`WorkbenchPageHandler` (Voila's render handler behind
+``@web.authenticated``). Before Voila renders anything it checks that the user's role may open
+the app (403 otherwise) and that the user holds fewer than ``max_kernels_per_user`` kernels
+(429), and records (user, role, authority) in a context variable for the rest of the request
+(the same asyncio task). Two ways a page gets its kernel:
 
-Preheated kernels are not used: Voila 0.5 refuses to start with both ``preheat_kernel`` and
-``prelaunch_hook`` (``voila/app.py``, ``init_settings``), and a preheated kernel runs the notebook
-before anyone has signed in, so it could not know the user.
+- **A preheated kernel** (``--pool-size``, default 1 per app): Voila keeps kernels that have
+  already run the notebook up to its first wait for the request; the app's slow start-up
+  (imports, the ledger, models) is done before anybody asks. Voila hands the request to such a
+  kernel through :meth:`RequestInfoSocketHandler.send_updates`; ours (:func:`_send_request_info`)
+  adds ``WORKBENCH_USER``, ``WORKBENCH_ROLE`` and ``WORKBENCH_AUTHORITY`` from the context
+  variable and records the kernel's owner. In the kernel, ``voila.utils.wait_for_request`` puts
+  the payload in the environment; :func:`workbench.serve.current_user` waits for it.
+  A pool kernel is started without a user and cannot act for anyone before it is handed out.
+- **A new kernel** when the pool is empty: :class:`WorkbenchKernelManager.start_kernel` reads the
+  context variable and puts the three variables in the new kernel's environment. A kernel
+  started without that context and not for the pool is refused.
+
+Voila 0.5 refuses ``preheat_kernel`` together with ``prelaunch_hook`` (``voila/app.py``,
+``init_settings``), so the authorisation is in the handler, not in a prelaunch hook.
 """
 
 from __future__ import annotations
@@ -29,7 +38,9 @@ from tornado import web
 from traitlets import Int
 from traitlets.config import Config
 from voila.app import Voila
+from voila.request_info_handler import RequestInfoSocketHandler
 from voila.tornado.contentshandler import VoilaContentsHandler
+from voila.tornado.handler import TornadoVoilaHandler
 from voila.tornado.kernel_websocket_handler import VoilaKernelWebsocketHandler
 from voila.tornado.treehandler import TornadoVoilaTreeHandler
 
@@ -52,8 +63,12 @@ def _app_of_request(handler) -> str:
     return path[len(prefix):] if path.startswith(prefix) else path.rsplit("/", 1)[-1]
 
 
-def prelaunch_hook(req, notebook, cwd):
-    """Voila's prelaunch hook: authorise the app for the user's role, hand the user to the kernel."""
+USER_VARIABLES = ("WORKBENCH_USER", "WORKBENCH_ROLE", "WORKBENCH_AUTHORITY")
+
+
+def authorise_page(req) -> tuple[str, str, str]:
+    """The page's (user, role, authority) after checking the role may open the app (403) and
+    the user's kernels are below the bound (429); kept for the request in a context variable."""
     user = req.current_user
     if user is None:  # @web.authenticated runs first; this is a second lock
         raise web.HTTPError(401)
@@ -63,8 +78,42 @@ def prelaunch_hook(req, notebook, cwd):
     if role is None or not role.may_open(app):
         req.log.warning("Refused %s (role %s) the app %s", user.username, role and role.name, app)
         raise web.HTTPError(403, "Your role may not open this app.")
-    _PAGE_USER.set((user.username, role.name, role.authority))
-    return None  # the notebook is not changed
+    km = req.kernel_manager
+    bound = getattr(km, "max_kernels_per_user", None)
+    if bound is not None and len(km.kernels_of(user.username)) >= bound:
+        raise web.HTTPError(429, f"You already have {bound} pages open: close one and reload.")
+    page_user = (user.username, role.name, role.authority)
+    _PAGE_USER.set(page_user)
+    return page_user
+
+
+class WorkbenchPageHandler(TornadoVoilaHandler):
+    """Voila's page handler, authorising the page first (:func:`authorise_page`)."""
+
+    @web.authenticated
+    async def get(self, path=None):
+        authorise_page(self)
+        await super().get(path)
+
+
+_MANAGER = None   # the server's kernel manager (one per process), for _send_request_info
+
+
+def _send_request_info(cls, msg):
+    """Voila's hand-over of a request to a preheated kernel, with the signed-in user added and
+    the kernel's owner recorded. Without a signed-in page request, nothing is handed over."""
+    page_user = _PAGE_USER.get()
+    if page_user is None:
+        raise web.HTTPError(403, "A kernel is handed out only for a signed-in page.")
+    kernel_id = msg["kernel_id"]
+    payload = {k: v for k, v in msg["payload"].items() if k not in USER_VARIABLES}
+    payload.update(zip(USER_VARIABLES, page_user))
+    if _MANAGER is not None:
+        _MANAGER.kernel_owner[kernel_id] = page_user[0]
+    return _ORIGINAL_SEND(cls, {"kernel_id": kernel_id, "payload": payload})
+
+
+_ORIGINAL_SEND = RequestInfoSocketHandler.send_updates.__func__
 
 
 class WorkbenchKernelManager(AsyncMappingKernelManager):
@@ -73,8 +122,10 @@ class WorkbenchKernelManager(AsyncMappingKernelManager):
     max_kernels_per_user = Int(3, config=True, help="Open pages (kernels) one user may hold at once.")
 
     def __init__(self, **kwargs):
-        super().__init__(**kwargs)
+        global _MANAGER
         self.kernel_owner: dict[str, str] = {}
+        super().__init__(**kwargs)   # (Voila's pool subclass starts pool kernels in here)
+        _MANAGER = self
 
     def kernels_of(self, username: str) -> list[str]:
         live = set(self.list_kernel_ids())
@@ -82,20 +133,18 @@ class WorkbenchKernelManager(AsyncMappingKernelManager):
 
     async def start_kernel(self, *, kernel_id=None, path=None, env=None, **kwargs):
         page_user = _PAGE_USER.get()
-        if page_user is None:
-            raise web.HTTPError(403, "A kernel is started only for a signed-in page.")
-        username, role, authority = page_user
-        if len(self.kernels_of(username)) >= self.max_kernels_per_user:
-            raise web.HTTPError(
-                429, f"You already have {self.max_kernels_per_user} pages open: close one and reload."
-            )
         env = dict(env or os.environ)
         for name in list(env):
-            if name.startswith("WORKBENCH_USER") or name in ("WORKBENCH_ROLE", "WORKBENCH_AUTHORITY"):
+            if name.startswith("WORKBENCH_USER") or name in USER_VARIABLES:
                 env.pop(name)
-        env.update(WORKBENCH_USER=username, WORKBENCH_ROLE=role, WORKBENCH_AUTHORITY=authority)
+        pool = env.get("VOILA_PREHEAT") == "True"
+        if page_user is None and not pool:
+            raise web.HTTPError(403, "A kernel is started only for a signed-in page.")
+        if not pool:   # a page's own kernel: its user in the environment
+            env.update(zip(USER_VARIABLES, page_user))
         kernel_id = await super().start_kernel(kernel_id=kernel_id, path=path, env=env, **kwargs)
-        self.kernel_owner[kernel_id] = username
+        if not pool:
+            self.kernel_owner[kernel_id] = page_user[0]
         return kernel_id
 
     async def shutdown_kernel(self, kernel_id, now=False, restart=False):
@@ -141,6 +190,8 @@ class WorkbenchVoila(Voila):
         self.template_paths = [str(TEMPLATE_DIR), *self.template_paths]
 
     def init_settings(self):
+        # preheated kernels get their user with the request Voila hands over (module doc)
+        RequestInfoSocketHandler.send_updates = classmethod(_send_request_info)
         settings = super().init_settings()
         settings["workbench_apps_dir"] = self.root_dir
         settings["serve_traceback"] = False
@@ -158,6 +209,8 @@ class WorkbenchVoila(Voila):
                 continue
             if handler is VoilaKernelWebsocketHandler:
                 spec = (pattern, OwnKernelWebsocketHandler, *spec[2:])
+            if handler is TornadoVoilaHandler:
+                spec = (pattern, WorkbenchPageHandler, *spec[2:])
             handlers.append(spec)
         return handlers
 
@@ -178,7 +231,7 @@ def session_secret(users_file: Path) -> bytes:
 
 def build_config(*, apps_dir: Path, users_file: Path, roles_file: Path | None, ip: str, port: int,
                  cull_idle_timeout: int = 900, cull_interval: int = 60, max_kernels_per_user: int = 3,
-                 session_hours: float = 12.0) -> Config:
+                 session_hours: float = 12.0, pool_size: int = 1) -> Config:
     c = Config()
     c.Voila.ip = ip
     c.Voila.port = port
@@ -194,8 +247,9 @@ def build_config(*, apps_dir: Path, users_file: Path, roles_file: Path | None, i
     c.VoilaConfiguration.strip_sources = True
     c.VoilaConfiguration.show_tracebacks = False
     c.VoilaConfiguration.file_allowlist = []  # /voila/files/ is not authenticated in Voila 0.5
-    c.VoilaConfiguration.preheat_kernel = False  # incompatible with prelaunch_hook (see module doc)
-    c.VoilaConfiguration.prelaunch_hook = prelaunch_hook
+    # preheated kernels (module doc); authorisation is in WorkbenchPageHandler, not a prelaunch hook
+    c.VoilaConfiguration.preheat_kernel = pool_size > 0
+    c.VoilaConfiguration.default_pool_size = max(pool_size, 0)
     c.VoilaConfiguration.multi_kernel_manager_class = WorkbenchKernelManager
     c.MappingKernelManager.cull_idle_timeout = cull_idle_timeout
     c.MappingKernelManager.cull_interval = cull_interval
