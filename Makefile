@@ -34,8 +34,11 @@ report: $(BIN)/.installed $(DEMO_MARK)
 	WORKBENCH_COMPANY="$${WORKBENCH_COMPANY:-Demo Trading Co. (synthetic demo data)}" \
 	$(BIN)/workbench report quarter-end --ledger $(DEMO) --quarter $(QUARTER)
 
-## The whole test suite (unit, property, CLI, state concurrency, notebooks via papermill and nbval)
+## The whole test suite (unit, property, CLI, state concurrency, notebooks via papermill and nbval,
+## the apps in Chromium, the state database on PostgreSQL): installs Debian's chromium and
+## postgresql first when it can (tools/system-deps), else says the one command to run
 test: $(BIN)/.installed $(DEMO_MARK)
+	@tools/system-deps
 	WORKBENCH_DB_URL=sqlite:///$(CURDIR)/.pytest_cache/workbench-test.db OMP_NUM_THREADS=1 \
 	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax --nbval-current-env tests notebooks
 
