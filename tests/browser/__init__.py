@@ -14,6 +14,6 @@ def require_chromium() -> None:
     """Skip the calling test module when Chromium is missing (an error on CI, which installs it)."""
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
-            raise RuntimeError("CI must install Debian's chromium (.ci/run does) for the browser tests")
+            raise RuntimeError("CI must install Debian's chromium (make test does: tools/system-deps)")
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)",
                     allow_module_level=True)

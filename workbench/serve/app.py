@@ -246,6 +246,8 @@ def build_config(*, apps_dir: Path, users_file: Path, roles_file: Path | None, i
     c.WorkbenchIdentityProvider.session_hours = session_hours
     c.VoilaConfiguration.strip_sources = True
     c.VoilaConfiguration.show_tracebacks = False
+    c.VoilaConfiguration.allow_template_override = "NO"  # ?template= cannot swap the page template
+    c.VoilaConfiguration.allow_theme_override = "NO"
     c.VoilaConfiguration.file_allowlist = []  # /voila/files/ is not authenticated in Voila 0.5
     # preheated kernels (module doc); authorisation is in WorkbenchPageHandler, not a prelaunch hook
     c.VoilaConfiguration.preheat_kernel = pool_size > 0
