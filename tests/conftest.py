@@ -72,3 +72,17 @@ def write_ledger(folder: Path, **tables: list[dict]) -> Path:
             w.writeheader()
             w.writerows(rows)
     return folder
+
+
+@pytest.fixture
+def cli_user(tmp_path, monkeypatch):
+    """Make the OS login running the tests a workbench user of the given role (the command
+    line's sign-in: ``workbench.serve.accounts.command_line_user``); returns the user name."""
+    from workbench.serve import accounts
+
+    def make(role: str, name: str = "tester") -> str:
+        users = tmp_path / "cli-users.toml"
+        accounts.add_user(users, name, role, "a test password", os_login=accounts.os_login())
+        monkeypatch.setenv("WORKBENCH_USERS_FILE", str(users))
+        return name
+    return make

@@ -151,12 +151,12 @@ def test_applies_table_names_real_options_declared_without_default():
 
 @pytest.mark.parametrize("argv,message", [
     (["credit", "decide", "--customer", "C1", "--decision", "approve", "--limit", "abc",
-      "--approver", "Ann", "--level", "cfo", "--reason", "x"],
+      "--reason", "x"],
      "workbench credit decide: error: --limit abc does not apply with --decision approve (only "
      "approve_other takes a limit: approve takes the recommended one, decline sets none and "
      "hold keeps the current one)"),
     (["credit", "decide", "--customer", "C1", "--decision", "hold", "--limit", "100.00",
-      "--approver", "Ann", "--level", "cfo", "--reason", "x"],
+      "--reason", "x"],
      "--limit 100.00 does not apply with --decision hold"),
     (["kpis", "--period", "2026Q1", "--format", "json", "--trend", "3"],
      "workbench kpis: error: --trend 3 does not apply with --format json (the trend is shown in "
@@ -244,12 +244,13 @@ def test_options_where_they_apply_still_work(hand_dir, capsys):
     ("C2", "1,000", "--limit 1,000 is not an amount in EUR"),
     ("C1", "-5", "--limit must be 0 or more; got -5"),
 ])
-def test_a_limit_is_always_validated_in_the_customers_currency(hand_dir, tmp_path, capsys,
+def test_a_limit_is_always_validated_in_the_customers_currency(hand_dir, tmp_path, capsys, cli_user,
                                                                customer, limit, message):
     db = tmp_path / "c.db"
+    cli_user("cfo")
     assert main(["credit", "decide", "--ledger", str(hand_dir), "--customer", customer,
-                 "--decision", "approve_other", "--limit", limit, "--approver", "Ann",
-                 "--level", "cfo", "--reason", "x", "--db", f"sqlite:///{db}"]) == 2
+                 "--decision", "approve_other", "--limit", limit, "--reason", "x",
+                 "--db", f"sqlite:///{db}"]) == 2
     assert message in capsys.readouterr().err
     assert not db.exists()
 

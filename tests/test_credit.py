@@ -150,7 +150,7 @@ def test_decisions_with_authority_and_history(credit_ledger, tmp_path):
     assert q["customer_id"].tolist() == ["S"] and "exposure 150% of the limit" in q["why"].iloc[0]
 
 
-def test_cli_review_json_contract(credit_ledger, capsys, tmp_path):
+def test_cli_review_json_contract(credit_ledger, capsys, tmp_path, cli_user):
     assert main(["credit", "review", "--ledger", credit_ledger.source, "--customer", "K",
                  "--as-of", AS_OF, "--format", "json"]) == 0
     out = json.loads(capsys.readouterr().out)
@@ -159,14 +159,41 @@ def test_cli_review_json_contract(credit_ledger, capsys, tmp_path):
         assert k in out
     assert out["recommended_limit"] == "15000.00"
     db = f"sqlite:///{tmp_path / 'c.db'}"
+    cli_user("director", "dan")
     assert main(["credit", "decide", "--ledger", credit_ledger.source, "--customer", "K", "--as-of",
-                 AS_OF, "--decision", "approve_other", "--limit", "600000.00", "--approver", "Ann",
-                 "--level", "director", "--reason", "x", "--db", db]) == 1
+                 AS_OF, "--decision", "approve_other", "--limit", "600000.00",
+                 "--reason", "x", "--db", db]) == 1
     assert "requires cfo or above" in capsys.readouterr().err
     assert main(["credit", "file", "--ledger", credit_ledger.source, "--customer", "K", "--as-of", AS_OF,
                  "--out", str(tmp_path / "k.html"), "--db", db]) == 0
     html = (tmp_path / "k.html").read_text()
     assert "Credit file: Kappa (K)" in html and "months_of_purchases" in html
+
+
+def test_cli_decide_takes_who_and_authority_from_the_users_file(credit_ledger, capsys, tmp_path,
+                                                                 cli_user, monkeypatch):
+    """The command line's sign-in is the OS login's users-file entry: a typed approver or level
+    that differs is refused and nothing is recorded; without an entry, the command says how to
+    add one."""
+    db_url = f"sqlite:///{tmp_path / 'c.db'}"
+    base = ["credit", "decide", "--ledger", credit_ledger.source, "--customer", "K", "--as-of", AS_OF,
+            "--decision", "approve_other", "--limit", "30000.00", "--reason", "seasonal", "--db", db_url]
+    monkeypatch.setenv("WORKBENCH_USERS_FILE", str(tmp_path / "nobody.toml"))
+    assert main(base) == 2
+    err = capsys.readouterr().err
+    assert "is not a workbench user" in err and "adduser NAME --role ROLE --os-login" in err
+    cli_user("manager", "mia")
+    assert main(base + ["--approver", "anyone"]) == 2
+    assert "'anyone' is not who runs this command" in capsys.readouterr().err
+    assert main(base + ["--level", "cfo"]) == 2
+    assert "--level cfo is not mia's authority: the role manager has authority manager" in \
+        capsys.readouterr().err
+    assert not (tmp_path / "c.db").exists() or StateDB(db_url).count("credit_decisions") == 0
+    assert main(base + ["--approver", "mia", "--level", "manager"]) == 0
+    assert "by mia (authority manager)" in capsys.readouterr().out
+    rows = StateDB(db_url).rows("credit_decisions")
+    assert [(r["approver"], r["approver_level"], r["recorded_by"], r["limit_minor"]) for r in rows] == [
+        ("mia", "manager", "mia", 3_000_000)]
 
 
 def test_scorecard_estimator_basics():

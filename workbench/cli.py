@@ -38,6 +38,27 @@ class CLIError(Exception):
     """A failure to report in one line and exit 2."""
 
 
+def command_line_authority(command: str, name: str | None = None, level: str | None = None
+                           ) -> tuple[str, str]:
+    """``(name, authority)`` of whoever runs ``command``: the users-file entry of the process's
+    OS login and its role's authority (:func:`workbench.serve.accounts.command_line_user`).
+    ``name`` and ``level``, when an option gives them, are checks only: a difference is refused,
+    never recorded."""
+    from .serve.accounts import AccountsError, command_line_user, os_login
+
+    try:
+        user, role, authority = command_line_user()
+    except AccountsError as e:
+        raise CLIError(str(e)) from None
+    if name is not None and name != user:
+        raise CLIError(f"{name!r} is not who runs this command: the OS login {os_login()!r} is the "
+                       f"workbench user {user!r} (role {role}); {command} records that user")
+    if level is not None and level != authority:
+        raise CLIError(f"--level {level} is not {user}'s authority: the role {role} has authority "
+                       f"{authority} in the roles file, and that is what {command} checks")
+    return user, authority
+
+
 # --------------------------------------------------------------------------- help text
 _RST_ROLE = re.compile(r":(?:func|class|mod|meth|attr|data|exc|obj|ref|doc|term|py:\w+):`(~?)([^`<]*?)"
                        r"(?:\s*<[^>]*>)?`")
@@ -539,9 +560,11 @@ def build_parser() -> argparse.ArgumentParser:
     dc.add_argument("--decision", required=True, choices=("approve", "approve_other", "decline", "hold"),
                     help="approve: the recommended limit; approve_other: the --limit given; "
                     "decline: no limit; hold: the current limit")
-    dc.add_argument("--approver", required=True, help="who decides (recorded)")
-    dc.add_argument("--level", required=True, choices=("analyst", "manager", "director", "cfo"),
-                    help="the approver's authority level (checked against the policy)")
+    dc.add_argument("--approver", help="optional check: who decides is the users-file entry of "
+                    "your OS login (workbench serve's users file); a different name is refused")
+    dc.add_argument("--level", choices=("analyst", "manager", "director", "cfo"),
+                    help="optional check: the authority is your role's in the roles file; a "
+                    "different level is refused")
     dc.add_argument("--reason", required=True, help="why (recorded)")
     dc.add_argument("--limit", help="with approve_other: the limit approved, in the customer's "
                     "currency (decimal)")
@@ -1208,15 +1231,17 @@ def cmd_credit(args) -> int:
         return 0
     db = _state(args.db)
     if args.action == "decide":
+        approver, level = command_line_authority("credit decide", args.approver, args.level)
         try:
-            rid = credit.record_decision(db, ledger, rec, args.decision, args.approver, args.level,
+            rid = credit.record_decision(db, ledger, rec, args.decision, approver, level,
                                          args.reason, args.limit)
         except PermissionError as e:
             print(f"workbench credit decide: refused: {e}", file=sys.stderr)
             return 1
         except ValueError as e:
             raise CLIError(str(e)) from None
-        print(f"recorded decision {rid}: {args.decision} for {args.customer} by {args.approver}")
+        print(f"recorded decision {rid}: {args.decision} for {args.customer} by {approver} "
+              f"(authority {level})")
         return 0
     from .io.writer import atomic_write_text
     html = credit.credit_file_html(ledger, rec, credit.limit_history(db, args.customer))

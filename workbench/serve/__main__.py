@@ -27,10 +27,13 @@ def adduser(argv: list[str]) -> int:
     parser.add_argument("--role", required=True)
     parser.add_argument("--users", type=Path, default=None)
     parser.add_argument("--roles", type=Path, default=None)
+    parser.add_argument("--os-login", default=None,
+                        help="the OS account this user runs workbench commands as (default: NAME)")
     args = parser.parse_args(argv)
     users = args.users or accounts.default_users_file()
     try:
-        account = accounts.add_user(users, args.name, args.role, _read_password(), roles_file=args.roles)
+        account = accounts.add_user(users, args.name, args.role, _read_password(), roles_file=args.roles,
+                                    os_login=args.os_login)
     except accounts.AccountsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -1,7 +1,8 @@
 """Users and roles of ``workbench serve``: the files, the password hashes, the lookups.
 
-A **users file** (TOML or YAML) names each user, their role and an argon2 hash of their
-password; a **roles file** gives each role its credit-approval authority (one of the credit
+A **users file** (TOML or YAML) names each user, their role, an argon2 hash of their
+password and, optionally, the operating-system login (``os_login``) they run commands as; a
+**roles file** gives each role its credit-approval authority (one of the credit
 policy's ``approval_levels``) and the apps it may open. Authority always comes from here,
 never from anything typed in a page.
 """
@@ -51,6 +52,7 @@ class Account:
     username: str
     role: str
     password_hash: str
+    os_login: str | None = None     # the OS account this user runs `workbench` commands as
 
 
 def approval_levels() -> list[str]:
@@ -107,13 +109,20 @@ def load_users(path: str | os.PathLike, roles: dict[str, Role] | None = None) ->
     for name, spec in data.items():
         spec = spec or {}
         role, hashed = spec.get("role"), spec.get("password_hash", "")
+        login = spec.get("os_login")
         if not USERNAME_RE.match(str(name)):
             errors.append(f"{path}: user {name!r}: names are lower-case letters, digits, '_', '.', '-'")
         if roles is not None and role not in roles:
             errors.append(f"{path}: user {name!r}: role must be one of {sorted(roles)}; got {role!r}")
         if not str(hashed).startswith("$argon2"):
             errors.append(f"{path}: user {name!r}: password_hash must be an argon2 hash")
-        users[name] = Account(username=name, role=str(role), password_hash=str(hashed))
+        if login is not None and not str(login).strip():
+            errors.append(f"{path}: user {name!r}: os_login is empty")
+        users[name] = Account(username=name, role=str(role), password_hash=str(hashed),
+                              os_login=None if login is None else str(login))
+    logins = [u.os_login or u.username for u in users.values()]
+    for login in sorted({x for x in logins if logins.count(x) > 1}):
+        errors.append(f"{path}: the OS login {login!r} belongs to more than one user")
     if errors:
         raise AccountsError("\n".join(errors))
     return users
@@ -142,14 +151,17 @@ def write_users(path: str | os.PathLike, users: dict[str, Account]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() in (".yaml", ".yml"):
         text = yaml.safe_dump(
-            {"users": {u.username: {"role": u.role, "password_hash": u.password_hash} for u in users.values()}},
+            {"users": {u.username: {"role": u.role, "password_hash": u.password_hash,
+                                    **({"os_login": u.os_login} if u.os_login else {})}
+                       for u in users.values()}},
             sort_keys=True,
         )
     else:
         lines = ["# workbench serve users: edit with `python -m workbench.serve adduser NAME --role ROLE`", ""]
         for u in sorted(users.values(), key=lambda a: a.username):
             lines += [f"[users.{_toml_str(u.username)}]", f"role = {_toml_str(u.role)}",
-                      f"password_hash = {_toml_str(u.password_hash)}", ""]
+                      f"password_hash = {_toml_str(u.password_hash)}",
+                      *([f"os_login = {_toml_str(u.os_login)}"] if u.os_login else []), ""]
         text = "\n".join(lines)
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -158,8 +170,10 @@ def write_users(path: str | os.PathLike, users: dict[str, Account]) -> None:
     os.replace(tmp, path)
 
 
-def add_user(users_file, name: str, role: str, password: str, roles_file=None) -> Account:
-    """Add or replace a user with a freshly hashed password."""
+def add_user(users_file, name: str, role: str, password: str, roles_file=None,
+             os_login: str | None = None) -> Account:
+    """Add or replace a user with a freshly hashed password (and, optionally, the OS login
+    their commands run as; by default a login equal to the user name)."""
     roles = load_roles(roles_file)
     if role not in roles:
         raise AccountsError(f"role must be one of {sorted(roles)}; got {role!r}")
@@ -168,9 +182,47 @@ def add_user(users_file, name: str, role: str, password: str, roles_file=None) -
     if len(password) < 8:
         raise AccountsError("the password must have at least 8 characters")
     users = load_users(users_file, roles)
-    users[name] = Account(username=name, role=role, password_hash=hash_password(password))
+    users[name] = Account(username=name, role=role, password_hash=hash_password(password),
+                          os_login=os_login or None)
+    clash = [u.username for u in users.values()
+             if u.username != name and (u.os_login or u.username) == (os_login or name)]
+    if clash:
+        raise AccountsError(f"the OS login {(os_login or name)!r} already belongs to {clash[0]!r}")
     write_users(users_file, users)
     return users[name]
+
+
+def os_login() -> str:
+    """The operating-system account running this process (from the process's user id, not from
+    environment variables such as ``USER``, which anyone can set)."""
+    import pwd
+
+    return pwd.getpwuid(os.geteuid()).pw_name
+
+
+def command_line_user(users_file=None, roles_file=None) -> tuple[str, str, str]:
+    """``(name, role, authority)`` of whoever runs a ``workbench`` command: the users-file
+    entry whose ``os_login`` (or, without one, whose name) is the OS login of this process.
+
+    This is the command line's sign-in: what it records as actor and approver, and the authority
+    it checks, come from here and the roles file, never from an option.
+
+    Raises
+    ------
+    AccountsError
+        When the OS login is nobody's, naming the file and the command that adds it.
+    """
+    path = Path(users_file) if users_file else default_users_file()
+    roles = load_roles(roles_file)
+    users = load_users(path, roles)
+    login = os_login()
+    for u in users.values():
+        if (u.os_login or u.username) == login:
+            return u.username, u.role, roles[u.role].authority
+    raise AccountsError(
+        f"the OS login {login!r} is not a workbench user in {path}: who decides comes from the "
+        f"users file, not from an option. An administrator adds it with: python -m workbench.serve "
+        f"adduser NAME --role ROLE --os-login {login}" + (f" --users {path}" if users_file else ""))
 
 
 def default_users_file() -> Path:
