@@ -140,6 +140,9 @@ def data_table(df: pd.DataFrame, css_class: str, *, select: bool | str = True, *
     elif select:
         opts["select"] = select
     table = ITable(df.reset_index(drop=True), **opts)
+    # a table wider than the page scrolls sideways in its own box (DataTables' scrollX splits
+    # the header from the body and misaligns them)
+    table.layout = widgets.Layout(width="100%", overflow="auto")
     table.add_class(css_class)
     table.add_class("wb-table")
     return table
