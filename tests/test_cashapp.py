@@ -290,16 +290,20 @@ def test_cli_refuses_a_statement_that_does_not_tie(bank_setup, capsys):
     assert not (tmp / "out2").exists()
 
 
-def test_post_records_who_and_when_once(bank_setup, capsys):
+def test_post_records_who_and_when_once(bank_setup, capsys, cli_user):
     led, stmt, tmp = bank_setup
+    cli_user("analyst", "maria")
     out = tmp / "out"
     url = f"sqlite:///{tmp / 'state.db'}"
     assert main(["cashapp", "--ledger", str(led), "--bank", str(stmt), "--out", str(out),
                  "--as-of", "2026-09-30", "--quiet"]) == 0
+    # who approves is the OS login's users-file entry: a typed other name is refused
+    assert main(["cashapp", "post", "--out", str(out), "--ledger", str(led), "--by", "anyone",
+                 "--db", url]) == 2
+    assert "'anyone' is not who runs this command" in capsys.readouterr().err
     assert main(["cashapp", "post", "--out", str(out), "--ledger", str(led), "--by", "maria",
                  "--db", url]) == 0
-    assert main(["cashapp", "post", "--out", str(out), "--ledger", str(led), "--by", "maria",
-                 "--db", url]) == 0
+    assert main(["cashapp", "post", "--out", str(out), "--ledger", str(led), "--db", url]) == 0
     assert "posted 0 line(s)" in capsys.readouterr().out
     rows = StateDB(url).rows("cash_matches")
     assert [(r["receipt_id"], r["invoice_id"], r["amount_minor"], r["approved_by"], r["status"])
@@ -334,8 +338,9 @@ def test_a_run_that_does_not_tie_shows_its_difference(bank_setup, monkeypatch, c
     assert by_statement["difference"].tolist() == ["-1500.00"]
 
 
-def test_posting_refuses_forged_and_excessive_lines(bank_setup, capsys):
+def test_posting_refuses_forged_and_excessive_lines(bank_setup, capsys, cli_user):
     led, stmt, tmp = bank_setup
+    cli_user("analyst")
     out = tmp / "out"
     url = f"sqlite:///{tmp / 'state.db'}"
     assert main(["cashapp", "--ledger", str(led), "--bank", str(stmt), "--out", str(out),
@@ -343,28 +348,28 @@ def test_posting_refuses_forged_and_excessive_lines(bank_setup, capsys):
     good = (out / "applications.csv").read_text()
     # a hand-added line whose receipt is in no statement of the run: nothing posted
     (out / "applications.csv").write_text(good + "FORGED-1,D,100.00,auto,reference_exact,1.0,typed,USD\n")
-    assert main(["cashapp", "post", "--out", str(out), "--ledger", str(led), "--by", "x", "--db", url]) == 1
+    assert main(["cashapp", "post", "--out", str(out), "--ledger", str(led), "--db", url]) == 1
     err = capsys.readouterr().err
     assert "nothing posted" in err and "receipt FORGED-1 is in none of the run's bank statements" in err
     assert StateDB(url).rows("cash_matches") == []
     # an amount edited by hand: the run, repeated from its statements, does not propose it
     (out / "applications.csv").write_text(good.replace("BKX1,D,1500.00", "BKX1,D,1600.00"))
-    assert main(["cashapp", "post", "--out", str(out), "--ledger", str(led), "--by", "x", "--db", url]) == 1
+    assert main(["cashapp", "post", "--out", str(out), "--ledger", str(led), "--db", url]) == 1
     assert ("applications.csv line 2 (BKX1 -> D): not a line the run proposes (edited by hand, "
             "or the ledger or policy changed?)") in capsys.readouterr().err
     # a suggestion turned into "auto" by hand
     (out / "applications.csv").write_text(good + "BKX2,D,10.00,auto,exact_amount,0.95,typed,USD\n")
-    assert main(["cashapp", "post", "--out", str(out), "--ledger", str(led), "--by", "x", "--db", url]) == 1
+    assert main(["cashapp", "post", "--out", str(out), "--ledger", str(led), "--db", url]) == 1
     assert "line 3 (BKX2 -> D): not a line the run proposes" in capsys.readouterr().err
     # a statement changed after the run: nothing posted
     (out / "applications.csv").write_text(good)
     stmt.write_text(stmt.read_text().replace("NOBODY LTD", "SOMEBODY LTD"))
-    assert main(["cashapp", "post", "--out", str(out), "--ledger", str(led), "--by", "x", "--db", url]) == 1
+    assert main(["cashapp", "post", "--out", str(out), "--ledger", str(led), "--db", url]) == 1
     assert "changed since the run" in capsys.readouterr().err
     assert StateDB(url).rows("cash_matches") == []
 
 
-def test_two_approvers_posting_at_once_post_once(bank_setup):
+def test_two_approvers_posting_at_once_post_once(bank_setup, cli_user):
     """Two processes post the same run at the same moment, three times over: each line is
     posted once (the check and the write are one transaction)."""
     import os
@@ -372,6 +377,7 @@ def test_two_approvers_posting_at_once_post_once(bank_setup):
     import sys
 
     led, stmt, tmp = bank_setup
+    cli_user("analyst")
     out = tmp / "out"
     assert main(["cashapp", "--ledger", str(led), "--bank", str(stmt), "--out", str(out),
                  "--as-of", "2026-09-30", "--quiet"]) == 0
@@ -379,10 +385,10 @@ def test_two_approvers_posting_at_once_post_once(bank_setup):
         url = f"sqlite:///{tmp / f'state{trial}.db'}"
         StateDB(url).close()        # created before the race, as a shared database is
         procs = [subprocess.Popen([sys.executable, "-m", "workbench", "cashapp", "post", "--out",
-                                   str(out), "--ledger", str(led), "--by", who, "--db", url],
+                                   str(out), "--ledger", str(led), "--db", url],
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                   env={**os.environ})
-                 for who in ("ann", "bob")]
+                 for _ in range(2)]
         results = [p.communicate(timeout=300) for p in procs]
         assert [p.returncode for p in procs] == [0, 0], results
         db = StateDB(url)

@@ -332,8 +332,9 @@ def test_worklist_on_the_demo(demo_dir):
 
 # ------------------------------------------------------------------ CLI and documents
 
-def test_activity_cli_and_documents(tmp_path, capsys, monkeypatch):
+def test_activity_cli_and_documents(tmp_path, capsys, monkeypatch, cli_user):
     monkeypatch.setenv("WORKBENCH_DB_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    cli_user("analyst", "ann")
     kpi = str(FIXTURES / "kpi")
     assert main(["activity", "add", "--customer", "K1", "--kind", "promise_to_pay", "--collector", "Ann Lee",
                  "--at", "2026-09-29T10:00:00+00:00", "--invoice", "E", "--promise-date", "2026-10-01",

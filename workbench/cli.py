@@ -38,6 +38,21 @@ class CLIError(Exception):
     """A failure to report in one line and exit 2."""
 
 
+def command_line_actor(name: str | None = None) -> str:
+    """Who records something that needs no authority (an activity): the users-file entry of
+    the OS login when there is one, else the OS login; ``name`` is a check only."""
+    from .serve.accounts import AccountsError, command_line_user, os_login
+
+    try:
+        user = command_line_user()[0]
+    except AccountsError:
+        user = os_login()
+    if name is not None and name != user:
+        raise CLIError(f"{name!r} is not who runs this command: it is recorded by {user!r} "
+                       f"(the OS login {os_login()!r})")
+    return user
+
+
 def command_line_authority(command: str, name: str | None = None, level: str | None = None
                            ) -> tuple[str, str]:
     """``(name, authority)`` of whoever runs ``command``: the users-file entry of the process's
@@ -460,7 +475,8 @@ def build_parser() -> argparse.ArgumentParser:
     aa.add_argument("--currency", type=currency_code,
                     help="promise_to_pay: the promised amount's currency (default: the customer's)")
     aa.add_argument("--ledger", type=Path, help="check the customer and invoice against it")
-    aa.add_argument("--by", help="who records it (default: $WORKBENCH_USER or the login)")
+    aa.add_argument("--by", help="optional check: it is recorded by the users-file entry of your OS "
+                    "login (else the OS login itself); a different name is refused")
     aa.add_argument("--db")
     al = act_sub.add_parser("list", help="list the activity log")
     al.add_argument("--customer", help="only this customer (id, or name with --ledger)")
@@ -532,7 +548,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(recorded in the state database, each line once).")
     cp.add_argument("--out", required=True, type=Path, help="the folder a cashapp run wrote")
     cp.add_argument("--ledger", required=True, type=Path)
-    cp.add_argument("--by", required=True, help="who approves (recorded)")
+    cp.add_argument("--by", help="optional check: who approves is the users-file entry of your "
+                    "OS login (workbench serve's users file); a different name is refused")
     cp.add_argument("--status", nargs="+", default=["auto"], choices=("auto", "suggested"),
                     help="which proposals to post (default: auto)")
     cp.add_argument("--receipt", nargs="+", help="only these receipts")
@@ -914,7 +931,8 @@ def cmd_activity(args) -> int:
         try:
             rid = log.add(args.customer, args.kind, args.collector, at=args.at,
                           invoice_id=args.invoice, note=args.note, promise_date=args.promise_date,
-                          promise_amount=args.promise_amount, currency=args.currency, actor=args.by)
+                          promise_amount=args.promise_amount, currency=args.currency,
+                          actor=command_line_actor(args.by))
         except ValueError as e:
             raise CLIError(str(e)) from None
         print(f"recorded activity {rid}: {args.kind} with {args.customer} by {args.collector}")
@@ -1150,9 +1168,10 @@ def cmd_cashapp_post(args) -> int:
     from .cashapp.posting import PostingError, post_matches
     if not (args.out / "applications.csv").exists():
         raise CLIError(f"{args.out} holds no applications.csv (run workbench cashapp first)")
+    approver, _ = command_line_authority("cashapp post", args.by)
     ledger = load_ledger(args.ledger)
     try:
-        result = post_matches(args.out, ledger, args.by, _state(args.db), tuple(args.status),
+        result = post_matches(args.out, ledger, approver, _state(args.db), tuple(args.status),
                               args.receipt)
     except PostingError as e:
         print(f"workbench cashapp post: nothing posted: {len(e.problems)} line(s) cannot be "
@@ -1160,7 +1179,7 @@ def cmd_cashapp_post(args) -> int:
         for p in e.problems:
             print(f"  {p}", file=sys.stderr)
         return 1
-    print(f"posted {result['posted']} line(s) approved by {args.by}; "
+    print(f"posted {result['posted']} line(s) approved by {approver}; "
           f"{result['already_posted']} already posted")
     return 0
 
