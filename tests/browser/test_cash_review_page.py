@@ -49,6 +49,8 @@ def test_approve_refuse_a_repoint_and_see_unapplied(served):
         page.click("button.wb-approve")
         page.wait_for_selector(".wb-form-status .wb-ok", timeout=120_000)
         assert "posted, approved by ann" in page.inner_text(".wb-form-status")
+        page.wait_for_function("document.querySelector('.wb-run-info').innerText.includes('1 posted')",
+                               timeout=30_000)
         shot(page, "cash_review_approved")
         # a re-point above what is left of the receipt: refused, under the buttons
         other = page.locator(f"{READY}", has_text="pending").first
