@@ -214,8 +214,11 @@ class ActivityLog:
     def add(self, customer_id: str, kind: str, collector: str, *, at=None,
             invoice_id: str | None = None, note: str | None = None, promise_date=None,
             promise_amount: str | Decimal | None = None, currency: str | None = None,
-            actor: str | None = None) -> int:
+            actor: str | None = None, idempotency_key: str | None = None) -> int:
         """Record one activity; returns its id. ``at`` defaults to now (UTC).
+
+        ``idempotency_key``: a submission repeated with the same key (a double-click, a
+        retried request) is recorded once and returns the first row's id.
 
         A ``promise_to_pay`` needs ``promise_date`` and ``promise_amount`` (decimal text
         in the account's currency, exact). Unknown customers or invoices (when a ledger
@@ -258,7 +261,8 @@ class ActivityLog:
         return self.db.append("activities", {
             "customer_id": customer_id, "kind": kind, "at": when, "collector": collector,
             "invoice_id": invoice_id, "note": note, "promise_date": pdate,
-            "promise_amount_minor": amount_minor, "currency": currency}, actor=actor)
+            "promise_amount_minor": amount_minor, "currency": currency,
+            "idempotency_key": idempotency_key}, actor=actor)
 
     def correct(self, row_id: int, changes: dict, reason: str, actor: str | None = None) -> int:
         """Correct an entry: a new row pointing at the old one (the old one is kept)."""

@@ -1,0 +1,738 @@
+"""The collectors' dashboard: filters, KPI tiles, the aging chart, the prioritized worklist;
+for the account picked its open items, promises, disputes and history, and a form to log a
+call, a promise to pay or a dispute.
+
+Start-up computes everything for the as-of date once (:class:`_View`: worklist, KPIs, aging,
+per-customer groupings); a filter or a pick only looks it up. The signed-in user is asked for
+after that work (a preheated kernel waits there) and the state database is read after it.
+What is logged carries the signed-in user as collector and actor, never a typed name; without
+a user the form is read only. Voila hides tracebacks: every failure is shown in plain words.
+The state database has no dispute table: a dispute raised here is an activity of kind
+``dispute`` on the invoice (its amount, when given, is written into the note).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import io
+import os
+import traceback
+import uuid
+from pathlib import Path
+
+import ipywidgets as widgets
+import numpy as np
+import pandas as pd
+import traitlets
+
+from ..money import MoneyError, format_money, minor_units, parse_amount, to_major_float
+from . import common
+
+__all__ = ["CollectionsDashboardApp", "ALL"]
+
+ALL = "All"
+KINDS = [("Call", "call"), ("Promise to pay", "promise_to_pay"), ("Dispute", "dispute")]
+HISTORY_ROWS = 20
+_MONEY_KPIS = ("credit_sales", "beginning_ar", "ending_ar", "ending_current_ar",
+               "ending_over_60_ar", "unapplied_cash")
+_CSS = """<style>
+.wb-dash h2{margin:4px 0 2px 0}.wb-dash .wb-sub{color:#555;margin:0 0 6px 0}
+.wb-kpi-row{display:flex;gap:10px;margin:4px 0;align-items:stretch}
+.wb-kpi-cur{width:44px;font-weight:600;align-self:center;color:#333}
+.wb-kpi{flex:1;background:#f6f8fa;border:1px solid #d9dee3;border-radius:6px;padding:6px 10px;min-width:0}
+.wb-kpi-label{font-size:12px;color:#555}.wb-kpi-value{font-size:18px;font-weight:600;color:#0b2545}
+.wb-kpi-sub{font-size:11px;color:#777}
+table.wb-grid{border-collapse:collapse;font-size:13px;margin:4px 0 10px 0}
+table.wb-grid th{background:#eef1f4;text-align:left;padding:3px 8px;border-bottom:1px solid #ccd}
+table.wb-grid td{padding:2px 8px;border-bottom:1px solid #eee;vertical-align:top;white-space:nowrap}
+table.wb-grid th,table.wb-grid td,.wb-account-head th,.wb-account-head td{line-height:1.35}
+table.wb-grid td.num{text-align:right;font-variant-numeric:tabular-nums}
+.wb-dash h3{margin:10px 0 4px 0}.wb-dash h4{margin:8px 0 2px 0}
+.wb-account-head th{font-weight:600;color:#333;vertical-align:top;white-space:nowrap}.wb-more{color:#666;font-size:12px}
+</style>"""
+
+
+def _cls(widget, *names):
+    """``widget`` with CSS classes (for the page's style and for tests)."""
+    for n in names:
+        widget.add_class(n)
+    return widget
+
+
+def _esc(v) -> str:
+    return "" if v is None or (not isinstance(v, str) and pd.isna(v)) else html.escape(str(v))
+
+
+def _grid(rows: list[list], header: list[str], css_class: str, numeric=(), empty="None.") -> str:
+    """An escaped HTML table (``numeric``: column positions aligned right)."""
+    if not rows:
+        return f"<p class='{css_class} wb-empty'>{html.escape(empty)}</p>"
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td{' class=num' if i in numeric else ''}>{_esc(v)}</td>"
+                                    for i, v in enumerate(r)) + "</tr>" for r in rows)
+    return f"<table class='wb-grid {css_class}'><tr>{head}</tr>{body}</table>"
+
+
+def _day(v) -> str:
+    return "" if v is None or pd.isna(v) else str(pd.Timestamp(v).date())
+
+
+def _num(v, unit: str) -> str:
+    return "n/a" if v is None or pd.isna(v) else f"{v:.1f} {unit}"
+
+
+def kpi_period(as_of) -> str:
+    """The KPI period of the dashboard: the three months ending on the as-of date
+    (``2026-07-01..2026-09-30`` for 2026-09-30: the quarter when it is a quarter end)."""
+    D = pd.Timestamp(as_of)
+    start = D - pd.DateOffset(months=3) + pd.Timedelta(days=1)
+    if D == D + pd.offsets.MonthEnd(0):          # month end: whole months
+        start = (D - pd.DateOffset(months=2)).replace(day=1)
+    return f"{start.date()}..{D.date()}"
+
+
+def combine_kpis(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per-customer KPI rows (``kpi_table(by="customer")``) summed per currency, the ratios
+    recomputed with the metric functions (countback DSO is not additive: left out)."""
+    from ..kpis import (aging_over_pct, best_possible_dso, collection_effectiveness_index,
+                        standard_dso)
+
+    out = []
+    for cur, g in rows.groupby("currency", sort=True):
+        s = {c: int(g[c].sum()) for c in _MONEY_KPIS}
+        S, A, days = s["credit_sales"], s["ending_ar"], int(g["days"].iloc[0])
+        ratios = {"dso": standard_dso(A, S, days),
+                  "best_possible_dso": best_possible_dso(s["ending_current_ar"], S, days),
+                  "cei": collection_effectiveness_index(s["beginning_ar"], S, A,
+                                                        s["ending_current_ar"]),
+                  "aging_over_60_pct": aging_over_pct(s["ending_over_60_ar"], A)}
+        out.append({"currency": cur, **s, "countback_dso": None, **{
+            k: None if v is None or pd.isna(v) else round(float(v), 4) for k, v in ratios.items()}})
+    return pd.DataFrame(out, columns=["currency", *_MONEY_KPIS, "countback_dso", "dso",
+                                      "best_possible_dso", "cei", "aging_over_60_pct"])
+
+
+class _View:
+    """Everything the page shows for one as-of date, computed once."""
+
+    def kpis_by_customer(self) -> pd.DataFrame:
+        """``kpi_table(by="customer")``, computed the first time both collector and segment
+        are chosen."""
+        if "customer" not in self.kpis:
+            from ..kpis import kpi_table
+            led, period, opts, acts = self._kpi_args
+            self.kpis["customer"] = kpi_table(led, period, by="customer", options=opts,
+                                              activities=acts)
+        return self.kpis["customer"]
+
+    def __init__(self, app: "CollectionsDashboardApp", D: pd.Timestamp):
+        from ..aging import aging_table
+        from ..collections import worklist
+        from ..kpis import kpi_table, promise_outcomes
+        from ..master import customers_as_of
+
+        led, acts, policy = app.ledger, app.activities, app.policy
+        self.D = D
+        self.period = kpi_period(D)
+        master, self.notes = customers_as_of(led, D, ("segment", "collector"))
+        self.master = master.set_index("customer_id")
+        wl = worklist(led, D, policy, activities=acts)
+        wl["segment"] = wl["customer_id"].map(self.master["segment"]) if len(wl) else None
+        self.worklist = wl.reset_index(drop=True)
+        self.display = _worklist_display(self.worklist)
+        opts = policy.kpi_options()
+        # the ledger's own activities: None lets the KPIs use the ledger's cached schedule
+        kacts = acts if (acts["source"] == "state").any() else None
+        self._kpi_args = (led, self.period, opts, kacts)
+        self.kpis = {by: kpi_table(led, self.period, by=by, options=opts, activities=kacts)
+                     for by in (None, "collector", "segment")}
+        self.aging = aging_table(led, D, by="customer", policy=app.aging_policy)
+        items = led.open_items(D)
+        self.items = {c: g for c, g in items.groupby("customer_id", sort=False)}
+        outcomes = promise_outcomes(led, D, kacts, opts)
+        self.promises = {c: g for c, g in outcomes.groupby("customer_id", sort=False)}
+        disp = led.disputes
+        if len(disp):
+            disp = disp[disp["opened_date"] <= D].merge(
+                led.invoices[["invoice_id", "customer_id"]], on="invoice_id")
+            closed = disp["closed_date"] <= D if "closed_date" in disp else False
+            disp = disp.assign(status=np.where(closed, "closed " + disp.get(
+                "resolution", pd.Series("", index=disp.index)).fillna("").astype(str), "open"))
+            self.disputes = {c: g for c, g in disp.groupby("customer_id", sort=False)}
+        else:
+            self.disputes = {}
+
+
+def _text(frame: pd.DataFrame, col: str):
+    """A text column with blanks for missing values (an unknown collector on a past date)."""
+    if col not in frame:
+        return ""
+    s = frame[col].astype(object)
+    return s.where(s.notna(), "")
+
+
+def _worklist_display(wl: pd.DataFrame) -> pd.DataFrame:
+    """The worklist for people: business names, amounts as text, currency in its column."""
+    cols = {"Rank": wl["rank"], "Customer": wl["customer_id"], "Name": wl["customer_name"],
+            "Collector": _text(wl, "collector"), "Segment": _text(wl, "segment")}
+    if not len(wl):
+        return pd.DataFrame(columns=[*cols, "Currency", "Open AR", "Past due",
+                                     "Oldest (days)", "Stage", "Next action",
+                                     "Broken promises", "Open disputes"])
+    money = lambda c: [common.money_text(v, cur) for v, cur in zip(wl[c], wl["currency"])]  # noqa: E731
+    cols.update({"Currency": wl["currency"], "Open AR": money("open_ar"),
+                 "Past due": money("past_due_ar"),
+                 "Oldest (days)": wl["oldest_days_past_due"].astype(int),
+                 "Stage": wl["stage"].fillna("").str.replace("_", " "),
+                 "Next action": wl["next_action"],
+                 "Broken promises": wl["broken_promises"].astype(int),
+                 "Open disputes": wl["open_disputes"].astype(int)})
+    return pd.DataFrame(cols)
+
+
+class CollectionsDashboardApp(widgets.VBox):
+    """The collections dashboard for analysts.
+
+    Parameters
+    ----------
+    ledger_dir : str
+        The ledger folder (``WORKBENCH_APP_LEDGER`` overrides it).
+    as_of : str, optional
+        As-of date (default: the ledger's last date).
+    db_url : str, optional
+        State database (default: ``WORKBENCH_DB_URL`` or ``data/workbench.db``).
+    """
+
+    customer_id = traitlets.Unicode(allow_none=True, default_value=None)
+
+    def __init__(self, ledger_dir: str, as_of: str | None = None, db_url: str | None = None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.add_class("wb-dash")
+        self.status = _cls(widgets.HTML(), "wb-status")
+        self.ledger = None
+        self.timings: dict[str, float] = {}
+        try:
+            self._start(ledger_dir, as_of, db_url)
+        except Exception as e:  # noqa: BLE001 - shown on the page: Voila hides tracebacks
+            self.status.value = common.box(f"The page could not start: {e}", "error")
+            self.children = [widgets.HTML(_CSS + "<h2>Collections dashboard</h2>"), self.status]
+            self._trace = traceback.format_exc()
+            return
+        self._build()
+
+    # ------------------------------------------------------------------ start-up
+    def _start(self, ledger_dir, as_of, db_url):
+        import time
+
+        from ..aging import load_aging_policy
+        from ..collections import ActivityLog, load_collections_policy
+        from ..ledger import Ledger
+        from ..state import StateDB
+
+        t0 = time.perf_counter()
+        self.ledger = Ledger.load(os.environ.get("WORKBENCH_APP_LEDGER", ledger_dir))
+        self.policy = load_collections_policy()
+        self.aging_policy = load_aging_policy()
+        self.activities = self._activity_frame(None)
+        D = self.ledger.require_data_by(as_of or self.ledger.last_date)
+        self._views = {D: _View(self, D)}
+        self.view = self._views[D]
+        self.timings["compute"] = time.perf_counter() - t0
+        # who is acting: after the heavy work (a preheated kernel waits here for the page)
+        self.who = common.signed_in("Logging")
+        self.user, self.role = self.who.user, self.who.role
+        # the state database, read after the sign-in; without a user, never created
+        url = db_url or os.environ.get("WORKBENCH_DB_URL") or None
+        if self.user is None and _missing_sqlite(url):
+            self.db = self.activity_log = None
+        else:
+            self.db = StateDB(url)
+            self.activity_log = ActivityLog(self.db, self.ledger)
+            logged = self.activity_log.frame()
+            if len(logged):
+                self.activities = self._activity_frame(logged)
+                self._views = {D: _View(self, D)}
+                self.view = self._views[D]
+        self.timings["start"] = time.perf_counter() - t0
+
+    def _build(self):
+        led, v = self.ledger, self.view
+        cust = led.customers
+        master_values = lambda col: sorted(  # noqa: E731
+            {str(x) for x in cust.get(col, pd.Series(dtype=str)).dropna()}
+            | {str(x) for x in (led.customer_changes.loc[led.customer_changes["field"] == col,
+                                                         "value"] if len(led.customer_changes)
+                                else [])})
+        self.as_of_input = _cls(widgets.Text(
+            value=str(v.D.date()), description="As of", placeholder="YYYY-MM-DD",
+            continuous_update=False, layout=widgets.Layout(width="210px")), "wb-as-of")
+        self.collector = _cls(widgets.Dropdown(options=[ALL, *master_values("collector")],
+                                               value=ALL, description="Collector"), "wb-collector")
+        self.segment = _cls(widgets.Dropdown(options=[ALL, *master_values("segment")], value=ALL,
+                                             description="Segment"), "wb-segment")
+        self.currency = _cls(widgets.Dropdown(options=[ALL, *led.currencies], value=ALL,
+                                              description="Currency",
+                                              layout=widgets.Layout(width="190px")), "wb-currency")
+        for w in (self.collector, self.segment, self.currency):
+            w.observe(self._on_filter, names="value")
+        self.as_of_input.observe(self._on_as_of, names="value")
+        self.head = widgets.HTML()
+        self.tiles = _cls(widgets.HTML(), "wb-kpi-tiles")
+        self.chart = _cls(widgets.Output(), "wb-aging-chart")
+        self._charts: dict = {}         # (date, filters) -> PNG
+        self.worklist_table = common.data_table(v.display, "wb-worklist", pageLength=10,
+                                                classes="display compact")
+        self.worklist_table.observe(self._on_select, names="selected_rows")
+        self.account = _cls(widgets.HTML(layout=widgets.Layout(flex="3 1 0", min_width="0")),
+                            "wb-account")
+        self.history = _cls(widgets.HTML(), "wb-history")
+        self._build_form()
+        filters = _cls(widgets.HBox([self.as_of_input, self.collector, self.segment, self.currency],
+                                    layout=widgets.Layout(flex_flow="row wrap")), "wb-filters")
+        self.children = [widgets.HTML(_CSS), self.head, self.who.widget, filters, self.status,
+                         self.tiles, self.chart, widgets.HTML("<h3>Worklist</h3>"),
+                         self.worklist_table, widgets.HBox([self.account, self.form]),
+                         self.history]
+        self._refresh()
+
+    def _build_form(self):
+        self.kind = _cls(widgets.Dropdown(options=KINDS, value="call", description="Log a"),
+                         "wb-kind")
+        self.invoice = _cls(widgets.Dropdown(options=[("Whole account", "")], value="",
+                                             description="Invoice",
+                                             layout=widgets.Layout(width="95%")), "wb-invoice")
+        self.promise_date = _cls(widgets.Text(description="Promised on", placeholder="YYYY-MM-DD"),
+                                 "wb-promise-date")
+        self.amount = _cls(widgets.Text(description="Amount", placeholder="e.g. 1250.00"),
+                           "wb-amount")
+        self.note = _cls(widgets.Textarea(description="Note", placeholder="what was said / agreed",
+                                          layout=widgets.Layout(width="95%", height="70px")),
+                         "wb-note")
+        self.submit = _cls(widgets.Button(description="Record", button_style="primary"),
+                           "wb-submit")
+        self.submit.on_click(self._on_submit)
+        self.form_status = _cls(widgets.HTML(), "wb-form-status")
+        self.kind.observe(lambda _c: self._show_fields(), names="value")
+        self._form_key = uuid.uuid4().hex
+        self._last_ok = None            # (what was submitted, its key, its time, its id)
+        fields = [self.kind, self.invoice, self.promise_date, self.amount, self.note]
+        for w in fields:
+            w.style.description_width = "90px"
+        read_only = self.user is None
+        for w in (*fields, self.submit):
+            w.disabled = read_only
+        if read_only:
+            self.form_status.value = common.box("Read only: no signed-in user, so nothing can be "
+                                                "recorded here.", "info")
+        self.form = _cls(widgets.VBox(
+            [widgets.HTML("<h3>Log an activity</h3>"), *fields, self.submit, self.form_status],
+            layout=widgets.Layout(flex="2 1 0", min_width="0", margin="0 0 0 16px")),
+            "wb-log-form")
+        self._show_fields()
+
+    def _show_fields(self):
+        kind = self.kind.value
+        self.promise_date.layout.display = None if kind == "promise_to_pay" else "none"
+        self.amount.layout.display = None if kind in ("promise_to_pay", "dispute") else "none"
+        self.amount.description = "Disputed" if kind == "dispute" else "Amount"
+
+    # ------------------------------------------------------------------ filters
+    def _on_as_of(self, change):
+        text = (change["new"] or "").strip()
+        try:
+            D = pd.Timestamp(dt.date.fromisoformat(text))
+        except ValueError:
+            self.status.value = common.box(f"As of: enter a date as YYYY-MM-DD; got '{text}'.",
+                                           "error")
+            return
+        try:
+            import warnings
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                D = self.ledger.require_data_by(D)
+            if D not in self._views:
+                self._views[D] = _View(self, D)
+            self.view = self._views[D]
+            self.status.value = "".join(common.box(str(w.message), "warn") for w in caught)
+            self._refresh()
+        except Exception as e:  # noqa: BLE001
+            self.status.value = common.box(f"Could not show {text}: {e}", "error")
+
+    def _on_filter(self, _change):
+        try:
+            self.status.value = ""
+            self._refresh()
+        except Exception as e:  # noqa: BLE001
+            self.status.value = common.box(f"Could not apply the filter: {e}", "error")
+
+    def _mask(self, frame: pd.DataFrame, customer_col: str = "customer_id") -> np.ndarray:
+        """Rows of ``frame`` in the chosen collector, segment and currency (as on the date)."""
+        m = np.ones(len(frame), dtype=bool)
+        for w, field in ((self.collector, "collector"), (self.segment, "segment")):
+            if w.value != ALL:
+                m &= (frame[customer_col].map(self.view.master[field]) == w.value).to_numpy()
+        if self.currency.value != ALL:
+            m &= (frame["currency"] == self.currency.value).to_numpy()
+        return m
+
+    def _refresh(self):
+        v = self.view
+        self.visible = v.worklist[self._mask(v.worklist)].reset_index(drop=True)
+        common.set_table(self.worklist_table, v.display[self._mask(v.worklist)])
+        self.kpi_values = self._kpis()
+        self.tiles.value = self._tiles_html(self.kpi_values)
+        self.aging_values = self._aging()
+        self._draw(self.aging_values)
+        picked = [f"{w.description.lower()} {w.value}" for w in
+                  (self.collector, self.segment, self.currency) if w.value != ALL]
+        self.head.value = (f"<p class='wb-sub'>As of "
+                           f"{v.D.date()} · {len(self.visible)} account(s) with open items"
+                           f"{' · ' + ', '.join(map(html.escape, picked)) if picked else ''}"
+                           f" · KPIs for {v.period} · policy {html.escape(self.policy.label)}</p>")
+        self._select(None)
+
+    def _kpis(self) -> pd.DataFrame:
+        """The KPI rows shown: the project's :func:`workbench.kpis.kpi_table` for the period,
+        grouped as the filters ask (per currency, never summed across currencies)."""
+        k, col, seg = self.view.kpis, self.collector.value, self.segment.value
+        if col != ALL and seg != ALL:
+            rows = self.view.kpis_by_customer()
+            rows = combine_kpis(rows[self._mask(rows)])
+        elif col != ALL:
+            rows = k["collector"][k["collector"]["collector"] == col]
+        elif seg != ALL:
+            rows = k["segment"][k["segment"]["segment"] == seg]
+        else:
+            rows = k[None]
+        if self.currency.value != ALL:
+            rows = rows[rows["currency"] == self.currency.value]
+        return rows.reset_index(drop=True)
+
+    def _tiles_html(self, rows: pd.DataFrame) -> str:
+        if not len(rows):
+            return "<p class='wb-empty'>No receivables for this selection.</p>"
+        has_receipts = self.ledger.has("receipts")
+        out = []
+        for r in rows.to_dict("records"):
+            cur = r["currency"]
+            cb = r.get("countback_dso")
+            tiles = [("open_ar", "Open AR", format_money(int(r["ending_ar"]), cur),
+                      f"as of {self.view.D.date()}"),
+                     ("dso", "DSO", _num(r["dso"], "days"), "standard" if cb is None or pd.isna(cb)
+                      else "countback " + _num(cb, "days")),
+                     ("cei", "CEI", _num(r["cei"], "%"), "collection effectiveness"),
+                     ("over_60", "Over 60 days past due", _num(r["aging_over_60_pct"], "%"),
+                      format_money(int(r["ending_over_60_ar"]), cur)),
+                     ("unapplied", "Unapplied cash",
+                      format_money(int(r["unapplied_cash"]), cur) if has_receipts else "n/a",
+                      "beside AR, not netted" if has_receipts else "no receipts in the ledger")]
+            cells = "".join(f"<div class='wb-kpi' data-kpi='{key}' data-currency='{cur}'>"
+                            f"<div class='wb-kpi-label'>{html.escape(label)}</div>"
+                            f"<div class='wb-kpi-value'>{html.escape(val)}</div>"
+                            f"<div class='wb-kpi-sub'>{html.escape(sub)}</div></div>"
+                            for key, label, val, sub in tiles)
+            out.append(f"<div class='wb-kpi-row'><div class='wb-kpi-cur'>{cur}</div>{cells}</div>")
+        return "".join(out)
+
+    def _aging(self) -> pd.DataFrame:
+        """Open AR per currency and aging bucket of the chosen accounts (minor units)."""
+        a = self.view.aging
+        labels = list(self.aging_policy.labels)
+        return a[self._mask(a)].groupby("currency", sort=True)[labels].sum()
+
+    def _draw(self, table: pd.DataFrame):
+        from IPython.display import Image, display
+
+        key = (self.view.D, self.collector.value, self.segment.value, self.currency.value)
+        png = self._charts.get(key)
+        if png is None and len(table):
+            png = self._charts[key] = aging_chart_png(table, self.view.D)
+        self.chart.clear_output(wait=True)
+        with self.chart:
+            if png is None:
+                display(widgets.HTML("<p>No open receivables to age for this selection.</p>"))
+            else:
+                display(Image(png))
+
+    # ------------------------------------------------------------------ the account
+    def _on_select(self, change):
+        rows = change["new"] or []
+        try:
+            self._select(rows[0] if rows else None)
+        except Exception as e:  # noqa: BLE001
+            self.status.value = common.box(f"Could not show the account: {e}", "error")
+
+    def _select(self, pos):
+        if pos is None or pos >= len(self.visible):
+            self.customer_id = self.account_currency = None
+            self.account.value = ("<p class='wb-no-account'>Pick an account in the worklist to "
+                                  "see its open items, history, promises and disputes.</p>")
+            self.history.value = ""
+            self.invoice.options = [("Whole account", "")]
+            return
+        row = self.visible.iloc[pos]
+        cid = row["customer_id"]
+        self.customer_id = cid
+        self.account_currency = self.ledger.customers.set_index("customer_id").loc[cid, "currency"]
+        items = self.open_items(cid)
+        self.invoice.options = [("Whole account", "")] + [
+            (f"{r['Invoice']} · due {r['Due']} · {r['Open amount']} {r['Currency']}", r["Invoice"])
+            for r in items.to_dict("records")]
+        self.invoice.value = ""
+        head = common.kv_table([
+            ("Account", f"{row['customer_name']} ({cid})"),
+            ("Collector / segment", f"{row.get('collector') or '-'} / {row.get('segment') or '-'}"),
+            ("Open AR", format_money(int(row["open_ar"]), row["currency"])),
+            ("Past due", f"{format_money(int(row['past_due_ar']), row['currency'])} (oldest "
+                         f"{int(row['oldest_days_past_due'])} days)"),
+            ("Stage / next action", f"{row['stage'] or '-'}: {row['next_action']}"),
+            ("Why this rank", row["reasons"])], "wb-account-head")
+        grid = _grid(items.values.tolist(), list(items.columns), "wb-open-items",
+                     numeric=(3, 4, 5), empty="No open items.")
+        self.account.value = (f"<h3>{html.escape(str(row['customer_name']))}</h3>{head}"
+                              f"<h4>Open items as of {self.view.D.date()}</h4>{grid}")
+        self._show_history()
+
+    def open_items(self, cid: str) -> pd.DataFrame:
+        """The account's open items as shown: invoice, dates, days past due, open amount."""
+        g = self.view.items.get(cid)
+        cols = ["Invoice", "Invoice date", "Due", "Days past due", "Amount", "Open amount",
+                "Currency", "In dispute"]
+        if g is None or not len(g):
+            return pd.DataFrame(columns=cols)
+        return pd.DataFrame({
+            "Invoice": g["invoice_id"].to_numpy(),
+            "Invoice date": [_day(d) for d in g["invoice_date"]],
+            "Due": [_day(d) for d in g["due_date"]],
+            "Days past due": g["days_past_due"].astype(int).to_numpy(),
+            "Amount": [common.money_text(a, c) for a, c in zip(g["amount_minor"], g["currency"])],
+            "Open amount": [common.money_text(a, c) for a, c in zip(g["open_minor"], g["currency"])],
+            "Currency": g["currency"].to_numpy(),
+            "In dispute": np.where(g["in_dispute"], "yes", "").tolist()}, columns=cols)
+
+    def _show_history(self):
+        cid = self.customer_id
+        if cid is None:
+            return
+        mine = self._acts(cid).sort_values(["timestamp", "activity_id"], ascending=False,
+                                           kind="stable")
+        shown = mine.head(HISTORY_ROWS)
+        hist = [[common.local_time(r["timestamp"]), str(r["kind"]).replace("_", " "),
+                 r.get("invoice_id") or "", r.get("collector") or "", r.get("note") or "",
+                 _promise_text(r), "logged here" if r.get("source") == "state" else "ledger"]
+                for r in shown.to_dict("records")]
+        more = (f"<p class='wb-more'>Latest {HISTORY_ROWS} of {len(mine)} activities.</p>"
+                if len(mine) > HISTORY_ROWS else "")
+        self.history.value = (
+            "<h4>Promises to pay</h4>" + _grid(
+                self.promises(cid).values.tolist(),
+                ["Made", "Promised for", "Amount", "Currency", "Received", "Status"],
+                "wb-promises", numeric=(2, 4), empty="No promises to pay.")
+            + "<h4>Disputes</h4>" + _grid(
+                self.disputes(cid).values.tolist(),
+                ["Dispute", "Invoice", "Opened", "Reason", "Amount", "Currency", "Status"],
+                "wb-disputes", numeric=(4,), empty="No disputes.")
+            + "<h4>Activity history</h4>" + _grid(
+                hist, ["When", "Kind", "Invoice", "Collector", "Note", "Promise", "Source"],
+                "wb-history-table", empty="No activities yet.") + more)
+
+    def promises(self, cid: str) -> pd.DataFrame:
+        """The account's promises to pay with their outcome on the as-of date (kept, broken,
+        open); a promise logged after the as-of date is open."""
+        rows = []
+        p = self.view.promises.get(cid)
+        seen = set()
+        if p is not None:
+            for r in p.sort_values("promise_date", ascending=False).to_dict("records"):
+                seen.add(r["activity_id"])
+                cur = r["currency"]
+                rows.append([_day(r["made"]), _day(r["promise_date"]),
+                             common.money_text(r["promise_amount_minor"], cur), cur,
+                             common.money_text(r["received_minor"], cur),
+                             {"pending": "open"}.get(r["status"], r["status"])])
+        acts = self._acts(cid)
+        later = acts[(acts["kind"] == "promise_to_pay") & ~acts["activity_id"].isin(seen)]
+        for r in later.sort_values("timestamp", ascending=False).to_dict("records"):
+            cur = r.get("currency") or self.account_currency
+            rows.insert(0, [_day(r["timestamp"].tz_convert(None)), _day(r["promise_date"]),
+                            common.money_text(r["promise_amount_minor"], cur), cur, "", "open"])
+        return pd.DataFrame(rows, columns=["made", "promise_date", "amount", "currency",
+                                           "received", "status"])
+
+    def disputes(self, cid: str) -> pd.DataFrame:
+        """The ledger's disputes on the account's invoices (open or closed on the as-of date)
+        and the disputes logged here (activities of kind dispute)."""
+        rows = []
+        d = self.view.disputes.get(cid)
+        if d is not None:
+            for r in d.sort_values("opened_date", ascending=False).to_dict("records"):
+                rows.append([r["dispute_id"], r["invoice_id"], _day(r["opened_date"]),
+                             r["reason_code"], common.money_text(r["amount_minor"], r["currency"]),
+                             r["currency"], r["status"].strip()])
+        acts = self._acts(cid)
+        logged = acts[(acts["kind"] == "dispute") & (acts["source"] == "state")]
+        for r in logged.sort_values("timestamp", ascending=False).to_dict("records"):
+            rows.insert(0, [r["activity_id"], r.get("invoice_id") or "",
+                            _day(r["timestamp"].tz_convert(None)), r.get("note") or "", "", "",
+                            "logged here (not yet in the ERP)"])
+        return pd.DataFrame(rows, columns=["dispute", "invoice", "opened", "reason", "amount",
+                                           "currency", "status"])
+
+    # ------------------------------------------------------------------ the form
+    def _fingerprint(self) -> tuple:
+        return (self.customer_id, self.kind.value, self.invoice.value,
+                self.promise_date.value.strip(), self.amount.value.strip(), self.note.value.strip())
+
+    def validate(self) -> dict:
+        """The form's values checked; raises ValueError with the message for the page."""
+        if self.user is None:
+            raise ValueError("Read only: no signed-in user, so nothing can be recorded here.")
+        cid = self.customer_id
+        if cid is None:
+            raise ValueError("Pick an account in the worklist first.")
+        kind, inv, note = self.kind.value, self.invoice.value or None, self.note.value.strip()
+        items = self.view.items.get(cid)
+        if inv:
+            sel = items[items["invoice_id"] == inv]
+            cur, balance, what = sel["currency"].iloc[0], int(sel["open_minor"].sum()), f"invoice {inv}"
+        else:
+            cur = self.account_currency
+            balance = 0 if items is None else int(items.loc[items["currency"] == cur, "open_minor"].sum())
+            what = "the account"
+        out = {"customer_id": cid, "kind": kind, "invoice_id": inv, "currency": cur}
+        if kind == "dispute" and not inv:
+            raise ValueError("Pick the disputed invoice.")
+        if kind in ("call", "dispute") and not note:
+            raise ValueError("Write a note: " + ("what was said on the call." if kind == "call"
+                                                 else "the reason for the dispute."))
+        amount_text = self.amount.value.strip()
+        if kind == "promise_to_pay" and not amount_text:
+            raise ValueError(f"Amount: enter the promised amount in {cur}.")
+        if kind in ("promise_to_pay", "dispute") and amount_text:
+            try:
+                minor = parse_amount(amount_text, cur)
+            except MoneyError as e:
+                raise ValueError(f"Amount: {e}.") from None
+            if minor <= 0:
+                raise ValueError("Amount: must be more than zero.")
+            if minor > balance:
+                raise ValueError(f"Amount {format_money(minor, cur)} is more than the open balance "
+                                 f"of {what}: {format_money(balance, cur)}.")
+            out["minor"] = minor
+        if kind == "promise_to_pay":
+            text = self.promise_date.value.strip()
+            try:
+                day = dt.date.fromisoformat(text)
+            except ValueError:
+                raise ValueError(f"Promise date: enter a date as YYYY-MM-DD; got '{text}'.") from None
+            today = dt.datetime.now(common.local_zone()).date()
+            if day < today:
+                raise ValueError(f"Promise date {day} is in the past (today is {today}).")
+            out.update(promise_date=str(day), promise_amount=amount_text)
+        if kind == "dispute" and "minor" in out:
+            note = f"disputed {format_money(out['minor'], cur)}: {note}"
+        out["note"] = note or None
+        return out
+
+    def _on_submit(self, _button):
+        try:
+            v = self.validate()
+        except ValueError as e:
+            self.form_status.value = common.box(str(e), "error")
+            return
+        fp = self._fingerprint()
+        again = self._last_ok is not None and self._last_ok[0] == fp
+        key, at = ((self._last_ok[1], self._last_ok[2]) if again else
+                   (self._form_key, dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")))
+        try:
+            rid = self.activity_log.add(
+                v["customer_id"], v["kind"], self.user, at=at, invoice_id=v["invoice_id"],
+                note=v["note"], promise_date=v.get("promise_date"),
+                promise_amount=v.get("promise_amount"), actor=self.user, idempotency_key=key)
+        except Exception as e:  # noqa: BLE001
+            self.form_status.value = common.box(f"Not recorded: {e}", "error")
+            return
+        if again:
+            self.form_status.value = common.box(f"Already recorded as activity {rid}: the same "
+                                                f"submission was sent twice.", "ok")
+            return
+        self._last_ok = (fp, key, at, rid)
+        self._form_key = uuid.uuid4().hex           # the next entry is a new submission
+        what = {k: label.lower() for label, k in KINDS}[v["kind"]]
+        if v["kind"] == "promise_to_pay":
+            what += f" of {format_money(v['minor'], v['currency'])} by {v['promise_date']}"
+        self.form_status.value = common.box(f"Recorded {what} for {v['customer_id']} "
+                                            f"(activity {rid}), by {self.user}.", "ok")
+        self._reload_activities()
+        self._show_history()
+
+    def _activity_frame(self, logged: pd.DataFrame | None) -> pd.DataFrame:
+        """The ledger's activities and those logged in the state database, every column of
+        both kept (:func:`workbench.collections.activity_frame` keeps only the ledger's
+        columns: a ledger without ``invoice_id`` would lose the invoice of a logged one)."""
+        both = self.ledger.activities.assign(source="ledger")
+        if logged is not None and len(logged):
+            both = pd.concat([both, logged], ignore_index=True).sort_values(
+                ["timestamp", "activity_id"], kind="stable").reset_index(drop=True)
+        self._acts_at = both.groupby("customer_id", sort=False).indices   # once, not per pick
+        return both
+
+    def _acts(self, cid: str) -> pd.DataFrame:
+        """The account's activities (ledger and logged here)."""
+        return self.activities.iloc[self._acts_at.get(cid, [])]
+
+    def _reload_activities(self):
+        self.activities = self._activity_frame(self.activity_log.frame())
+        self._views = {self.view.D: self.view}     # other dates are recomputed with it
+
+
+def aging_chart_png(table: pd.DataFrame, as_of) -> bytes:
+    """Bars of open AR per aging bucket, one panel per currency (amounts in different
+    currencies never share an axis), as PNG. A bare :class:`~matplotlib.figure.Figure` with a
+    fixed layout: no pyplot state, and fast enough for an interaction."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    import matplotlib.ticker as mticker
+
+    n = len(table)
+    fig = Figure(figsize=(min(4.4 * n, 13.2), 2.9), dpi=90)
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, n, squeeze=False)[0]
+    colors = ["#4c9a55", "#a6c96a", "#f2c45a", "#f08a4b", "#d9534f", "#8b1e1e"]
+    for ax, (cur, row) in zip(axes, table.iterrows()):
+        values = to_major_float(row.astype("int64"), cur)
+        ax.bar(range(len(row)), values.to_numpy(), color=(colors * 2)[:len(row)])
+        ax.set_xticks(range(len(row)), list(row.index), fontsize=8)
+        ax.set_title(f"Open AR by days past due ({cur})", fontsize=10)
+        ax.set_xlabel("Days past due", fontsize=9)
+        ax.set_ylabel(f"Open AR ({cur})", fontsize=9)
+        # as workbench.plots.money_axis (not imported: it pulls in seaborn and scipy, 1 s)
+        ax.yaxis.set_major_formatter(mticker.FuncFormatter(
+            lambda v, _p, d=minor_units(cur): f"{v:,.{d if v != round(v) else 0}f}"))
+        ax.tick_params(axis="y", labelsize=8)
+        ax.spines[["top", "right"]].set_visible(False)
+    fig.suptitle(f"AR aging as of {pd.Timestamp(as_of).date()}", fontsize=11)
+    fig.subplots_adjust(left=0.1 if n == 1 else 0.07, right=0.98, top=0.8, bottom=0.2,
+                        wspace=0.35)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def _promise_text(r: dict) -> str:
+    amount = r.get("promise_amount_minor")
+    if r.get("kind") != "promise_to_pay" or amount is None or pd.isna(amount):
+        return ""
+    cur = r.get("currency") or ""
+    return f"{format_money(int(amount), cur)} by {_day(r.get('promise_date'))}" if cur else ""
+
+
+def _missing_sqlite(url: str | None) -> bool:
+    """True when the state database is a SQLite file that does not exist (yet)."""
+    from ..config import db_url
+
+    url = url or db_url()
+    return url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists()
