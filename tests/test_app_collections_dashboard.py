@@ -23,7 +23,7 @@ import pandas as pd
 import pytest
 
 from workbench.apps import CollectionsDashboardApp
-from workbench.apps.collections_dashboard import kpi_period
+from workbench.apps.dashboard_view import kpi_period
 from workbench.kpis import kpi_table
 from workbench.ledger import Ledger
 from workbench.state import StateDB

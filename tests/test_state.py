@@ -70,6 +70,11 @@ def test_append_only_and_corrections(url):
     with pytest.raises(sa.exc.IntegrityError, match="append-only"):
         with db.engine.begin() as conn:
             conn.exec_driver_sql("DELETE FROM audit_log")
+    # a row submitted with an idempotency key can be corrected (the key is the old submission's)
+    keyed = db.append("activities", {**_activity(), "idempotency_key": "form-1"}, actor="ann")
+    fixed = db.correct("activities", keyed, {"note": "called back"}, "wrong note", actor="ann")
+    assert db.get("activities", fixed)["idempotency_key"] is None
+    assert db.append("activities", {**_activity(), "idempotency_key": "form-1"}, actor="ann") == keyed
     with pytest.raises(ValueError, match="needs a reason"):
         db.correct("credit_decisions", first, {}, " ")
     with pytest.raises(ValueError, match="does not exist"):

@@ -9,9 +9,16 @@ import matplotlib.pyplot as plt
 import matplotlib.ticker as mticker
 import numpy as np
 import pandas as pd
-import seaborn as sns
 
 from .money import minor_units, to_major_float
+
+
+def _sns():
+    """seaborn, imported when a plot needs it (with scipy it costs about a second; the apps
+    use :func:`money_axis` without it)."""
+    import seaborn
+
+    return seaborn
 
 __all__ = ["aging_bars", "aging_share_bars", "money_axis", "kpi_trend_lines", "roc_curves",
            "calibration_plot", "lift_chart", "forecast_chart"]
@@ -44,7 +51,7 @@ def _bars(table: pd.DataFrame) -> tuple[pd.Series, str | None]:
 
 
 def _stack(ax, names, values: pd.DataFrame, labels) -> None:
-    palette = sns.color_palette("RdYlGn_r", n_colors=len(labels))
+    palette = _sns().color_palette("RdYlGn_r", n_colors=len(labels))
     left = np.zeros(len(names))
     for color, bucket in zip(palette, labels):
         v = values[bucket].to_numpy(dtype=float)
@@ -52,7 +59,7 @@ def _stack(ax, names, values: pd.DataFrame, labels) -> None:
         left += v
     ax.invert_yaxis()
     ax.legend(title="Days past due", bbox_to_anchor=(1.01, 1), loc="upper left", frameon=False)
-    sns.despine(ax=ax)
+    _sns().despine(ax=ax)
 
 
 def aging_bars(table: pd.DataFrame, currency: str | None = None, ax=None, title: str | None = None):
@@ -115,13 +122,13 @@ def kpi_trend_lines(trend: pd.DataFrame, metrics: list[str], ax=None, title: str
     if ax is None:
         _, ax = plt.subplots(figsize=(9, 3.6))
     several = trend["currency"].nunique() > 1
-    sns.lineplot(data=data, x="end", y="value", hue="metric", style="currency" if several else None,
+    _sns().lineplot(data=data, x="end", y="value", hue="metric", style="currency" if several else None,
                  marker="o", ax=ax)
     ax.set_xlabel("Period end")
     ax.set_ylabel(ylabel)
     ax.set_title(title or ", ".join(_TREND_LABELS.get(m, m) for m in metrics))
     ax.legend(bbox_to_anchor=(1.01, 1), loc="upper left", frameon=False)
-    sns.despine(ax=ax)
+    _sns().despine(ax=ax)
     return ax
 
 

@@ -366,14 +366,18 @@ class StateDB:
 
     def correct(self, table: str, row_id: int, changes: dict[str, Any], reason: str, *,
                 actor: str | None = None) -> int:
-        """Record a correction of ``row_id``: a new row with the changes, pointing at the old."""
+        """Record a correction of ``row_id``: a new row with the changes, pointing at the old.
+
+        The old row's idempotency key is not copied (it names the old submission); pass
+        ``changes={"idempotency_key": ...}`` to make the correction itself safe to resend."""
         if not reason or not str(reason).strip():
             raise ValueError("a correction needs a reason")
         old = self.get(table, row_id)
         if old is None:
             raise ValueError(f"{table} row {row_id} does not exist: nothing to correct")
         keep = {k: v for k, v in old.items()
-                if k not in ("id", "recorded_at", "recorded_by", "supersedes", "correction_reason")}
+                if k not in ("id", "recorded_at", "recorded_by", "supersedes", "correction_reason",
+                             "idempotency_key")}
         keep.update(changes)
         keep["supersedes"] = row_id
         keep["correction_reason"] = reason

@@ -2,7 +2,7 @@
 for the account picked its open items, promises, disputes and history, and a form to log a
 call, a promise to pay or a dispute.
 
-Start-up computes everything for the as-of date once (:class:`_View`: worklist, KPIs, aging,
+Start-up computes everything for the as-of date once (:class:`DayView`: worklist, KPIs, aging,
 per-customer groupings); a filter or a pick only looks it up. The signed-in user is asked for
 after that work (a preheated kernel waits there) and the state database is read after it.
 What is logged carries the signed-in user as collector and actor, never a typed name; without
@@ -15,181 +15,21 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import io
 import os
 import traceback
 import uuid
-from pathlib import Path
 
 import ipywidgets as widgets
 import numpy as np
 import pandas as pd
 import traitlets
 
-from ..money import MoneyError, format_money, minor_units, parse_amount, to_major_float
+from ..money import MoneyError, format_money, parse_amount
 from . import common
 
-__all__ = ["CollectionsDashboardApp", "ALL"]
+__all__ = ["CollectionsDashboardApp"]
 
-ALL = "All"
-KINDS = [("Call", "call"), ("Promise to pay", "promise_to_pay"), ("Dispute", "dispute")]
-HISTORY_ROWS = 20
-_MONEY_KPIS = ("credit_sales", "beginning_ar", "ending_ar", "ending_current_ar",
-               "ending_over_60_ar", "unapplied_cash")
-_CSS = """<style>
-.wb-dash h2{margin:4px 0 2px 0}.wb-dash .wb-sub{color:#555;margin:0 0 6px 0}
-.wb-kpi-row{display:flex;gap:10px;margin:4px 0;align-items:stretch}
-.wb-kpi-cur{width:44px;font-weight:600;align-self:center;color:#333}
-.wb-kpi{flex:1;background:#f6f8fa;border:1px solid #d9dee3;border-radius:6px;padding:6px 10px;min-width:0}
-.wb-kpi-label{font-size:12px;color:#555}.wb-kpi-value{font-size:18px;font-weight:600;color:#0b2545}
-.wb-kpi-sub{font-size:11px;color:#777}
-table.wb-grid{border-collapse:collapse;font-size:13px;margin:4px 0 10px 0}
-table.wb-grid th{background:#eef1f4;text-align:left;padding:3px 8px;border-bottom:1px solid #ccd}
-table.wb-grid td{padding:2px 8px;border-bottom:1px solid #eee;vertical-align:top;white-space:nowrap}
-table.wb-grid th,table.wb-grid td,.wb-account-head th,.wb-account-head td{line-height:1.35}
-table.wb-grid td.num{text-align:right;font-variant-numeric:tabular-nums}
-.wb-dash h3{margin:10px 0 4px 0}.wb-dash h4{margin:8px 0 2px 0}
-.wb-account-head th{font-weight:600;color:#333;vertical-align:top;white-space:nowrap}.wb-more{color:#666;font-size:12px}
-</style>"""
-
-
-def _cls(widget, *names):
-    """``widget`` with CSS classes (for the page's style and for tests)."""
-    for n in names:
-        widget.add_class(n)
-    return widget
-
-
-def _esc(v) -> str:
-    return "" if v is None or (not isinstance(v, str) and pd.isna(v)) else html.escape(str(v))
-
-
-def _grid(rows: list[list], header: list[str], css_class: str, numeric=(), empty="None.") -> str:
-    """An escaped HTML table (``numeric``: column positions aligned right)."""
-    if not rows:
-        return f"<p class='{css_class} wb-empty'>{html.escape(empty)}</p>"
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td{' class=num' if i in numeric else ''}>{_esc(v)}</td>"
-                                    for i, v in enumerate(r)) + "</tr>" for r in rows)
-    return f"<table class='wb-grid {css_class}'><tr>{head}</tr>{body}</table>"
-
-
-def _day(v) -> str:
-    return "" if v is None or pd.isna(v) else str(pd.Timestamp(v).date())
-
-
-def _num(v, unit: str) -> str:
-    return "n/a" if v is None or pd.isna(v) else f"{v:.1f} {unit}"
-
-
-def kpi_period(as_of) -> str:
-    """The KPI period of the dashboard: the three months ending on the as-of date
-    (``2026-07-01..2026-09-30`` for 2026-09-30: the quarter when it is a quarter end)."""
-    D = pd.Timestamp(as_of)
-    start = D - pd.DateOffset(months=3) + pd.Timedelta(days=1)
-    if D == D + pd.offsets.MonthEnd(0):          # month end: whole months
-        start = (D - pd.DateOffset(months=2)).replace(day=1)
-    return f"{start.date()}..{D.date()}"
-
-
-def combine_kpis(rows: pd.DataFrame) -> pd.DataFrame:
-    """Per-customer KPI rows (``kpi_table(by="customer")``) summed per currency, the ratios
-    recomputed with the metric functions (countback DSO is not additive: left out)."""
-    from ..kpis import (aging_over_pct, best_possible_dso, collection_effectiveness_index,
-                        standard_dso)
-
-    out = []
-    for cur, g in rows.groupby("currency", sort=True):
-        s = {c: int(g[c].sum()) for c in _MONEY_KPIS}
-        S, A, days = s["credit_sales"], s["ending_ar"], int(g["days"].iloc[0])
-        ratios = {"dso": standard_dso(A, S, days),
-                  "best_possible_dso": best_possible_dso(s["ending_current_ar"], S, days),
-                  "cei": collection_effectiveness_index(s["beginning_ar"], S, A,
-                                                        s["ending_current_ar"]),
-                  "aging_over_60_pct": aging_over_pct(s["ending_over_60_ar"], A)}
-        out.append({"currency": cur, **s, "countback_dso": None, **{
-            k: None if v is None or pd.isna(v) else round(float(v), 4) for k, v in ratios.items()}})
-    return pd.DataFrame(out, columns=["currency", *_MONEY_KPIS, "countback_dso", "dso",
-                                      "best_possible_dso", "cei", "aging_over_60_pct"])
-
-
-class _View:
-    """Everything the page shows for one as-of date, computed once."""
-
-    def kpis_by_customer(self) -> pd.DataFrame:
-        """``kpi_table(by="customer")``, computed the first time both collector and segment
-        are chosen."""
-        if "customer" not in self.kpis:
-            from ..kpis import kpi_table
-            led, period, opts, acts = self._kpi_args
-            self.kpis["customer"] = kpi_table(led, period, by="customer", options=opts,
-                                              activities=acts)
-        return self.kpis["customer"]
-
-    def __init__(self, app: "CollectionsDashboardApp", D: pd.Timestamp):
-        from ..aging import aging_table
-        from ..collections import worklist
-        from ..kpis import kpi_table, promise_outcomes
-        from ..master import customers_as_of
-
-        led, acts, policy = app.ledger, app.activities, app.policy
-        self.D = D
-        self.period = kpi_period(D)
-        master, self.notes = customers_as_of(led, D, ("segment", "collector"))
-        self.master = master.set_index("customer_id")
-        wl = worklist(led, D, policy, activities=acts)
-        wl["segment"] = wl["customer_id"].map(self.master["segment"]) if len(wl) else None
-        self.worklist = wl.reset_index(drop=True)
-        self.display = _worklist_display(self.worklist)
-        opts = policy.kpi_options()
-        # the ledger's own activities: None lets the KPIs use the ledger's cached schedule
-        kacts = acts if (acts["source"] == "state").any() else None
-        self._kpi_args = (led, self.period, opts, kacts)
-        self.kpis = {by: kpi_table(led, self.period, by=by, options=opts, activities=kacts)
-                     for by in (None, "collector", "segment")}
-        self.aging = aging_table(led, D, by="customer", policy=app.aging_policy)
-        items = led.open_items(D)
-        self.items = {c: g for c, g in items.groupby("customer_id", sort=False)}
-        outcomes = promise_outcomes(led, D, kacts, opts)
-        self.promises = {c: g for c, g in outcomes.groupby("customer_id", sort=False)}
-        disp = led.disputes
-        if len(disp):
-            disp = disp[disp["opened_date"] <= D].merge(
-                led.invoices[["invoice_id", "customer_id"]], on="invoice_id")
-            closed = disp["closed_date"] <= D if "closed_date" in disp else False
-            disp = disp.assign(status=np.where(closed, "closed " + disp.get(
-                "resolution", pd.Series("", index=disp.index)).fillna("").astype(str), "open"))
-            self.disputes = {c: g for c, g in disp.groupby("customer_id", sort=False)}
-        else:
-            self.disputes = {}
-
-
-def _text(frame: pd.DataFrame, col: str):
-    """A text column with blanks for missing values (an unknown collector on a past date)."""
-    if col not in frame:
-        return ""
-    s = frame[col].astype(object)
-    return s.where(s.notna(), "")
-
-
-def _worklist_display(wl: pd.DataFrame) -> pd.DataFrame:
-    """The worklist for people: business names, amounts as text, currency in its column."""
-    cols = {"Rank": wl["rank"], "Customer": wl["customer_id"], "Name": wl["customer_name"],
-            "Collector": _text(wl, "collector"), "Segment": _text(wl, "segment")}
-    if not len(wl):
-        return pd.DataFrame(columns=[*cols, "Currency", "Open AR", "Past due",
-                                     "Oldest (days)", "Stage", "Next action",
-                                     "Broken promises", "Open disputes"])
-    money = lambda c: [common.money_text(v, cur) for v, cur in zip(wl[c], wl["currency"])]  # noqa: E731
-    cols.update({"Currency": wl["currency"], "Open AR": money("open_ar"),
-                 "Past due": money("past_due_ar"),
-                 "Oldest (days)": wl["oldest_days_past_due"].astype(int),
-                 "Stage": wl["stage"].fillna("").str.replace("_", " "),
-                 "Next action": wl["next_action"],
-                 "Broken promises": wl["broken_promises"].astype(int),
-                 "Open disputes": wl["open_disputes"].astype(int)})
-    return pd.DataFrame(cols)
-
+from .dashboard_view import (ALL, KINDS, HISTORY_ROWS, CSS, css_classes, grid_html, day_text, num_text, combine_kpis, DayView, aging_chart_png, promise_text, missing_sqlite)
 
 class CollectionsDashboardApp(widgets.VBox):
     """The collections dashboard for analysts.
@@ -210,14 +50,14 @@ class CollectionsDashboardApp(widgets.VBox):
                  **kwargs):
         super().__init__(**kwargs)
         self.add_class("wb-dash")
-        self.status = _cls(widgets.HTML(), "wb-status")
+        self.status = css_classes(widgets.HTML(), "wb-status")
         self.ledger = None
         self.timings: dict[str, float] = {}
         try:
             self._start(ledger_dir, as_of, db_url)
         except Exception as e:  # noqa: BLE001 - shown on the page: Voila hides tracebacks
             self.status.value = common.box(f"The page could not start: {e}", "error")
-            self.children = [widgets.HTML(_CSS + "<h2>Collections dashboard</h2>"), self.status]
+            self.children = [widgets.HTML(CSS + "<h2>Collections dashboard</h2>"), self.status]
             self._trace = traceback.format_exc()
             return
         self._build()
@@ -237,7 +77,7 @@ class CollectionsDashboardApp(widgets.VBox):
         self.aging_policy = load_aging_policy()
         self.activities = self._activity_frame(None)
         D = self.ledger.require_data_by(as_of or self.ledger.last_date)
-        self._views = {D: _View(self, D)}
+        self._views = {D: DayView(self, D)}
         self.view = self._views[D]
         self.timings["compute"] = time.perf_counter() - t0
         # who is acting: after the heavy work (a preheated kernel waits here for the page)
@@ -245,7 +85,7 @@ class CollectionsDashboardApp(widgets.VBox):
         self.user, self.role = self.who.user, self.who.role
         # the state database, read after the sign-in; without a user, never created
         url = db_url or os.environ.get("WORKBENCH_DB_URL") or None
-        if self.user is None and _missing_sqlite(url):
+        if self.user is None and missing_sqlite(url):
             self.db = self.activity_log = None
         else:
             self.db = StateDB(url)
@@ -253,7 +93,7 @@ class CollectionsDashboardApp(widgets.VBox):
             logged = self.activity_log.frame()
             if len(logged):
                 self.activities = self._activity_frame(logged)
-                self._views = {D: _View(self, D)}
+                self._views = {D: DayView(self, D)}
                 self.view = self._views[D]
         self.timings["start"] = time.perf_counter() - t0
 
@@ -265,55 +105,55 @@ class CollectionsDashboardApp(widgets.VBox):
             | {str(x) for x in (led.customer_changes.loc[led.customer_changes["field"] == col,
                                                          "value"] if len(led.customer_changes)
                                 else [])})
-        self.as_of_input = _cls(widgets.Text(
+        self.as_of_input = css_classes(widgets.Text(
             value=str(v.D.date()), description="As of", placeholder="YYYY-MM-DD",
             continuous_update=False, layout=widgets.Layout(width="210px")), "wb-as-of")
-        self.collector = _cls(widgets.Dropdown(options=[ALL, *master_values("collector")],
+        self.collector = css_classes(widgets.Dropdown(options=[ALL, *master_values("collector")],
                                                value=ALL, description="Collector"), "wb-collector")
-        self.segment = _cls(widgets.Dropdown(options=[ALL, *master_values("segment")], value=ALL,
+        self.segment = css_classes(widgets.Dropdown(options=[ALL, *master_values("segment")], value=ALL,
                                              description="Segment"), "wb-segment")
-        self.currency = _cls(widgets.Dropdown(options=[ALL, *led.currencies], value=ALL,
+        self.currency = css_classes(widgets.Dropdown(options=[ALL, *led.currencies], value=ALL,
                                               description="Currency",
                                               layout=widgets.Layout(width="190px")), "wb-currency")
         for w in (self.collector, self.segment, self.currency):
             w.observe(self._on_filter, names="value")
         self.as_of_input.observe(self._on_as_of, names="value")
         self.head = widgets.HTML()
-        self.tiles = _cls(widgets.HTML(), "wb-kpi-tiles")
-        self.chart = _cls(widgets.Output(), "wb-aging-chart")
+        self.tiles = css_classes(widgets.HTML(), "wb-kpi-tiles")
+        self.chart = css_classes(widgets.Output(), "wb-aging-chart")
         self._charts: dict = {}         # (date, filters) -> PNG
         self.worklist_table = common.data_table(v.display, "wb-worklist", pageLength=10,
                                                 classes="display compact")
         self.worklist_table.observe(self._on_select, names="selected_rows")
-        self.account = _cls(widgets.HTML(layout=widgets.Layout(flex="3 1 0", min_width="0")),
+        self.account = css_classes(widgets.HTML(layout=widgets.Layout(flex="3 1 0", min_width="0")),
                             "wb-account")
-        self.history = _cls(widgets.HTML(), "wb-history")
+        self.history = css_classes(widgets.HTML(), "wb-history")
         self._build_form()
-        filters = _cls(widgets.HBox([self.as_of_input, self.collector, self.segment, self.currency],
+        filters = css_classes(widgets.HBox([self.as_of_input, self.collector, self.segment, self.currency],
                                     layout=widgets.Layout(flex_flow="row wrap")), "wb-filters")
-        self.children = [widgets.HTML(_CSS), self.head, self.who.widget, filters, self.status,
+        self.children = [widgets.HTML(CSS), self.head, self.who.widget, filters, self.status,
                          self.tiles, self.chart, widgets.HTML("<h3>Worklist</h3>"),
                          self.worklist_table, widgets.HBox([self.account, self.form]),
                          self.history]
         self._refresh()
 
     def _build_form(self):
-        self.kind = _cls(widgets.Dropdown(options=KINDS, value="call", description="Log a"),
+        self.kind = css_classes(widgets.Dropdown(options=KINDS, value="call", description="Log a"),
                          "wb-kind")
-        self.invoice = _cls(widgets.Dropdown(options=[("Whole account", "")], value="",
+        self.invoice = css_classes(widgets.Dropdown(options=[("Whole account", "")], value="",
                                              description="Invoice",
                                              layout=widgets.Layout(width="95%")), "wb-invoice")
-        self.promise_date = _cls(widgets.Text(description="Promised on", placeholder="YYYY-MM-DD"),
+        self.promise_date = css_classes(widgets.Text(description="Promised on", placeholder="YYYY-MM-DD"),
                                  "wb-promise-date")
-        self.amount = _cls(widgets.Text(description="Amount", placeholder="e.g. 1250.00"),
+        self.amount = css_classes(widgets.Text(description="Amount", placeholder="e.g. 1250.00"),
                            "wb-amount")
-        self.note = _cls(widgets.Textarea(description="Note", placeholder="what was said / agreed",
+        self.note = css_classes(widgets.Textarea(description="Note", placeholder="what was said / agreed",
                                           layout=widgets.Layout(width="95%", height="70px")),
                          "wb-note")
-        self.submit = _cls(widgets.Button(description="Record", button_style="primary"),
+        self.submit = css_classes(widgets.Button(description="Record", button_style="primary"),
                            "wb-submit")
         self.submit.on_click(self._on_submit)
-        self.form_status = _cls(widgets.HTML(), "wb-form-status")
+        self.form_status = css_classes(widgets.HTML(), "wb-form-status")
         self.kind.observe(lambda _c: self._show_fields(), names="value")
         self._form_key = uuid.uuid4().hex
         self._last_ok = None            # (what was submitted, its key, its time, its id)
@@ -326,7 +166,7 @@ class CollectionsDashboardApp(widgets.VBox):
         if read_only:
             self.form_status.value = common.box("Read only: no signed-in user, so nothing can be "
                                                 "recorded here.", "info")
-        self.form = _cls(widgets.VBox(
+        self.form = css_classes(widgets.VBox(
             [widgets.HTML("<h3>Log an activity</h3>"), *fields, self.submit, self.form_status],
             layout=widgets.Layout(flex="2 1 0", min_width="0", margin="0 0 0 16px")),
             "wb-log-form")
@@ -353,7 +193,7 @@ class CollectionsDashboardApp(widgets.VBox):
                 warnings.simplefilter("always")
                 D = self.ledger.require_data_by(D)
             if D not in self._views:
-                self._views[D] = _View(self, D)
+                self._views[D] = DayView(self, D)
             self.view = self._views[D]
             self.status.value = "".join(common.box(str(w.message), "warn") for w in caught)
             self._refresh()
@@ -420,10 +260,10 @@ class CollectionsDashboardApp(widgets.VBox):
             cb = r.get("countback_dso")
             tiles = [("open_ar", "Open AR", format_money(int(r["ending_ar"]), cur),
                       f"as of {self.view.D.date()}"),
-                     ("dso", "DSO", _num(r["dso"], "days"), "standard" if cb is None or pd.isna(cb)
-                      else "countback " + _num(cb, "days")),
-                     ("cei", "CEI", _num(r["cei"], "%"), "collection effectiveness"),
-                     ("over_60", "Over 60 days past due", _num(r["aging_over_60_pct"], "%"),
+                     ("dso", "DSO", num_text(r["dso"], "days"), "standard" if cb is None or pd.isna(cb)
+                      else "countback " + num_text(cb, "days")),
+                     ("cei", "CEI", num_text(r["cei"], "%"), "collection effectiveness"),
+                     ("over_60", "Over 60 days past due", num_text(r["aging_over_60_pct"], "%"),
                       format_money(int(r["ending_over_60_ar"]), cur)),
                      ("unapplied", "Unapplied cash",
                       format_money(int(r["unapplied_cash"]), cur) if has_receipts else "n/a",
@@ -489,7 +329,7 @@ class CollectionsDashboardApp(widgets.VBox):
                          f"{int(row['oldest_days_past_due'])} days)"),
             ("Stage / next action", f"{row['stage'] or '-'}: {row['next_action']}"),
             ("Why this rank", row["reasons"])], "wb-account-head")
-        grid = _grid(items.values.tolist(), list(items.columns), "wb-open-items",
+        grid = grid_html(items.values.tolist(), list(items.columns), "wb-open-items",
                      numeric=(3, 4, 5), empty="No open items.")
         self.account.value = (f"<h3>{html.escape(str(row['customer_name']))}</h3>{head}"
                               f"<h4>Open items as of {self.view.D.date()}</h4>{grid}")
@@ -504,8 +344,8 @@ class CollectionsDashboardApp(widgets.VBox):
             return pd.DataFrame(columns=cols)
         return pd.DataFrame({
             "Invoice": g["invoice_id"].to_numpy(),
-            "Invoice date": [_day(d) for d in g["invoice_date"]],
-            "Due": [_day(d) for d in g["due_date"]],
+            "Invoice date": [day_text(d) for d in g["invoice_date"]],
+            "Due": [day_text(d) for d in g["due_date"]],
             "Days past due": g["days_past_due"].astype(int).to_numpy(),
             "Amount": [common.money_text(a, c) for a, c in zip(g["amount_minor"], g["currency"])],
             "Open amount": [common.money_text(a, c) for a, c in zip(g["open_minor"], g["currency"])],
@@ -521,20 +361,20 @@ class CollectionsDashboardApp(widgets.VBox):
         shown = mine.head(HISTORY_ROWS)
         hist = [[common.local_time(r["timestamp"]), str(r["kind"]).replace("_", " "),
                  r.get("invoice_id") or "", r.get("collector") or "", r.get("note") or "",
-                 _promise_text(r), "logged here" if r.get("source") == "state" else "ledger"]
+                 promise_text(r), "logged here" if r.get("source") == "state" else "ledger"]
                 for r in shown.to_dict("records")]
         more = (f"<p class='wb-more'>Latest {HISTORY_ROWS} of {len(mine)} activities.</p>"
                 if len(mine) > HISTORY_ROWS else "")
         self.history.value = (
-            "<h4>Promises to pay</h4>" + _grid(
+            "<h4>Promises to pay</h4>" + grid_html(
                 self.promises(cid).values.tolist(),
                 ["Made", "Promised for", "Amount", "Currency", "Received", "Status"],
                 "wb-promises", numeric=(2, 4), empty="No promises to pay.")
-            + "<h4>Disputes</h4>" + _grid(
+            + "<h4>Disputes</h4>" + grid_html(
                 self.disputes(cid).values.tolist(),
                 ["Dispute", "Invoice", "Opened", "Reason", "Amount", "Currency", "Status"],
                 "wb-disputes", numeric=(4,), empty="No disputes.")
-            + "<h4>Activity history</h4>" + _grid(
+            + "<h4>Activity history</h4>" + grid_html(
                 hist, ["When", "Kind", "Invoice", "Collector", "Note", "Promise", "Source"],
                 "wb-history-table", empty="No activities yet.") + more)
 
@@ -548,7 +388,7 @@ class CollectionsDashboardApp(widgets.VBox):
             for r in p.sort_values("promise_date", ascending=False).to_dict("records"):
                 seen.add(r["activity_id"])
                 cur = r["currency"]
-                rows.append([_day(r["made"]), _day(r["promise_date"]),
+                rows.append([day_text(r["made"]), day_text(r["promise_date"]),
                              common.money_text(r["promise_amount_minor"], cur), cur,
                              common.money_text(r["received_minor"], cur),
                              {"pending": "open"}.get(r["status"], r["status"])])
@@ -556,7 +396,7 @@ class CollectionsDashboardApp(widgets.VBox):
         later = acts[(acts["kind"] == "promise_to_pay") & ~acts["activity_id"].isin(seen)]
         for r in later.sort_values("timestamp", ascending=False).to_dict("records"):
             cur = r.get("currency") or self.account_currency
-            rows.insert(0, [_day(r["timestamp"].tz_convert(None)), _day(r["promise_date"]),
+            rows.insert(0, [day_text(r["timestamp"].tz_convert(None)), day_text(r["promise_date"]),
                             common.money_text(r["promise_amount_minor"], cur), cur, "", "open"])
         return pd.DataFrame(rows, columns=["made", "promise_date", "amount", "currency",
                                            "received", "status"])
@@ -568,14 +408,14 @@ class CollectionsDashboardApp(widgets.VBox):
         d = self.view.disputes.get(cid)
         if d is not None:
             for r in d.sort_values("opened_date", ascending=False).to_dict("records"):
-                rows.append([r["dispute_id"], r["invoice_id"], _day(r["opened_date"]),
+                rows.append([r["dispute_id"], r["invoice_id"], day_text(r["opened_date"]),
                              r["reason_code"], common.money_text(r["amount_minor"], r["currency"]),
                              r["currency"], r["status"].strip()])
         acts = self._acts(cid)
         logged = acts[(acts["kind"] == "dispute") & (acts["source"] == "state")]
         for r in logged.sort_values("timestamp", ascending=False).to_dict("records"):
             rows.insert(0, [r["activity_id"], r.get("invoice_id") or "",
-                            _day(r["timestamp"].tz_convert(None)), r.get("note") or "", "", "",
+                            day_text(r["timestamp"].tz_convert(None)), r.get("note") or "", "", "",
                             "logged here (not yet in the ERP)"])
         return pd.DataFrame(rows, columns=["dispute", "invoice", "opened", "reason", "amount",
                                            "currency", "status"])
@@ -686,53 +526,3 @@ class CollectionsDashboardApp(widgets.VBox):
     def _reload_activities(self):
         self.activities = self._activity_frame(self.activity_log.frame())
         self._views = {self.view.D: self.view}     # other dates are recomputed with it
-
-
-def aging_chart_png(table: pd.DataFrame, as_of) -> bytes:
-    """Bars of open AR per aging bucket, one panel per currency (amounts in different
-    currencies never share an axis), as PNG. A bare :class:`~matplotlib.figure.Figure` with a
-    fixed layout: no pyplot state, and fast enough for an interaction."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    import matplotlib.ticker as mticker
-
-    n = len(table)
-    fig = Figure(figsize=(min(4.4 * n, 13.2), 2.9), dpi=90)
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(1, n, squeeze=False)[0]
-    colors = ["#4c9a55", "#a6c96a", "#f2c45a", "#f08a4b", "#d9534f", "#8b1e1e"]
-    for ax, (cur, row) in zip(axes, table.iterrows()):
-        values = to_major_float(row.astype("int64"), cur)
-        ax.bar(range(len(row)), values.to_numpy(), color=(colors * 2)[:len(row)])
-        ax.set_xticks(range(len(row)), list(row.index), fontsize=8)
-        ax.set_title(f"Open AR by days past due ({cur})", fontsize=10)
-        ax.set_xlabel("Days past due", fontsize=9)
-        ax.set_ylabel(f"Open AR ({cur})", fontsize=9)
-        # as workbench.plots.money_axis (not imported: it pulls in seaborn and scipy, 1 s)
-        ax.yaxis.set_major_formatter(mticker.FuncFormatter(
-            lambda v, _p, d=minor_units(cur): f"{v:,.{d if v != round(v) else 0}f}"))
-        ax.tick_params(axis="y", labelsize=8)
-        ax.spines[["top", "right"]].set_visible(False)
-    fig.suptitle(f"AR aging as of {pd.Timestamp(as_of).date()}", fontsize=11)
-    fig.subplots_adjust(left=0.1 if n == 1 else 0.07, right=0.98, top=0.8, bottom=0.2,
-                        wspace=0.35)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return buf.getvalue()
-
-
-def _promise_text(r: dict) -> str:
-    amount = r.get("promise_amount_minor")
-    if r.get("kind") != "promise_to_pay" or amount is None or pd.isna(amount):
-        return ""
-    cur = r.get("currency") or ""
-    return f"{format_money(int(amount), cur)} by {_day(r.get('promise_date'))}" if cur else ""
-
-
-def _missing_sqlite(url: str | None) -> bool:
-    """True when the state database is a SQLite file that does not exist (yet)."""
-    from ..config import db_url
-
-    url = url or db_url()
-    return url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists()
