@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
 __all__ = ["add_arguments", "run", "current_user", "NoSignedInUser"]
@@ -67,6 +68,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return parser
 
 
+def _first_user(users: Path, roles) -> bool:
+    """On a terminal with no users yet: create the first one (name, role, password asked)."""
+    import getpass
+
+    from . import accounts
+
+    print(f"No users in {users} yet: create the first one (Ctrl-C to stop).")
+    try:
+        name = input("User name: ").strip()
+        role = input(f"Role ({', '.join(roles)}) [manager]: ").strip() or "manager"
+        password = getpass.getpass("Password (8 characters or more): ")
+        if getpass.getpass("Again: ") != password:
+            print("error: the two passwords differ")
+            return False
+        account = accounts.add_user(users, name, role, password)
+    except (EOFError, KeyboardInterrupt):
+        print()
+        return False
+    except accounts.AccountsError as exc:
+        print(f"error: {exc}")
+        return False
+    print(f"{account.username} ({account.role}) saved in {users}; more users: "
+          f"python -m workbench.serve adduser NAME --role ROLE")
+    return True
+
+
 def run(args: argparse.Namespace) -> int:
     """Start the server (blocks until SIGTERM / Ctrl-C); returns the exit status."""
     from workbench import config as wb_config
@@ -78,9 +105,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         roles = accounts.load_roles(args.roles)
         if not accounts.load_users(users, roles):
-            print(f"No users in {users}. Create one with:\n"
-                  f"  python -m workbench.serve adduser NAME --role {{{','.join(roles)}}} --users {users}")
-            return 2
+            if not (sys.stdin.isatty() and sys.stdout.isatty()) or not _first_user(users, roles):
+                print(f"No users in {users}. Create one with:\n"
+                      f"  python -m workbench.serve adduser NAME --role {{{','.join(roles)}}} --users {users}")
+                return 2
     except accounts.AccountsError as exc:
         print(f"error: {exc}")
         return 2
