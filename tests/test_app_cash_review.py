@@ -202,7 +202,7 @@ def test_repoint_posts_the_chosen_invoices_with_exact_amounts(setup, ann):
     app.approve_btn.click()
     msg = _text(app.form_status)
     assert "Nothing posted: 1 line(s) cannot be recorded" in msg
-    assert "1000.00 exceeds the 550.00 still open on the invoice" in msg
+    assert "1000.00 exceeds the 550.00 USD still open on the invoice" in msg
     assert len(_rows(setup)) == 4
 
 

@@ -18,7 +18,7 @@ import ipywidgets as widgets
 import numpy as np
 import pandas as pd
 
-from ..money import MoneyError, format_amount, parse_amount
+from ..money import MoneyError, format_amount, format_money, parse_amount
 from .common import box, data_table, local_time, money_text, set_table, signed_in
 
 __all__ = ["CashReviewApp", "list_runs", "match_lines", "unapplied_cash"]
@@ -552,13 +552,13 @@ class CashReviewApp(widgets.VBox):
         before = [parse_amount(x["amount"], cur) for x in self.repoint_lines]
         left = self.receipt_left(rid) - sum(before)
         if amount > left:
-            return (f"{format_amount(amount, cur)} {cur} is more than the "
-                    f"{format_amount(left, cur)} {cur} left of receipt {rid}")
+            return (f"{format_money(amount, cur)} is more than the "
+                    f"{format_money(left, cur)} left of receipt {rid}")
         open_left = self.open_left(iid) - sum(b for b, x in zip(before, self.repoint_lines)
                                               if x["invoice_id"] == iid)
         if amount > open_left:
-            return (f"{format_amount(amount, cur)} {cur} is more than the "
-                    f"{format_amount(open_left, cur)} {cur} open on invoice {iid}")
+            return (f"{format_money(amount, cur)} is more than the "
+                    f"{format_money(open_left, cur)} open on invoice {iid}")
         return None
 
     def _show_lines(self):

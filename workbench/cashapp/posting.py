@@ -31,7 +31,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..ledger import Ledger
-from ..money import MoneyError, format_amount, parse_amount
+from ..money import MoneyError, format_money, parse_amount
 
 __all__ = ["post_matches", "post_manual", "reject_matches", "PostingError", "POSTED",
            "REJECTED", "MANUAL_RULE"]
@@ -150,6 +150,23 @@ def _budgets(current: list[dict]):
     return seen, by_receipt, by_invoice, rejected, keys
 
 
+def _take(amount: int, cur: str, receipt_id: str, invoice_id: str, credit, open_now,
+          by_receipt: dict, by_invoice: dict) -> str | None:
+    """Book ``amount`` against what is left of the receipt (its bank reference and currency)
+    and what is still open on the invoice, after everything booked before; or say why it
+    does not fit (nothing booked)."""
+    k = (_base(receipt_id), cur)
+    left_receipt = int(credit["left_minor"]) - by_receipt.get(k, 0)
+    left_invoice = int(open_now.get(invoice_id, 0)) - by_invoice.get(invoice_id, 0)
+    if amount > left_receipt:
+        return f"exceeds the {format_money(left_receipt, cur)} left of the receipt"
+    if amount > left_invoice:
+        return f"exceeds the {format_money(left_invoice, cur)} still open on the invoice"
+    by_receipt[k] = by_receipt.get(k, 0) + amount
+    by_invoice[invoice_id] = by_invoice.get(invoice_id, 0) + amount
+    return None
+
+
 def _row_key(key: str | None, *parts) -> str | None:
     """The idempotency key of one row of an action (the action's key and the row)."""
     if not key:
@@ -241,19 +258,10 @@ def post_matches(out_dir: str | Path, ledger: Ledger, approver: str, db=None,
             except ValueError:
                 problems.append(f"{where}: confidence {r.confidence!r} is not a number")
                 continue
-            k = (_base(r.receipt_id), cur)
-            left_receipt = int(c["left_minor"]) - by_receipt.get(k, 0)
-            left_invoice = int(open_now.get(r.invoice_id, 0)) - by_invoice.get(r.invoice_id, 0)
-            if amount > left_receipt:
-                problems.append(f"{where}: {r.amount} exceeds the {format_amount(left_receipt, cur)} "
-                                f"left of the receipt")
+            over = _take(amount, cur, r.receipt_id, r.invoice_id, c, open_now, by_receipt, by_invoice)
+            if over:
+                problems.append(f"{where}: {r.amount} {over}")
                 continue
-            if amount > left_invoice:
-                problems.append(f"{where}: {r.amount} exceeds the {format_amount(left_invoice, cur)} "
-                                f"still open on the invoice")
-                continue
-            by_receipt[k] = by_receipt.get(k, 0) + amount
-            by_invoice[r.invoice_id] = by_invoice.get(r.invoice_id, 0) + amount
             seen.add((_base(r.receipt_id), r.invoice_id))
             row = {"receipt_id": r.receipt_id, "invoice_id": r.invoice_id,
                    "amount_minor": amount, "currency": cur, "rule": r.rule,
@@ -333,19 +341,10 @@ def post_manual(out_dir: str | Path, ledger: Ledger, approver: str, lines, db=No
             if amount <= 0:
                 problems.append(f"{where}: the amount must be more than zero")
                 continue
-            k = (_base(rid), cur)
-            left_receipt = int(c["left_minor"]) - by_receipt.get(k, 0)
-            left_invoice = int(open_now.get(iid, 0)) - by_invoice.get(iid, 0)
-            if amount > left_receipt:
-                problems.append(f"{where}: exceeds the {format_amount(left_receipt, cur)} {cur} "
-                                f"left of the receipt")
+            over = _take(amount, cur, rid, iid, c, open_now, by_receipt, by_invoice)
+            if over:
+                problems.append(f"{where}: {over}")
                 continue
-            if amount > left_invoice:
-                problems.append(f"{where}: exceeds the {format_amount(left_invoice, cur)} {cur} "
-                                f"still open on the invoice")
-                continue
-            by_receipt[k] = by_receipt.get(k, 0) + amount
-            by_invoice[iid] = by_invoice.get(iid, 0) + amount
             rows.append({"receipt_id": rid, "invoice_id": iid, "amount_minor": amount,
                          "currency": cur, "rule": MANUAL_RULE, "confidence": None,
                          "status": POSTED, "approved_by": approver, "ledger_hash": digest,
