@@ -57,7 +57,7 @@ def _dashboard(page):
 
 def _cash(page):
     page.click(".wb-matches table.dataTable tbody tr >> nth=0")
-    page.wait_for_selector(".wb-selection", timeout=60_000)
+    page.wait_for_selector(".wb-selected b", timeout=60_000)
 
 
 APPS = {
