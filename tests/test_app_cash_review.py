@@ -131,11 +131,16 @@ def test_approve_posts_exactly_the_selected_lines_once(setup, ann):
     assert "1 line(s) posted, approved by ann" in _text(app.form_status)
     assert _rows(setup) == [("BKX4", "INV-2026-000102", 30000, "USD", "subset_sum", "posted",
                              "ann", "ann")]
-    # a double-click, and approving the same line again: nothing more recorded
+    # the posted line leaves the selection; a double-click, and approving it again: nothing
+    assert app.table.selected_rows == []
     app.approve_btn.click()
+    assert "Select the lines to approve first" in _text(app.form_status)
     app.table.selected_rows = [_row_of(app, "BKX4", "INV-2026-000102")]
     app.approve_btn.click()
-    assert "1 already posted" in _text(app.form_status)
+    assert "posted or rejected already: nothing to approve" in _text(app.form_status)
+    app.reason.value = "wrong customer"
+    app.reject_btn.click()
+    assert "a posted line is reversed in the ERP, not rejected here" in _text(app.form_status)
     assert len(_rows(setup)) == 1
     i = _row_of(app, "BKX4", "INV-2026-000102")
     assert app.view.loc[i, "Status"] == "posted" and app.view.loc[i, "By, when"].startswith("ann, ")

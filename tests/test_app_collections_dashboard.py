@@ -358,3 +358,27 @@ def test_demo_interactions_are_fast(demo_dir, db_url, user):
     frame = pd.read_csv(demo_dir / "customers.csv")
     app.collector.value = sorted(frame["collector"].dropna())[0]
     assert set(app.visible["collector"]) == {app.collector.value}
+
+
+def test_a_far_promise_is_refused_and_another_account_starts_a_clean_form(ledger_dir, db_url, user):
+    from workbench.apps.collections_dashboard import PROMISE_HORIZON_DAYS
+
+    app = _app(ledger_dir, db_url)
+    _pick(app, "C1")
+    app.kind.value = "promise_to_pay"
+    app.amount.value = "100.00"
+    app.note.value = "will pay in five years"
+    app.promise_date.value = _future(PROMISE_HORIZON_DAYS + 1)
+    app.submit.click()
+    assert f"more than {PROMISE_HORIZON_DAYS} days ahead" in _message(app)
+    assert StateDB(db_url).count("activities") == 0
+    app.promise_date.value = _future(PROMISE_HORIZON_DAYS)
+    app.submit.click()
+    assert "Recorded promise to pay" in _message(app), _message(app)
+    # a filter that hides the account: the answer and the inputs about it are gone
+    app.promise_date.value = "2020-01-01"
+    app.submit.click()
+    assert "in the past" in _message(app)
+    app.currency.value = "EUR"
+    assert app.customer_id is None and _message(app) == ""
+    assert (app.note.value, app.amount.value, app.promise_date.value) == ("", "", "")

@@ -32,11 +32,11 @@ def test_queue_with_exposure_utilisation_filters(credit_ledger, tmp_path, as_mia
     assert "2 customer(s) due" in app.heading.value
     v = app.view
     assert v.columns.tolist() == ["Customer", "Name", "Currency", "Exposure", "Credit limit",
-                                  "Utilisation", "Why due"]
+                                  "Limit from", "Utilisation", "Why due"]
     assert v.values.tolist() == [
-        ["S", "Sigma", "USD", "30,000.00", "20,000.00", "150%",
+        ["S", "Sigma", "USD", "30,000.00", "20,000.00", "customer master", "150%",
          "exposure 150% of the limit; never reviewed"],
-        ["K", "Kappa", "USD", "10,000.00", "20,000.00", "50%", "never reviewed"]]
+        ["K", "Kappa", "USD", "10,000.00", "20,000.00", "customer master", "50%", "never reviewed"]]
     app.reason_filter.value = "of the limit"
     assert app.view["Customer"].tolist() == ["S"] and "1 of 2 shown" in app.queue_note.value
     app.reason_filter.value = ""
@@ -49,6 +49,7 @@ def test_decide_within_authority_profile_and_queue_refresh(credit_ledger, tmp_pa
     app = _app(credit_ledger, tmp_path)
     db = StateDB(f"sqlite:///{tmp_path / 's.db'}")
     assert "mia" in app.who.widget.value and not app.submit.disabled
+    assert "Your authority (manager): limits up to 100,000.00 USD" in app.children[-3].children[1].value
     app.table.selected_rows = [1]                          # Kappa
     assert app.customer_id == "K"
     assert "15,000.00 USD" in app.profile.value            # the recommended limit, with currency
@@ -78,6 +79,7 @@ def test_decide_within_authority_profile_and_queue_refresh(credit_ledger, tmp_pa
     assert "approve_other" not in app.history.value
     # Kappa was due only for never having been reviewed: it leaves the queue
     assert app.queue["customer_id"].tolist() == ["S"] and "1 customer(s) due" in app.heading.value
+    assert "Deciding for <strong>Kappa</strong> (K): recommended 15,000.00 USD" in app.deciding_for.value
     # a second click on the same form records nothing
     app.submit.click()
     assert db.count("credit_decisions") == 1 and "already recorded" in app.form_status.value
@@ -85,6 +87,25 @@ def test_decide_within_authority_profile_and_queue_refresh(credit_ledger, tmp_pa
     app.reason.value = "confirmed after the call"
     app.submit.click()
     assert db.count("credit_decisions") == 2
+
+
+def test_the_queue_uses_the_limit_decided_here(credit_ledger, tmp_path, as_mia):  # noqa: F811
+    """Sigma is over its master limit (30,000 of 20,000); a manager approves 25,000: Sigma
+    stays due (120 % of the limit decided), with the decided limit shown as such; after a
+    decision of 40,000 (75 %) it leaves the queue (Kappa, never reviewed, stays)."""
+    app = _app(credit_ledger, tmp_path)
+    app.pick("S")
+    app.decision.value = "approve_other"
+    app.limit.value = "25000.00"
+    app.reason.value = "seasonal"
+    app.submit.click()
+    assert "wb-ok" in app.form_status.value, app.form_status.value
+    assert app.view.values.tolist()[0] == [
+        "S", "Sigma", "USD", "30,000.00", "25,000.00", "decided here", "120%",
+        "exposure 120% of the limit"]
+    app.limit.value = "40000.00"
+    app.submit.click()
+    assert app.queue["customer_id"].tolist() == ["K"]        # Kappa: never reviewed
 
 
 def test_read_only_without_a_signed_in_user(credit_ledger, tmp_path, monkeypatch):  # noqa: F811

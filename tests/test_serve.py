@@ -142,6 +142,9 @@ def test_analyst_cannot_open_a_managers_app(server):
     assert r.status_code == 403
     assert "MANAGERS ONLY CONTENT" not in r.text
     assert str(server["tmp"]) not in r.text and "Traceback" not in r.text
+    # the reason in words and the way back; nothing fetched from a CDN
+    assert "Your role may not open this app." in r.text and "Back to your apps" in r.text
+    assert "cdn." not in r.text and "https://" not in r.text
 
 
 def test_the_kernel_receives_the_signed_in_user(server):

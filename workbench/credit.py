@@ -850,22 +850,33 @@ def limit_history(db, customer_id: str) -> pd.DataFrame:
 def review_queue(ledger: Ledger, as_of, db=None, policy: CreditPolicy | None = None,
                  top: int | None = None) -> pd.DataFrame:
     """Customers due for a credit review: never reviewed, review older than their class's
-    frequency (neutral class when unscored), or exposure above the current limit."""
+    frequency (neutral class when unscored), or exposure above the limit in force.
+
+    The limit in force is the latest decision recorded in the state database (approved
+    limit; a decline is 0), which the ERP has not necessarily posted yet, else the customer
+    master's limit on the date; ``limit_source`` says which."""
     policy = policy or load_credit_policy(report_currency=ledger.report_currency)
     D = to_date(as_of)
     items = ledger.open_items(D)
     exposure = in_customer_currency(ledger, D, items, "open_minor")
     cust = ledger.customers.set_index("customer_id")
     limits = history_frame(ledger, D)["credit_limit_minor"]        # in force on the date
-    last_review = {}
+    last_review, decided = {}, {}
     if db is not None:
-        for r in db.current("credit_decisions"):
+        for r in sorted(db.current("credit_decisions"), key=lambda r: r["id"]):
             last_review[r["customer_id"]] = max(last_review.get(r["customer_id"], ""), r["recorded_at"])
+            if r["decision"] in ("approve", "approve_other"):
+                decided[r["customer_id"]] = int(r["limit_minor"])
+            elif r["decision"] == "decline":
+                decided[r["customer_id"]] = 0
     rows = []
     months = policy.neutral_class().review_months
     for cid, exp in exposure.items():
         limit = limits.get(cid)
         limit = None if limit is None or pd.isna(limit) else int(limit)
+        source = "customer master"
+        if cid in decided:
+            limit, source = decided[cid], "decided here"
         why = []
         if limit and exp > limit:
             why.append(f"exposure {exp / max(limit, 1):.0%} of the limit")
@@ -877,10 +888,11 @@ def review_queue(ledger: Ledger, as_of, db=None, policy: CreditPolicy | None = N
         if why:
             rows.append({"customer_id": cid, "name": cust.at[cid, "name"],
                          "currency": cust.at[cid, "currency"], "exposure_minor": int(exp),
-                         "credit_limit_minor": limit, "utilization": None if not limit else round(exp / limit, 4),
+                         "credit_limit_minor": limit, "limit_source": source,
+                         "utilization": None if not limit else round(exp / limit, 4),
                          "why": "; ".join(why)})
     out = pd.DataFrame(rows, columns=["customer_id", "name", "currency", "exposure_minor",
-                                      "credit_limit_minor", "utilization", "why"])
+                                      "credit_limit_minor", "limit_source", "utilization", "why"])
     out = out.sort_values(["utilization", "exposure_minor"], ascending=False, na_position="last")
     return out.head(top).reset_index(drop=True) if top else out.reset_index(drop=True)
 

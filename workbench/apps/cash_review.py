@@ -453,6 +453,11 @@ class CashReviewApp(widgets.VBox):
         if not len(sel):
             self.form_status.value = box("Select the lines to approve first.", "error")
             return
+        sel = sel[sel["state"] == PENDING]
+        if not len(sel):
+            self.form_status.value = box("The selected line(s) are posted or rejected already: "
+                                         "nothing to approve.", "info")
+            return
         pairs = [(r, i) for r, i, st in zip(sel["receipt_id"], sel["invoice_id"], sel["status"])
                  if st != "manual"]
         try:
@@ -467,7 +472,7 @@ class CashReviewApp(widgets.VBox):
         if res["already_posted"] or res["rejected"]:
             msg += (f" {res['already_posted']} already posted, {res['rejected']} rejected "
                     f"earlier: nothing recorded again for them.")
-        self._refresh(keep=pairs)
+        self._refresh()                   # done lines leave the selection
         self.form_status.value = box(msg, "ok")
 
     def _on_reject(self):
@@ -482,6 +487,16 @@ class CashReviewApp(widgets.VBox):
         if not self.reason.value.strip():
             self.form_status.value = box("Say why the lines are rejected (Reason).", "error")
             return
+        posted = sel[sel["state"] == POSTED]
+        if len(posted):
+            self.form_status.value = box(
+                f"{len(posted)} selected line(s) are posted already: a posted line is reversed "
+                f"in the ERP, not rejected here. Select pending lines only.", "error")
+            return
+        sel = sel[sel["state"] == PENDING]
+        if not len(sel):
+            self.form_status.value = box("The selected line(s) are rejected already.", "info")
+            return
         pairs = list(zip(sel["receipt_id"], sel["invoice_id"]))
         try:
             res = reject_matches(self.run["dir"], self.user, pairs, self.db, self.reason.value,
@@ -493,7 +508,7 @@ class CashReviewApp(widgets.VBox):
         msg = f"{res['rejected']} line(s) rejected by {self.user}: the cash stays unapplied."
         if res["already_rejected"]:
             msg += f" {res['already_rejected']} rejected already."
-        self._refresh(keep=pairs)
+        self._refresh()
         self.form_status.value = box(msg, "ok")
 
     def _repoint_receipt(self):

@@ -27,7 +27,10 @@ import traitlets
 from ..money import MoneyError, format_money, parse_amount
 from . import common
 
-__all__ = ["CollectionsDashboardApp"]
+__all__ = ["CollectionsDashboardApp", "PROMISE_HORIZON_DAYS"]
+
+# a promise to pay further out than this is not a promise (a payment plan is the tool)
+PROMISE_HORIZON_DAYS = 180
 
 from .dashboard_view import (ALL, KINDS, HISTORY_ROWS, CSS, css_classes, grid_html, day_text, num_text, combine_kpis, DayView, aging_chart_png, promise_text, missing_sqlite)
 
@@ -305,6 +308,11 @@ class CollectionsDashboardApp(widgets.VBox):
             self.status.value = common.box(f"Could not show the account: {e}", "error")
 
     def _select(self, pos):
+        # another account (or none): the form starts empty, with no answer about the last one
+        if self.user is not None:
+            self.form_status.value = ""
+            for w in (self.note, self.amount, self.promise_date):
+                w.value = ""
         if pos is None or pos >= len(self.visible):
             self.customer_id = self.account_currency = None
             self.account.value = ("<p class='wb-no-account'>Pick an account in the worklist to "
@@ -470,6 +478,9 @@ class CollectionsDashboardApp(widgets.VBox):
             today = dt.datetime.now(common.local_zone()).date()
             if day < today:
                 raise ValueError(f"Promise date {day} is in the past (today is {today}).")
+            if (day - today).days > PROMISE_HORIZON_DAYS:
+                raise ValueError(f"Promise date {day} is more than {PROMISE_HORIZON_DAYS} days "
+                                 f"ahead: agree a payment plan instead of a promise to pay.")
             out.update(promise_date=str(day), promise_amount=amount_text)
         if kind == "dispute" and "minor" in out:
             note = f"disputed {format_money(out['minor'], cur)}: {note}"

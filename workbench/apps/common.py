@@ -73,8 +73,10 @@ def signed_in(acting: str = "Acting") -> SignedIn:
 
     try:
         user, role, authority = current_user()
+        # the page is /voila/render/<app>: the landing page and sign-out are two levels up
         text = (f"{html.escape(acting)} as <strong>{html.escape(user)}</strong> (role "
-                f"{html.escape(role)}, approval authority {html.escape(authority)})")
+                f"{html.escape(role)}, approval authority {html.escape(authority)}) · "
+                f"<a href='../../'>All apps</a> · <a href='../../logout'>Sign out</a>")
     except NoSignedInUser:
         user = role = authority = None
         text = ("Read only: no signed-in user. Open this page through "
@@ -120,7 +122,7 @@ def money_text(amount_minor, currency: str) -> str:
 
 
 _TABLE_DEFAULTS = dict(showIndex=False, paging=True, pageLength=10, lengthMenu=[10, 25, 50, 100],
-                       autoWidth=False, classes="display compact nowrap", style="width:100%")
+                       autoWidth=False, classes="display compact", style="width:100%")
 
 
 def data_table(df: pd.DataFrame, css_class: str, *, select: bool | str = True, **options):
@@ -140,8 +142,8 @@ def data_table(df: pd.DataFrame, css_class: str, *, select: bool | str = True, *
     elif select:
         opts["select"] = select
     table = ITable(df.reset_index(drop=True), **opts)
-    # a table wider than the page scrolls sideways in its own box (DataTables' scrollX splits
-    # the header from the body and misaligns them)
+    # long text wraps (no "nowrap"), so a table fits the page; one still wider scrolls sideways
+    # in its own box (DataTables' scrollX splits the header from the body and misaligns them)
     table.layout = widgets.Layout(width="100%", overflow="auto")
     table.add_class(css_class)
     table.add_class("wb-table")

@@ -29,8 +29,8 @@ DECISION_WORDS = {"approve": "Approved as recommended", "approve_other": "Approv
                   "decline": "Declined", "hold": "Placed on hold"}
 REASONS = [("All reasons", ""), ("Over the limit", "of the limit"),
            ("Never reviewed", "never reviewed"), ("Review due", "last review")]
-QUEUE_COLUMNS = ["Customer", "Name", "Currency", "Exposure", "Credit limit", "Utilisation",
-                 "Why due"]
+QUEUE_COLUMNS = ["Customer", "Name", "Currency", "Exposure", "Credit limit", "Limit from",
+                 "Utilisation", "Why due"]
 
 
 def _limit_text(row) -> str:
@@ -39,6 +39,11 @@ def _limit_text(row) -> str:
     if row.limit is None or pd.isna(row.limit) or row.limit == "":
         return ""
     return format_money(parse_amount(str(row.limit), row.currency), row.currency)
+
+
+def _words(code) -> str:
+    """A policy code for people: ``bureau_recommended`` -> ``bureau recommended``."""
+    return str(code).replace("_", " ")
 
 
 def queue_view(queue: pd.DataFrame, reason: str = "", currency: str = "") -> pd.DataFrame:
@@ -57,6 +62,7 @@ def queue_view(queue: pd.DataFrame, reason: str = "", currency: str = "") -> pd.
         "Exposure": [money_text(v, c) for v, c in zip(q["exposure_minor"], q["currency"])],
         "Credit limit": [money_text(v, c) if v is not None and not pd.isna(v) else "none"
                          for v, c in zip(q["credit_limit_minor"], q["currency"])],
+        "Limit from": q["limit_source"].astype(str).to_numpy(),
         "Utilisation": ["" if pd.isna(u) else f"{u:.0%}" for u in util],
         "Why due": q["why"].astype(str).to_numpy(),
     }, columns=QUEUE_COLUMNS)
@@ -123,7 +129,7 @@ class CreditReviewApp(widgets.VBox):
         for w in (self.reason_filter, self.currency_filter):
             w.observe(self._on_filter, names="value")
         self.view = queue_view(self.queue)
-        self.table = data_table(self.view, "wb-queue", order=[[5, "desc"]])
+        self.table = data_table(self.view, "wb-queue", order=[[6, "desc"]])
         self.table.observe(self._on_select, names="selected_rows")
         self.queue_note = widgets.HTML()
         self.queue_note.add_class("wb-queue-note")
@@ -154,8 +160,11 @@ class CreditReviewApp(widgets.VBox):
         # the answer to Submit shows under the button, where the user is looking
         self.form_status = widgets.HTML()
         self.form_status.add_class("wb-form-status")
-        form = widgets.VBox([self.who.widget, self.decision, self.limit, self.reason, self.submit,
-                             self.form_status])
+        self.deciding_for = widgets.HTML("<p>Pick a customer in the queue.</p>")
+        self.deciding_for.add_class("wb-deciding-for")
+        authority = widgets.HTML(f"<p class='wb-authority'>{html.escape(self._authority_text())}</p>")
+        form = widgets.VBox([self.who.widget, authority, self.deciding_for, self.decision,
+                             self.limit, self.reason, self.submit, self.form_status])
         self.heading = widgets.HTML()
         self._heading()
         self.children = [self.heading, widgets.HBox([self.reason_filter, self.currency_filter]),
@@ -165,8 +174,27 @@ class CreditReviewApp(widgets.VBox):
         self.status.value = (box("Pick a customer in the queue (search, sort by any column).", "info")
                              if len(self.queue) else box("No customer is due for review.", "info"))
 
+    def _authority_text(self) -> str:
+        """The signed-in user's approval authority in amounts (the policy's approval levels,
+        in the report currency; a limit in another currency is converted at the review date)."""
+        if not self.who.may_record:
+            return ""
+        try:
+            pol = self.policy.for_ledger(self.ledger, self.as_of)
+            for level, up_to in pol.levels:
+                if level == self.who.authority:
+                    if up_to is None:
+                        return f"Your authority ({level}): any limit."
+                    cur = pol.report_currency
+                    return (f"Your authority ({level}): limits up to "
+                            f"{format_money(up_to.minor(cur), cur)} or the equivalent in the "
+                            f"customer's currency.")
+        except Exception as e:  # noqa: BLE001 - shown, not raised: the page still works
+            return f"Your authority: {self.who.authority} (amounts unavailable: {e})"
+        return f"Your authority: {self.who.authority}"
+
     def _heading(self):
-        self.heading.value = (f"<h2>Credit review</h2><p>{len(self.queue)} customer(s) due for "
+        self.heading.value = (f"<p>{len(self.queue)} customer(s) due for "
                               f"review as of {html.escape(self.as_of)} · policy "
                               f"{html.escape(self.policy.label)}</p>")
 
@@ -181,7 +209,7 @@ class CreditReviewApp(widgets.VBox):
 
     def _on_filter(self, _change=None):
         self.view = queue_view(self.queue, self.reason_filter.value, self.currency_filter.value)
-        set_table(self.table, self.view, order=[[5, "desc"]])
+        set_table(self.table, self.view, order=[[6, "desc"]])
         self.queue_note.value = (f"<p>{len(self.view)} of {len(self.queue)} shown</p>"
                                  if len(self.view) != len(self.queue) else "")
 
@@ -199,6 +227,10 @@ class CreditReviewApp(widgets.VBox):
             from ..credit import recommend
 
             self.rec = recommend(self.ledger, cid, self.as_of, self.scorecard, self.policy)
+            self.deciding_for.value = (f"<p>Deciding for <strong>{html.escape(self.rec['name'])}"
+                                       f"</strong> ({html.escape(cid)}): recommended "
+                                       f"{format_money(self.rec['recommended_limit_minor'], self.rec['currency'])}"
+                                       f"</p>")
             self._show_profile()
             self._draw(self.rec)
             self.status.value = ""
@@ -260,10 +292,12 @@ class CreditReviewApp(widgets.VBox):
         cur = r["currency"]
         # amounts from their integer minor units, in the customer's currency's decimals
         limit_now = h.get("credit_limit_minor")
-        rows = [("Customer", f"{r['name']} ({r['customer_id']})"), ("Score", r["score"]),
+        score = r["score"]
+        rows = [("Customer", f"{r['name']} ({r['customer_id']})"),
+                ("Score", "none" if score is None or pd.isna(score) else f"{score:,.0f}"),
                 ("Risk class", r["risk_class"]),
                 ("Recommended limit", format_money(r["recommended_limit_minor"], cur)),
-                ("Binding rule", r["binding_rule"]),
+                ("Binding rule", _words(r["binding_rule"])),
                 ("Limit in the customer master",
                  "none" if limit_now is None else format_money(limit_now, cur)),
                 ("Exposure", format_money(h["exposure_minor"], cur)),
@@ -283,13 +317,16 @@ class CreditReviewApp(widgets.VBox):
                              f"{latest['approver']}, {when}"))
         rows += [("Average / worst days past due",
                   f"{h['avg_days_past_due']} / {h['worst_days_past_due']}"),
-                 ("Approval required", r["approver_level"]),
-                 ("Exceptions", "; ".join(r["exceptions"]) or "none")]
+                 ("Approval needed for the recommended limit", r["approver_level"]),
+                 ("Exceptions (against the customer master)",
+                  "; ".join(_words(e) for e in r["exceptions"]) or "none")]
         return kv_table(rows, "wb-profile-table")
 
     def _draw(self, r: dict):
         import matplotlib.dates as mdates
         import matplotlib.pyplot as plt
+
+        from ..plots import money_axis
 
         self.chart.clear_output(wait=True)
         with self.chart:
@@ -305,6 +342,7 @@ class CreditReviewApp(widgets.VBox):
                         color=["#c44e52", "#4c72b0", "#55a868"])
             axes[0].set_title("Exposure and limits")
             axes[0].set_ylabel(f"Amount ({cur})")
+            money_axis(axes[0], "y", cur)
             hist = pd.DataFrame(a["bureau_history"])
             if len(hist):
                 axes[1].plot(pd.to_datetime(hist["report_date"]), hist["paydex"], marker="o")
@@ -322,12 +360,13 @@ class CreditReviewApp(widgets.VBox):
         if not len(hist):
             self.history.value = "<p class='wb-no-history'>No decisions recorded yet.</p>"
             return
+        cell = "style='text-align:left;padding:3px 12px 3px 0;border-bottom:1px solid #e3e6ea'"
         rows = "".join(
-            f"<tr><td>{html.escape(local_time(r.recorded_at))}</td>"
-            f"<td>{html.escape(DECISION_WORDS.get(r.decision, r.decision))}</td>"
-            f"<td>{html.escape(_limit_text(r))}</td><td>{html.escape(r.approver)}</td>"
-            f"<td>{html.escape(str(r.approver_level))}</td><td>{html.escape(r.reason)}</td></tr>"
+            "<tr>" + "".join(f"<td {cell}>{html.escape(str(v))}</td>" for v in (
+                local_time(r.recorded_at), DECISION_WORDS.get(r.decision, r.decision),
+                _limit_text(r), r.approver, r.approver_level, r.reason)) + "</tr>"
             for r in hist.iloc[::-1].itertuples(index=False))
-        self.history.value = ("<table class='wb-history-table'><tr><th>When</th><th>Decision</th>"
-                              "<th>Limit</th><th>Approver</th><th>Authority</th><th>Reason</th></tr>"
-                              f"{rows}</table>")
+        head = "".join(f"<th {cell}>{h}</th>" for h in
+                       ("When", "Decision", "Limit", "Approver", "Authority", "Reason"))
+        self.history.value = ("<table class='wb-history-table' style='border-collapse:collapse'>"
+                              f"<tr>{head}</tr>{rows}</table>")

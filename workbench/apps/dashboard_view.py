@@ -188,7 +188,7 @@ def aging_chart_png(table: pd.DataFrame, as_of) -> bytes:
     from ..plots import money_axis
 
     n = len(table)
-    fig = Figure(figsize=(min(4.4 * n, 13.2), 2.9), dpi=90)
+    fig = Figure(figsize=(min(4.4 * n, 13.2), 2.9), dpi=90, layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, n, squeeze=False)[0]
     colors = ["#4c9a55", "#a6c96a", "#f2c45a", "#f08a4b", "#d9534f", "#8b1e1e"]
@@ -203,8 +203,6 @@ def aging_chart_png(table: pd.DataFrame, as_of) -> bytes:
         ax.tick_params(axis="y", labelsize=8)
         ax.spines[["top", "right"]].set_visible(False)
     fig.suptitle(f"AR aging as of {pd.Timestamp(as_of).date()}", fontsize=11)
-    fig.subplots_adjust(left=0.1 if n == 1 else 0.07, right=0.98, top=0.8, bottom=0.2,
-                        wspace=0.35)
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     return buf.getvalue()

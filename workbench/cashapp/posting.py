@@ -415,8 +415,9 @@ def reject_matches(out_dir: str | Path, approver: str, lines: list[tuple[str, st
             pair = (_base(rid), iid)
             if pair in seen:
                 p = by_pair[pair]
-                problems.append(f"{rid} -> {iid}: posted already by {p['approved_by']} "
-                                f"({p['recorded_at'][:16]}): a posted line is reversed, not rejected")
+                when = str(p["recorded_at"])[:16].replace("T", " ")
+                problems.append(f"{rid} -> {iid}: posted already by {p['approved_by']} ({when} "
+                                f"UTC): a posted line is reversed, not rejected")
                 continue
             if pair in rejected:
                 again += 1
