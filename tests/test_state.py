@@ -441,7 +441,7 @@ def test_schema_1_database_is_upgraded_and_sealed(tmp_path):
             "'at': 'x', 'collector': 'c', 'note': str(i)}, actor='ann')\n" % (str(tmp_path), url))
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
     db = StateDB(url)
-    assert db.schema_version == 2
+    assert db.schema_version == SCHEMA_VERSION == 3
     assert db.verify_audit_chain() == (True, "")
     with db.engine.connect() as conn:
         seal = conn.exec_driver_sql("SELECT action, detail FROM audit_log WHERE id = 4").one()
@@ -458,3 +458,36 @@ def test_schema_1_database_is_upgraded_and_sealed(tmp_path):
 
 def test_concurrent_pages_sqlite(sb):
     run_concurrency(sb.url, "sqlite")
+
+
+def test_a_schema_2_database_upgrades_to_3_and_its_chain_still_verifies(tmp_path):
+    """A database written by the schema-2 workbench (tests/fixtures/state_schema2.py.txt, the
+    module as it was) opens at version 3: its rows and chain verify, and the new tables
+    (adjustments, dispute_events) are append-only and audited."""
+    shutil.copy(ROOT / "tests" / "fixtures" / "state_schema2.py.txt", tmp_path / "state2.py")
+    url = f"sqlite:///{tmp_path / 'v2.db'}"
+    code = ("import sys; sys.path.insert(0, %r); import state2; db = state2.StateDB(%r)\n"
+            "for i in range(3): db.append('activities', {'customer_id': 'C1', 'kind': 'call', "
+            "'at': 'x', 'collector': 'c', 'note': str(i), 'idempotency_key': 'k%%d' %% i}, "
+            "actor='ann')\n" % (str(tmp_path), url))
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+    db = StateDB(url)
+    assert db.schema_version == 3
+    assert db.verify_audit_chain() == (True, "")
+    aid = db.append("adjustments", {"adjustment_id": "ADJ-1", "event": "proposed",
+                                    "kind": "credit_memo", "customer_id": "C1",
+                                    "invoice_id": "I1", "amount_minor": 1250, "currency": "USD",
+                                    "source": "dispute"}, actor="ann")
+    db.append("dispute_events", {"dispute_id": "D1", "customer_id": "C1", "event": "opened",
+                                 "owner": "billing", "due_date": "2026-12-01", "status": "open"},
+              actor="ann")
+    assert db.verify_audit_chain() == (True, "")
+    for sql in ("UPDATE adjustments SET amount_minor = 1", "DELETE FROM adjustments",
+                "UPDATE dispute_events SET owner = 'sales'", "DELETE FROM dispute_events",
+                "INSERT OR REPLACE INTO adjustments (id, recorded_at, recorded_by, adjustment_id, "
+                f"event, kind, customer_id, amount_minor, currency) VALUES ({aid}, 'r', 'x', "
+                "'ADJ-1', 'approved', 'credit_memo', 'C1', 1, 'USD')"):
+        with pytest.raises(sa.exc.IntegrityError, match="append-only"):
+            with db.engine.begin() as conn:
+                conn.exec_driver_sql(sql)
+    assert db.rows("adjustments")[0]["amount_minor"] == 1250

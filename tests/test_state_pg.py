@@ -72,10 +72,26 @@ def test_tamper_rehashed_chain_wrong_key_pg(pb):
     check_rehashed_chain(pb)
 
 
-@pytest.mark.parametrize("sql", COMMON_REFUSED + ["TRUNCATE activities", "TRUNCATE audit_log"])
+@pytest.mark.parametrize("sql", COMMON_REFUSED + ["TRUNCATE activities", "TRUNCATE audit_log",
+                                                  "TRUNCATE adjustments", "TRUNCATE dispute_events"])
 def test_write_paths_refused_pg(pb, sql):
     check_writes_refused(pb, [sql])
 
 
 def test_concurrent_pages_pg(pb):
     run_concurrency(pb.url, "postgresql")
+
+
+def test_the_schema_3_tables_are_append_only_pg(pb):
+    from workbench.state import StateDB
+
+    db = StateDB(pb.url)
+    db.append("adjustments", {"adjustment_id": "ADJ-1", "event": "proposed", "kind": "write_off",
+                              "customer_id": "C1", "amount_minor": 500, "currency": "EUR"},
+              actor="ann")
+    db.append("dispute_events", {"dispute_id": "D1", "customer_id": "C1", "event": "opened"},
+              actor="ann")
+    for sql in ("UPDATE adjustments SET amount_minor = 1", "DELETE FROM dispute_events"):
+        with pytest.raises(psycopg.errors.IntegrityConstraintViolation, match="append-only"):
+            pb.client(sql)
+    assert db.verify_audit_chain() == (True, "")

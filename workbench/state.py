@@ -70,7 +70,7 @@ from .config import db_url
 __all__ = ["StateDB", "SCHEMA_VERSION", "AppendOnlyError", "open_state", "StateRows",
            "AuditProblem", "AuditResult", "audit_verify_command", "audit_key_path"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 metadata = sa.MetaData()
 
@@ -135,6 +135,44 @@ cash_matches = sa.Table(
     sa.Column("ledger_hash", sa.String(64), nullable=True),
 )
 
+adjustments = sa.Table(
+    "adjustments", metadata, *_record_columns("adjustments"),
+    # one row per event of an adjustment (proposed, approved, refused, exported, withdrawn);
+    # the rows of one adjustment share its adjustment_id, the latest is its state
+    sa.Column("adjustment_id", sa.String(100), nullable=False, index=True),
+    sa.Column("event", sa.String(20), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),           # credit_memo, write_off
+    sa.Column("customer_id", sa.String(100), nullable=False, index=True),
+    sa.Column("invoice_id", sa.String(100), nullable=True),
+    sa.Column("amount_minor", sa.BigInteger, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("source", sa.String(40), nullable=True),          # dispute, short_pay, small_balance, ...
+    sa.Column("reason_code", sa.String(60), nullable=True),
+    sa.Column("evidence", sa.Text, nullable=True),              # JSON: what supports it
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Column("authority", sa.String(40), nullable=True),       # the actor's approval level
+    sa.Column("export_batch", sa.String(100), nullable=True),
+    sa.Column("ledger_hash", sa.String(64), nullable=True),
+)
+
+dispute_events = sa.Table(
+    "dispute_events", metadata, *_record_columns("dispute_events"),
+    # one row per event of a dispute (opened, assigned, status, note, resolved); the rows of
+    # one dispute share its dispute_id (the ledger's, or one made here)
+    sa.Column("dispute_id", sa.String(100), nullable=False, index=True),
+    sa.Column("customer_id", sa.String(100), nullable=False, index=True),
+    sa.Column("invoice_id", sa.String(100), nullable=True),
+    sa.Column("event", sa.String(20), nullable=False),
+    sa.Column("owner", sa.String(40), nullable=True),           # order_management, billing, sales, collector
+    sa.Column("owner_name", sa.String(200), nullable=True),
+    sa.Column("due_date", sa.String(10), nullable=True),
+    sa.Column("status", sa.String(30), nullable=True),
+    sa.Column("reason_code", sa.String(60), nullable=True),
+    sa.Column("amount_minor", sa.BigInteger, nullable=True),
+    sa.Column("currency", sa.String(3), nullable=True),
+    sa.Column("note", sa.Text, nullable=True),
+)
+
 audit_log = sa.Table(
     "audit_log", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -148,10 +186,13 @@ audit_log = sa.Table(
     sa.Column("hash", sa.String(64), nullable=False),
 )
 
-RECORD_TABLES = {t.name: t for t in (activities, credit_decisions, cash_matches)}
+RECORD_TABLES = {t.name: t for t in (activities, credit_decisions, cash_matches, adjustments,
+                                      dispute_events)}
 for _t in RECORD_TABLES.values():
     sa.Index(f"ux_{_t.name}_idempotency_key", _t.c.idempotency_key, unique=True)
 _APPEND_ONLY = [*RECORD_TABLES, "audit_log", "schema_version"]
+# the tables schema version 2 made append-only (its migration stays as it was)
+_APPEND_ONLY_V2 = ["activities", "credit_decisions", "cash_matches", "audit_log", "schema_version"]
 
 
 class AppendOnlyError(RuntimeError):
@@ -688,18 +729,12 @@ def _migration_1(db, conn) -> None:
     """Version 1: activities, credit decisions, cash matches, audit log (created above)."""
 
 
-def _migration_2(db, conn) -> None:
-    """Version 2: idempotency keys, append-only enforced by the database on every write path
-    (SQLite and PostgreSQL triggers), the keyed audit chain (a schema-1 chain is sealed)."""
+def _append_only_triggers(conn, names) -> None:
+    """Append-only enforced by the database on ``names`` (SQLite triggers refusing UPDATE,
+    DELETE and INSERT OR REPLACE; PostgreSQL triggers refusing UPDATE, DELETE and TRUNCATE)."""
     dialect = conn.dialect.name
-    cols = {t: {c["name"] for c in sa.inspect(conn).get_columns(t)} for t in RECORD_TABLES}
-    for t in RECORD_TABLES:
-        if "idempotency_key" not in cols[t]:
-            conn.exec_driver_sql(f"ALTER TABLE {t} ADD COLUMN idempotency_key VARCHAR(200)")
-        conn.exec_driver_sql(f"CREATE UNIQUE INDEX IF NOT EXISTS ux_{t}_idempotency_key "
-                             f"ON {t} (idempotency_key)")
     if dialect == "sqlite":
-        for name in _APPEND_ONLY:
+        for name in names:
             msg = f"{name} is append-only: record a correction instead"
             for op in ("UPDATE", "DELETE"):
                 conn.exec_driver_sql(
@@ -719,13 +754,25 @@ def _migration_2(db, conn) -> None:
             "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '%% is append-only: record a "
             "correction instead (%% refused)', TG_TABLE_NAME, TG_OP "
             "USING ERRCODE = 'integrity_constraint_violation'; END $$")
-        for name in _APPEND_ONLY:
+        for name in names:
             conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}_append_only ON {name}")
             conn.exec_driver_sql(f"CREATE TRIGGER {name}_append_only BEFORE UPDATE OR DELETE ON "
                                  f"{name} FOR EACH ROW EXECUTE FUNCTION workbench_append_only()")
             conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}_no_truncate ON {name}")
             conn.exec_driver_sql(f"CREATE TRIGGER {name}_no_truncate BEFORE TRUNCATE ON {name} "
                                  f"FOR EACH STATEMENT EXECUTE FUNCTION workbench_append_only()")
+
+
+def _migration_2(db, conn) -> None:
+    """Version 2: idempotency keys, append-only enforced by the database on every write path
+    (SQLite and PostgreSQL triggers), the keyed audit chain (a schema-1 chain is sealed)."""
+    cols = {t: {c["name"] for c in sa.inspect(conn).get_columns(t)} for t in RECORD_TABLES}
+    for t in RECORD_TABLES:
+        if "idempotency_key" not in cols[t]:
+            conn.exec_driver_sql(f"ALTER TABLE {t} ADD COLUMN idempotency_key VARCHAR(200)")
+        conn.exec_driver_sql(f"CREATE UNIQUE INDEX IF NOT EXISTS ux_{t}_idempotency_key "
+                             f"ON {t} (idempotency_key)")
+    _append_only_triggers(conn, _APPEND_ONLY_V2)
     # a schema-1 chain (plain SHA-256): check it, then seal it under the key
     legacy = [dict(r) for r in conn.execute(sa.select(audit_log).order_by(audit_log.c.id)).mappings()]
     if legacy:
@@ -742,9 +789,16 @@ def _migration_2(db, conn) -> None:
                    "scheme": "sha256 chain sealed; hmac-sha256 from here"})
 
 
-MIGRATIONS = {1: _migration_1, 2: _migration_2}
+def _migration_3(db, conn) -> None:
+    """Version 3: adjustments (credit memos, write-offs: proposed, approved, exported) and
+    dispute events (owner, due date, status history), append-only like every record table."""
+    _append_only_triggers(conn, ["adjustments", "dispute_events"])
+
+
+MIGRATIONS = {1: _migration_1, 2: _migration_2, 3: _migration_3}
 MIGRATION_NOTES = {1: "activities, credit_decisions, cash_matches, audit_log",
-                   2: "idempotency keys; append-only triggers on every write path; keyed audit chain"}
+                   2: "idempotency keys; append-only triggers on every write path; keyed audit chain",
+                   3: "adjustments and dispute_events (append-only, audited)"}
 
 
 def open_state(url: str | None = None) -> StateDB:
