@@ -539,7 +539,8 @@ def worklist(ledger: Ledger, as_of, policy: CollectionsPolicy | None = None,
     acc["exposure"] = exposure
     # priority and reasons --------------------------------------------------------------
     priorities, reasons, actions = [], [], []
-    suspended = set(suspension_proposals(ledger, D, policy, acts, without_history)["customer_id"])
+    suspended = set(suspension_proposals(ledger, D, policy, acts, without_history,
+                                         outcomes=outcomes)["customer_id"])
     for i, row in enumerate(acc.itertuples(index=False)):
         why, factor = [], 1.0
         cur = row.currency
@@ -662,7 +663,8 @@ def _next_action(row, stage: DunningStage | None, done: bool, policy: Collection
 
 def suspension_proposals(ledger: Ledger, as_of, policy: CollectionsPolicy | None = None,
                          activities: pd.DataFrame | None = None,
-                         without_history: str = "strict") -> pd.DataFrame:
+                         without_history: str = "strict",
+                         outcomes: pd.DataFrame | None = None) -> pd.DataFrame:
     """Accounts the policy says to suspend, with the evidence.
 
     A recommendation when (oldest past-due invoice >= ``min_days_past_due`` and past-due
@@ -672,7 +674,8 @@ def suspension_proposals(ledger: Ledger, as_of, policy: CollectionsPolicy | None
     one in force that day (:mod:`workbench.master`), so an account suspended later is
     proposed at an earlier date. Where the status on ``as_of`` cannot be known (a past date
     without a ``customer_changes`` table and ``without_history="strict"``) the account is
-    judged on its evidence and ``attrs["notes"]`` says so.
+    judged on its evidence and ``attrs["notes"]`` says so. ``outcomes``: the promise outcomes
+    of this date and log when the caller has them (:func:`worklist` does).
     """
     policy = policy or load_collections_policy()
     D = ledger.require_data_by(as_of)
@@ -691,7 +694,8 @@ def suspension_proposals(ledger: Ledger, as_of, policy: CollectionsPolicy | None
     acc = pd.DataFrame({"past_due_ar": g["open_minor"].sum(),
                         "oldest_days_past_due": g["days_past_due"].max(),
                         "past_due_invoices": g.size()}).reset_index()
-    outcomes = promise_outcomes(ledger, D, acts, policy.kpi_options())
+    if outcomes is None:
+        outcomes = promise_outcomes(ledger, D, acts, policy.kpi_options())
     lookback = D - pd.Timedelta(days=policy.suspension_lookback_days)
     broken = outcomes[(outcomes["status"] == "broken") & (outcomes["promise_date"] >= lookback)]
     # accounts with broken promises but nothing past due are still considered
