@@ -1,0 +1,275 @@
+"""Evidence for auditors (workbench.evidence, ``workbench audit evidence``), hand-computed.
+
+The state database holds rows recorded at set times (the clock of workbench.state is
+replaced): in the period 2026Q3 (2026-07-01..2026-09-30, UTC days) and just outside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import write_ledger
+from workbench import state
+from workbench.evidence_cli import add_evidence_arguments, run_evidence
+from workbench.state import StateDB
+
+
+def _parse(*argv):
+    return add_evidence_arguments(argparse.ArgumentParser()).parse_args(list(map(str, argv)))
+
+
+def _csv(path: Path) -> list[dict]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture
+def setup(tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_AUDIT_KEY_FILE", str(tmp_path / "keys" / "audit.key"))
+    monkeypatch.delenv("WORKBENCH_AUDIT_KEY", raising=False)
+    monkeypatch.delenv("WORKBENCH_AUDIT_ANCHOR_DIR", raising=False)
+    clock = {"now": "2026-07-01T00:00:00+00:00"}
+    monkeypatch.setattr(state, "_now", lambda: clock["now"])
+    ledger = write_ledger(
+        tmp_path / "ledger",
+        customers=[{"customer_id": "C1", "name": "Acme", "currency": "USD", "payment_terms_days": 30},
+                   {"customer_id": "C2", "name": "Kaisha", "currency": "JPY",
+                    "payment_terms_days": 30}],
+        invoices=[{"invoice_id": "I1", "customer_id": "C1", "invoice_date": "2026-06-01",
+                   "due_date": "2026-07-01", "amount": "1000.00", "currency": "USD"},
+                  {"invoice_id": "I2", "customer_id": "C2", "invoice_date": "2026-06-01",
+                   "due_date": "2026-07-01", "amount": "50000", "currency": "JPY"}],
+        receipts=[{"receipt_id": "R1", "receipt_date": "2026-07-20", "amount": "600.00",
+                   "payer_name": "ACME INC", "reference": "I1", "customer_id": "C1",
+                   "currency": "USD"}],
+        applications=[{"receipt_id": "R1", "invoice_id": "I1", "amount": "600.00",
+                       "applied_date": "2026-07-20"}],
+        write_offs=[{"invoice_id": "I2", "date": "2026-06-30", "amount": "1000",
+                     "reason": "out of period", "approved_by": "cfo"},
+                    {"invoice_id": "I1", "date": "2026-08-15", "amount": "400.00",
+                     "reason": "small balance", "approved_by": "controller"}],
+        credit_memos=[{"credit_memo_id": "CM1", "customer_id": "C2", "date": "2026-07-10",
+                       "amount": "5000", "invoice_id": "I2", "reason": "pricing error"},
+                      {"credit_memo_id": "CM2", "customer_id": "C2", "date": "2026-10-01",
+                       "amount": "2000", "invoice_id": "I2", "reason": "after the period"}])
+    path = tmp_path / "s.db"
+    url = f"sqlite:///{path}"
+    db = StateDB(url)
+
+    def add(at, table, row, actor="ann"):
+        clock["now"] = at
+        return db.append(table, row, actor=actor)
+
+    dec = {"customer_id": "C1", "decision": "approve", "limit_minor": 5000000, "currency": "USD",
+               "recommended_limit_minor": 5000000, "policy_version": "credit-2026.1",
+               "approver_level": "manager"}
+    add("2026-06-30T23:59:59.999999+00:00", "credit_decisions",              # out: a day early
+        {**dec, "reason": "annual review", "approver": "mia"})
+    add("2026-07-01T00:00:00+00:00", "credit_decisions",                     # in: first moment
+        {**dec, "reason": "strong payer", "approver": "mia"})
+    add("2026-09-30T23:59:59.999999+00:00", "credit_decisions",              # in: last moment
+        {**dec, "decision": "decline", "limit_minor": None, "reason": "bureau score fell",
+         "approver": "ceo", "approver_level": "executive"})
+    add("2026-10-01T00:00:00+00:00", "credit_decisions",                     # out: a day late
+        {**dec, "reason": "next quarter", "approver": "mia"})
+    add("2026-07-20T10:00:00+00:00", "cash_matches",
+        {"receipt_id": "R1", "invoice_id": "I1", "amount_minor": 60000, "currency": "USD",
+             "rule": "reference", "confidence": 0.99, "status": "posted", "approved_by": "bob"})
+    add("2026-07-21T10:00:00+00:00", "cash_matches",
+        {"receipt_id": "R1", "invoice_id": "I2", "amount_minor": 60000, "currency": "USD",
+             "rule": "amount", "status": "rejected", "approved_by": "bob",
+             "correction_reason": "wrong customer"})
+    # happened 2026-09-30 22:00 in New York (= 2026-10-01 02:00 UTC), recorded in period
+    add("2026-09-30T23:00:00+00:00", "activities",
+        {"customer_id": "C1", "kind": "call", "at": "2026-09-30T22:00:00-04:00", "collector": "carl",
+             "note": "promised Friday", "promise_amount_minor": 40000, "currency": "USD"})
+    add("2026-06-15T09:00:00+00:00", "activities",
+        {"customer_id": "C1", "kind": "email", "at": "2026-06-15T09:00:00+00:00", "collector": "carl"})
+    adj = {"adjustment_id": "A1", "kind": "write_off", "customer_id": "C1", "invoice_id": "I1",
+               "amount_minor": 25000, "currency": "USD", "source": "small_balance",
+               "reason_code": "SMALL", "evidence": '{"open": "250.00"}'}
+    add("2026-06-29T09:00:00+00:00", "adjustments",
+        {**adj, "event": "proposed", "note": "under the small-balance threshold"}, actor="carl")
+    add("2026-08-02T09:00:00+00:00", "adjustments",
+        {**adj, "event": "approved", "authority": "manager", "note": "agreed"}, actor="mia")
+    add("2026-08-03T09:00:00+00:00", "dispute_events",
+        {"dispute_id": "D1", "customer_id": "C2", "invoice_id": "I2", "event": "opened",
+             "owner": "billing", "owner_name": "bea", "due_date": "2026-08-17", "status": "open",
+             "reason_code": "PRICE", "amount_minor": 5000, "currency": "JPY", "note": "price differs"},
+        actor="carl")
+    db.close()
+    return {"url": url, "path": path, "ledger": ledger, "tmp": tmp_path}
+
+
+def _run(s, out, *extra, sample=25, seed=0):
+    return run_evidence(_parse("--period", "2026Q3", "--out", out, "--ledger", s["ledger"],
+                               "--db", s["url"], "--sample", sample, "--seed", seed, *extra))
+
+
+def test_csvs_hold_exactly_the_period_rows_with_who_when_why_authority(setup, capsys):
+    out = setup["tmp"] / "ev"
+    assert _run(setup, out) == 0
+    dec = _csv(out / "credit_decisions.csv")
+    assert [(r["record_id"], r["who"], r["when_utc"], r["why"], r["authority"], r["limit"],
+             r["currency"], r["decision"]) for r in dec] == [
+        ("2", "mia", "2026-07-01T00:00:00+00:00", "strong payer", "manager", "50000.00", "USD",
+         "approve"),
+        ("3", "ceo", "2026-09-30T23:59:59.999999+00:00", "bureau score fell", "executive", "",
+         "USD", "decline")]
+    assert dec[0]["policy_version"] == "credit-2026.1" and dec[0]["recorded_by"] == "ann"
+    post = _csv(out / "postings.csv")
+    assert [(r["record_id"], r["who"], r["why"], r["status"], r["amount"], r["currency"],
+             r["match_rule"]) for r in post] == [
+        ("1", "bob", "matched by rule reference", "posted", "600.00", "USD", "reference"),
+        ("2", "bob", "wrong customer", "rejected", "600.00", "USD", "amount")]
+    act = _csv(out / "activities.csv")
+    assert [(r["record_id"], r["who"], r["why"], r["happened_at_utc"], r["promise_amount"])
+            for r in act] == [("1", "carl", "promised Friday", "2026-10-01T02:00:00+00:00",
+                               "400.00")]
+    adj = _csv(out / "adjustments.csv")
+    assert [(r["record_id"], r["adjustment_id"], r["event"], r["who"], r["authority"], r["why"],
+             r["amount"], r["currency"]) for r in adj] == [
+        ("2", "A1", "approved", "mia", "manager", "agreed", "250.00", "USD")]
+    dis = _csv(out / "dispute_events.csv")
+    assert [(r["dispute_id"], r["who"], r["owner"], r["amount"], r["currency"]) for r in dis] == [
+        ("D1", "carl", "billing", "5000", "JPY")]            # JPY: no decimals
+    wo = _csv(out / "write_offs.csv")
+    assert [(r["invoice_id"], r["customer_id"], r["who"], r["when_utc"], r["why"], r["amount"],
+             r["currency"]) for r in wo] == [
+        ("I1", "C1", "controller", "2026-08-15", "small balance", "400.00", "USD")]
+    cm = _csv(out / "credit_memos.csv")
+    assert [(r["record_id"], r["why"], r["amount"], r["currency"]) for r in cm] == [
+        ("CM1", "pricing error", "5000", "JPY")]
+    assert "audit chain intact" in capsys.readouterr().out
+
+
+def test_index_counts_verification_and_manifest(setup):
+    out = setup["tmp"] / "ev"
+    assert _run(setup, out) == 0
+    index = _csv(out / "index.csv")
+    counts = {r["name"]: int(r["value"]) for r in index if r["section"] == "count"}
+    assert counts == {"credit_decisions": 2, "postings": 2, "adjustments": 1,
+                      "dispute_events": 1, "activities": 1, "write_offs": 1, "credit_memos": 1}
+    meta = {r["name"]: r["value"] for r in index if r["section"] == "meta"}
+    assert meta["period"] == "2026Q3" and meta["period_start"] == "2026-07-01"
+    assert meta["period_end"] == "2026-09-30" and meta["generated_by"]
+    assert len(meta["ledger_content_hash"]) == 64 and meta["database_id"].startswith("sqlite:")
+    ver = {r["name"]: r["value"] for r in index if r["section"] == "verification"}
+    # 11 records + 1 audit row each; the anchor is the last audit row
+    assert ver["result"] == "intact" and ver["audit_rows"] == "11" and ver["record_rows"] == "11"
+    assert ver["anchor_last_id"] == "11" and ver["anchor_last_mac"] == ver["last_mac"]
+    info = json.loads((out / "audit_verification.json").read_text())
+    assert info["ok"] and info["problems"] == [] and info["last_mac"] == ver["last_mac"]
+    assert "intact — 11 audit row(s)" in (out / "audit_verification.txt").read_text()
+    # the manifest: every file but the index, with its SHA-256
+    manifest = {r["name"]: r["value"] for r in index if r["section"] == "file"}
+    every = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()}
+    assert set(manifest) == every - {"index.csv", "index.html", "SHA256SUMS"}
+    for name, digest in manifest.items():
+        assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest
+    sums = dict(reversed(line.split("  ", 1)) for line in
+                (out / "SHA256SUMS").read_text().splitlines())
+    assert set(sums) == every - {"SHA256SUMS"}
+    assert all(hashlib.sha256((out / n).read_bytes()).hexdigest() == d for n, d in sums.items())
+    page = (out / "index.html").read_text()
+    assert "Audit evidence for 2026Q3" in page and "intact" in page
+    assert not list(setup["tmp"].glob(".ev-*"))           # no temporary folder left
+
+
+def _sample(out):
+    return [(r["kind"], r["record_id"]) for r in _csv(out / "sample.csv")]
+
+
+def test_sample_is_deterministic_per_seed_with_documents(setup):
+    a, b, c = (setup["tmp"] / n for n in ("a", "b", "c"))
+    assert _run(setup, a, sample=4, seed=7) == 0
+    assert _run(setup, b, sample=4, seed=7) == 0
+    assert _run(setup, c, sample=4, seed=8) == 0
+    assert len(_sample(a)) == 4 and _sample(a) == _sample(b) and _sample(a) != _sample(c)
+    # every item of the population of 9 when asked for more
+    d = setup["tmp"] / "d"
+    assert _run(setup, d, sample=25, seed=1) == 0
+    assert sorted(_sample(d)) == sorted([
+        ("credit_decisions", "2"), ("credit_decisions", "3"), ("postings", "1"),
+        ("postings", "2"), ("adjustments", "2"), ("dispute_events", "1"),
+        ("activities", "1"), ("write_offs", "I1@2026-08-15#1"), ("credit_memos", "CM1")])
+    items = {r["kind"] + r["record_id"]: d / r["link"] for r in _csv(d / "sample.csv")}
+    credit_dir = items["credit_decisions2"].parent
+    assert "Credit file: Acme (C1)" in (credit_dir / "credit_file.html").read_text()
+    posting = items["postings1"].read_text()
+    assert "ACME INC" in posting and "600.00" in posting and "Invoice" in posting
+    wo = items["write_offsI1@2026-08-15#1"].read_text()
+    # I1's history: 600.00 applied (400.00 open after), 400.00 written off (0.00 after)
+    assert "Invoice history" in wo and "write_off" in wo and "0.00" in wo
+    adjust = items["adjustments2"].read_text()
+    assert "proposed" in adjust and "approved" in adjust     # the whole adjustment's history
+    assert "promised Friday" in items["activities1"].read_text()
+    assert "price differs" in items["dispute_events1"].read_text()
+    assert (d / "index.html").read_text().count("sample/") >= 9
+
+
+def test_tampered_database_shows_the_break_and_exits_1(setup, capsys):
+    raw = sqlite3.connect(setup["path"])
+    for (name,) in raw.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+        raw.execute(f"DROP TRIGGER {name}")
+    raw.execute("UPDATE credit_decisions SET reason = 'board approved' WHERE id = 3")
+    raw.commit()
+    raw.close()
+    out = setup["tmp"] / "ev"
+    assert _run(setup, out) == 1
+    text = (out / "audit_verification.txt").read_text()
+    assert "BROKEN" in text and "credit_decisions\trow 3\trecord differs from its audited " \
+        "content (audit row 3)" in text
+    info = json.loads((out / "audit_verification.json").read_text())
+    assert not info["ok"] and info["problems"] == [
+        {"table": "credit_decisions", "row_id": 3,
+         "what": "record differs from its audited content (audit row 3): edited"}]
+    index = _csv(out / "index.csv")
+    assert {r["name"]: r["value"] for r in index if r["section"] == "verification"}["result"] \
+        == "BROKEN"
+    assert "BROKEN" in (out / "index.html").read_text()
+    # the evidence still shows what the database now says, flagged on the row and its page
+    dec = _csv(out / "credit_decisions.csv")
+    assert (dec[1]["why"], dec[1]["audit_problem"]) == (
+        "board approved", "record differs from its audited content (audit row 3): edited")
+    assert dec[0]["audit_problem"] == ""
+    page = (out / "sample" / "02-credit_decisions-3" / "item.html").read_text()
+    assert "failed the audit-chain verification" in page
+    assert "BROKEN" in capsys.readouterr().err
+
+
+def test_errors_write_nothing(setup, capsys):
+    out = setup["tmp"] / "ev"
+    code = run_evidence(_parse("--period", "2026Q3", "--out", out,
+                               "--db", f"sqlite:///{setup['tmp'] / 'missing.db'}"))
+    assert code == 2 and not out.exists() and not (setup["tmp"] / "missing.db").exists()
+    assert "does not exist" in capsys.readouterr().err
+    with pytest.raises(SystemExit):                   # the CLI's period parser refuses it
+        _parse("--period", "2026Q5", "--out", out, "--db", setup["url"])
+    assert "unknown period '2026Q5'" in capsys.readouterr().err
+    other = setup["tmp"] / "other"
+    other.mkdir()
+    (other / "keep.txt").write_text("mine")
+    assert run_evidence(_parse("--period", "2026Q3", "--out", other, "--db", setup["url"])) == 2
+    assert (other / "keep.txt").read_text() == "mine"
+    with pytest.raises(SystemExit):
+        _parse("--period", "2026Q3", "--out", out, "--sample", "-1")
+
+
+def test_without_ledger_and_rerun_replaces_the_folder(setup):
+    out = setup["tmp"] / "ev"
+    assert run_evidence(_parse("--period", "2026-08", "--out", out, "--db", setup["url"])) == 0
+    counts = {r["name"]: int(r["value"]) for r in _csv(out / "index.csv") if r["section"] == "count"}
+    assert counts == {"credit_decisions": 0, "postings": 0, "adjustments": 1,
+                      "dispute_events": 1, "activities": 0}
+    assert not (out / "write_offs.csv").exists()
+    assert run_evidence(_parse("--period", "2026-07", "--out", out, "--db", setup["url"])) == 0
+    counts = {r["name"]: int(r["value"]) for r in _csv(out / "index.csv") if r["section"] == "count"}
+    assert counts["credit_decisions"] == 1 and counts["postings"] == 2
