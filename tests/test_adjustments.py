@@ -1,0 +1,272 @@
+"""Account adjustments: proposed, refused above authority, approved, exported, posted, never
+exported twice; figures computed by hand below."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import write_ledger
+from workbench.adjustments import (
+    AdjustmentError,
+    adjustment_status,
+    approve,
+    export_adjustments,
+    load_adjustments_policy,
+    load_export_map,
+    propose_adjustments,
+    record_proposals,
+    refuse,
+)
+from workbench.ledger import Ledger
+from workbench.policy import PolicyError
+from workbench.state import StateDB
+
+AS_OF = "2026-09-30"
+
+# Hand-made ledger, as of 2026-09-30:
+#   I1 C1 1000.00 USD, dispute D1 800.00 closed 2026-03-20 as credit_memo -> credit memo 800.00
+#   I2 C1  500.00 USD, R1 paid 490.00: short by 10.00 <= 50.00 and 10/500 = 2% <= 2% -> write-off
+#      10.00 (also a small balance, 202 days past due: short_pay comes first)
+#   I3 C2  100.000 KWD, note "PRICING ERROR 12.345: ..." -> credit memo 12.345 KWD
+#   I4 C3   2500 JPY due 2026-03-31, 183 days past due, 2500 <= 3000 -> small-balance write-off
+#   I5 C1  300.00 USD due 2026-10-30, credit memo CM0 50.00 (250.00 open): nothing
+LEDGER = dict(  # noqa: C408 - one keyword per table, as write_ledger takes them
+    customers=[
+        {"customer_id": "C1", "name": "Acme Corp", "currency": "USD", "payment_terms_days": 30},
+        {"customer_id": "C2", "name": "Gulf Trading", "currency": "KWD", "payment_terms_days": 30},
+        {"customer_id": "C3", "name": "Tokyo KK", "currency": "JPY", "payment_terms_days": 30}],
+    invoices=[
+        {"invoice_id": "I1", "customer_id": "C1", "invoice_date": "2026-01-05",
+         "due_date": "2026-02-04", "amount": "1000.00"},
+        {"invoice_id": "I2", "customer_id": "C1", "invoice_date": "2026-02-10",
+         "due_date": "2026-03-12", "amount": "500.00"},
+        {"invoice_id": "I3", "customer_id": "C2", "invoice_date": "2026-01-10",
+         "due_date": "2026-02-09", "amount": "100.000"},
+        {"invoice_id": "I4", "customer_id": "C3", "invoice_date": "2026-03-01",
+         "due_date": "2026-03-31", "amount": "2500"},
+        {"invoice_id": "I5", "customer_id": "C1", "invoice_date": "2026-09-30",
+         "due_date": "2026-10-30", "amount": "300.00"}],
+    receipts=[{"receipt_id": "R1", "receipt_date": "2026-03-10", "amount": "490.00",
+               "payer_name": "ACME CORP", "reference": "I2", "customer_id": "C1"}],
+    applications=[{"receipt_id": "R1", "invoice_id": "I2", "amount": "490.00",
+                   "applied_date": "2026-03-10"}],
+    credit_memos=[{"credit_memo_id": "CM0", "customer_id": "C1", "date": "2026-09-30",
+                   "amount": "50.00", "invoice_id": "I5", "reason": "goodwill"}],
+    disputes=[{"dispute_id": "D1", "invoice_id": "I1", "opened_date": "2026-02-20",
+               "reason_code": "pricing", "amount": "800.00", "closed_date": "2026-03-20",
+               "resolution": "credit_memo"}],
+    activities=[{"activity_id": "A1", "customer_id": "C2", "timestamp": "2026-04-01T10:00:00+00:00",
+                 "kind": "note", "collector": "Ann Lee", "invoice_id": "I3",
+                 "note": "PRICING ERROR 12.345: billed 1.250/unit, contract 1.125"}],
+)
+
+
+@pytest.fixture
+def ledger_dir(tmp_path) -> Path:
+    return write_ledger(tmp_path / "ledger", **LEDGER)
+
+
+@pytest.fixture
+def db(tmp_path) -> StateDB:
+    return StateDB(f"sqlite:///{tmp_path / 'state.db'}")
+
+
+def _rows(path: Path) -> list[dict]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _proposed(db, ledger_dir):
+    ledger = Ledger.load(ledger_dir)
+    props = propose_adjustments(ledger, AS_OF, db=db, ledger_dir=ledger_dir)
+    return ledger, props, record_proposals(db, props, actor="ann", ledger=ledger)
+
+
+def test_proposals_from_each_source_with_evidence(db, ledger_dir):
+    ledger, props, ids = _proposed(db, ledger_dir)
+    assert props[["adjustment_id", "kind", "source", "customer_id", "invoice_id", "currency",
+                  "amount_minor", "amount"]].values.tolist() == [
+        ["ADJ-DISPUTE-I1", "credit_memo", "dispute", "C1", "I1", "USD", 80000, "800.00"],
+        ["ADJ-PRICINGERROR-I3", "credit_memo", "pricing_error", "C2", "I3", "KWD", 12345, "12.345"],
+        ["ADJ-SHORTPAY-I2", "write_off", "short_pay", "C1", "I2", "USD", 1000, "10.00"],
+        ["ADJ-SMALLBALANCE-I4", "write_off", "small_balance", "C3", "I4", "JPY", 2500, "2500"]]
+    assert ids == list(props["adjustment_id"])
+    ev = json.loads(props.loc[0, "evidence"])
+    assert ev["where"] == [{"table": "disputes", "key": {"dispute_id": "D1"},
+                            "file": str(ledger_dir / "disputes.csv")}]
+    assert ev["figures"]["disputed"] == "800.00" and ev["as_of"] == AS_OF
+    assert "closed 2026-03-20 with resolution credit_memo" in ev["what"]
+    ev = json.loads(props.loc[2, "evidence"])
+    assert ev["figures"]["applied"] == "490.00" and ev["figures"]["tolerance"] == "50.00"
+    assert json.loads(props.loc[1, "evidence"])["where"][0]["key"] == {"activity_id": "A1"}
+    # proposing again records nothing (deterministic ids, checked in the write)
+    assert record_proposals(db, propose_adjustments(ledger, AS_OF, db=db), actor="ann") == []
+    assert db.count("adjustments") == 4
+    assert db.verify_audit_chain().ok
+
+
+def test_round_trip_refused_approved_exported_posted_once(db, ledger_dir, tmp_path):
+    ledger, props, _ = _proposed(db, ledger_dir)
+    # an analyst (limit 500.00 USD) cannot approve the 800.00 USD credit memo
+    with pytest.raises(AdjustmentError, match=r"800\.00 USD is above the analyst limit of "
+                                              r"500\.00 USD .*needs manager authority"):
+        approve(db, "ADJ-DISPUTE-I1", "ann", "analyst", ledger)
+    assert adjustment_status(db, "proposed")["adjustment_id"].tolist() == list(props["adjustment_id"])
+    approve(db, "ADJ-DISPUTE-I1", "maria", "manager", ledger, "credit agreed with sales")
+    with pytest.raises(AdjustmentError, match="ADJ-DISPUTE-I1 is approved .*only a proposed"):
+        approve(db, "ADJ-DISPUTE-I1", "maria", "manager", ledger)
+    approve(db, "ADJ-PRICINGERROR-I3", "ann", "analyst", ledger)        # 12.345 KWD <= 150.000
+    approve(db, "ADJ-SMALLBALANCE-I4", "ann", "analyst", ledger)        # 2500 JPY <= 75000
+    refuse(db, "ADJ-SHORTPAY-I2", "maria", "manager", "customer will pay the bank fee")
+    with pytest.raises(AdjustmentError, match="is refused"):
+        approve(db, "ADJ-SHORTPAY-I2", "maria", "manager", ledger)
+    with pytest.raises(AdjustmentError, match="no adjustment 'ADJ-NOPE' was proposed"):
+        approve(db, "ADJ-NOPE", "maria", "manager", ledger)
+
+    out = tmp_path / "erp"
+    res = export_adjustments(db, ledger, out, date="2026-10-01", actor="maria")
+    assert res.adjustment_ids == ["ADJ-DISPUTE-I1", "ADJ-PRICINGERROR-I3", "ADJ-SMALLBALANCE-I4"]
+    assert res.batch_id.startswith("EXP-2026-10-01-")
+    assert (res.folder / "credit_memos.csv").read_text() == (
+        "credit_memo_id,customer_id,date,amount,currency,invoice_id,reason\n"
+        "ADJ-DISPUTE-I1,C1,2026-10-01,800.00,USD,I1,dispute_resolved\n"
+        "ADJ-PRICINGERROR-I3,C2,2026-10-01,12.345,KWD,I3,pricing_error\n")
+    assert (res.folder / "write_offs.csv").read_text() == (
+        "invoice_id,date,amount,reason,currency,approved_by\n"
+        "I4,2026-10-01,2500,small_balance (ADJ-SMALLBALANCE-I4),JPY,ann\n")
+    b = res.batch_id
+    assert (res.folder / "netsuite_adjustments.csv").read_text() == (
+        "External ID,Type,Customer,Date,Currency,Item,Amount,Apply To,Reason,Memo,Approved By,Batch\n"
+        f"ADJ-DISPUTE-I1,Credit Memo,C1,2026-10-01,USD,AR Adjustment,800.00,I1,dispute_resolved,"
+        f"credit agreed with sales,maria,{b}\n"
+        f"ADJ-PRICINGERROR-I3,Credit Memo,C2,2026-10-01,KWD,AR Adjustment,12.345,I3,pricing_error,,ann,{b}\n"
+        f"ADJ-SMALLBALANCE-I4,Credit Memo,C3,2026-10-01,JPY,Bad Debt Write-off,2500,I4,small_balance,,ann,{b}\n")
+    assert adjustment_status(db)[["adjustment_id", "status"]].values.tolist() == [
+        ["ADJ-DISPUTE-I1", "exported"], ["ADJ-PRICINGERROR-I3", "exported"],
+        ["ADJ-SHORTPAY-I2", "refused"], ["ADJ-SMALLBALANCE-I4", "exported"]]
+
+    # a second export exports nothing
+    again = export_adjustments(db, ledger, out, date="2026-10-02")
+    assert again.batch_id is None and again.adjustment_ids == []
+    assert sorted(p.name for p in out.iterdir()) == [b]
+
+    # the ERP posts the batch: its rows appended to the ledger's files
+    write_ledger(ledger_dir, credit_memos=LEDGER["credit_memos"] + _rows(res.folder / "credit_memos.csv"),
+                 write_offs=_rows(res.folder / "write_offs.csv"))
+    before = ledger.balances("2026-10-01").set_index("invoice_id")["open_minor"]
+    posted = Ledger.load(ledger_dir)
+    after = posted.balances("2026-10-01").set_index("invoice_id")["open_minor"]
+    assert (before - after).to_dict() == {"I1": 80000, "I2": 0, "I3": 12345, "I4": 2500, "I5": 0}
+    assert after.to_dict() == {"I1": 20000, "I2": 1000, "I3": 87655, "I4": 0, "I5": 25000}
+    # proposing on the posted ledger: nothing new (the dispute is credited, I4 is settled)
+    fresh = propose_adjustments(posted, "2026-10-01", db=db)
+    assert record_proposals(db, fresh, ledger=posted) == []
+    assert export_adjustments(db, posted, out, date="2026-10-02").batch_id is None
+    assert db.verify_audit_chain().ok
+
+
+def test_approval_checks_the_amount_is_still_open(db, ledger_dir):
+    _proposed(db, ledger_dir)
+    # the ERP booked 300.00 on I1 meanwhile: 1000 - 300 = 700.00 open < 800.00
+    manual = {"credit_memo_id": "CM9", "customer_id": "C1", "date": "2026-09-30",
+              "amount": "300.00", "invoice_id": "I1", "reason": "manual"}
+    write_ledger(ledger_dir, credit_memos=LEDGER["credit_memos"] + [manual])
+    with pytest.raises(AdjustmentError, match=r"more than is still open on I1 \(700\.00 USD open"):
+        approve(db, "ADJ-DISPUTE-I1", "maria", "manager", Ledger.load(ledger_dir))
+
+
+def test_concurrent_double_export_exports_once(tmp_path, ledger_dir):
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    db = StateDB(url)
+    ledger, props, _ = _proposed(db, ledger_dir)
+    for a in props["adjustment_id"]:
+        approve(db, a, "carl", "cfo", ledger)
+    results, errors = [], []
+    barrier = threading.Barrier(2)
+
+    def go(i):
+        try:
+            other = StateDB(url)               # its own engine: its own connection
+            barrier.wait()
+            results.append(export_adjustments(other, ledger, tmp_path / f"out{i}",
+                                              date="2026-10-01", actor=f"clerk{i}"))
+        except Exception as e:  # noqa: BLE001 - any failure is reported below
+            errors.append(e)
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    done = [r for r in results if r.batch_id is not None]
+    assert len(done) == 1 and len(done[0].adjustment_ids) == 4
+    assert [r.batch_id for r in results].count(None) == 1
+    exported = db.rows("adjustments", where={"event": "exported"})
+    assert sorted(r["adjustment_id"] for r in exported) == sorted(props["adjustment_id"])
+    assert len(list((tmp_path / "out0").glob("EXP-*")) + list((tmp_path / "out1").glob("EXP-*"))) == 1
+
+
+def test_policy_errors_are_collected(tmp_path):
+    p = tmp_path / "adj.yaml"
+    p.write_text("name: x\napproval_levels:\n  - {level: clerk, up_to: '5.00 USD'}\n"
+                 "  - {level: manager, up_to: 'abc'}\nsources: {}\n")
+    with pytest.raises(PolicyError) as e:
+        load_adjustments_policy(p)
+    text = str(e.value)
+    for part in ("version: missing", "approval_levels[clerk].level must be one of",
+                 "approval_levels[manager].up_to", "sources.dispute: missing"):
+        assert part in text
+    assert load_adjustments_policy().label == "default-adjustments 2026.1"
+
+
+def test_bad_column_map_names_file_and_key(tmp_path):
+    m = tmp_path / "map.yaml"
+    m.write_text("name: m\nversion: '1'\nfile: out.csv\ncolumns: {amount: Amount, colour: X}\n")
+    with pytest.raises(AdjustmentError, match=r"map\.yaml: columns\.colour: unknown field"):
+        load_export_map(m)
+
+
+def test_bad_pricing_note_amount_names_the_activity(tmp_path):
+    rows = {**LEDGER, "activities": [{**LEDGER["activities"][0],
+                                      "note": "PRICING ERROR 1.2345: too many decimals"}]}
+    ledger = Ledger.load(write_ledger(tmp_path / "l", **rows))
+    with pytest.raises(AdjustmentError, match=r"activity A1: pricing error amount '1\.2345'"):
+        propose_adjustments(ledger, AS_OF)
+
+
+def test_cli_round_trip(db, ledger_dir, tmp_path, cli_user, capsys):
+    from workbench.adjustments_cli import add_parser, run
+
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers(dest="command"))
+    url = db.url
+
+    def cli(*argv):
+        return run(parser.parse_args(["adjustments", "--db", url, *argv]))
+
+    cli_user("analyst", "ann")
+    assert cli("propose", "--ledger", str(ledger_dir), "--as-of", AS_OF) == 0
+    assert "4 proposal(s) on 2026-09-30; 4 newly recorded" in capsys.readouterr().out
+    assert cli("approve", "ADJ-DISPUTE-I1") == 2
+    assert "above the analyst limit of 500.00 USD" in capsys.readouterr().err
+    (tmp_path / "cli-users.toml").unlink()      # the OS login becomes another user
+    cli_user("manager", "maria")
+    assert cli("approve", "ADJ-DISPUTE-I1", "--note", "ok") == 0
+    assert cli("refuse", "ADJ-SHORTPAY-I2", "--note", "fee") == 0
+    assert cli("export", "--ledger", str(ledger_dir), "--out", str(tmp_path / "x"),
+               "--date", "2026-10-01") == 0
+    assert "exported 1 adjustment(s)" in capsys.readouterr().out
+    assert cli("export", "--ledger", str(ledger_dir), "--out", str(tmp_path / "x")) == 0
+    assert "nothing to export" in capsys.readouterr().out
+    assert cli("list", "--format", "json") == 0
+    got = {r["adjustment_id"]: (r["status"], r["last_by"]) for r in
+           json.loads(capsys.readouterr().out)}
+    assert got == {"ADJ-DISPUTE-I1": ("exported", "maria"), "ADJ-SHORTPAY-I2": ("refused", "maria"),
+                   "ADJ-PRICINGERROR-I3": ("proposed", "ann"),
+                   "ADJ-SMALLBALANCE-I4": ("proposed", "ann")}
