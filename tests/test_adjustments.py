@@ -113,16 +113,20 @@ def test_proposals_from_each_source_with_evidence(db, ledger_dir):
 
 def test_round_trip_refused_approved_exported_posted_once(db, ledger_dir, tmp_path):
     ledger, props, _ = _proposed(db, ledger_dir)
+    # whoever proposed may not approve (segregation of duties), whatever the amount
+    with pytest.raises(AdjustmentError, match="ADJ-PRICINGERROR-I3 was proposed by ann: someone "
+                                              "else approves it"):
+        approve(db, "ADJ-PRICINGERROR-I3", "ann", "cfo", ledger)
     # an analyst (limit 500.00 USD) cannot approve the 800.00 USD credit memo
     with pytest.raises(AdjustmentError, match=r"800\.00 USD is above the analyst limit of "
                                               r"500\.00 USD .*needs manager authority"):
-        approve(db, "ADJ-DISPUTE-I1", "ann", "analyst", ledger)
+        approve(db, "ADJ-DISPUTE-I1", "al", "analyst", ledger)
     assert adjustment_status(db, "proposed")["adjustment_id"].tolist() == list(props["adjustment_id"])
     approve(db, "ADJ-DISPUTE-I1", "maria", "manager", ledger, "credit agreed with sales")
     with pytest.raises(AdjustmentError, match="ADJ-DISPUTE-I1 is approved .*only a proposed"):
         approve(db, "ADJ-DISPUTE-I1", "maria", "manager", ledger)
-    approve(db, "ADJ-PRICINGERROR-I3", "ann", "analyst", ledger)        # 12.345 KWD <= 150.000
-    approve(db, "ADJ-SMALLBALANCE-I4", "ann", "analyst", ledger)        # 2500 JPY <= 75000
+    approve(db, "ADJ-PRICINGERROR-I3", "al", "analyst", ledger)         # 12.345 KWD <= 150.000
+    approve(db, "ADJ-SMALLBALANCE-I4", "al", "analyst", ledger)         # 2500 JPY <= 75000
     refuse(db, "ADJ-SHORTPAY-I2", "maria", "manager", "customer will pay the bank fee")
     with pytest.raises(AdjustmentError, match="is refused"):
         approve(db, "ADJ-SHORTPAY-I2", "maria", "manager", ledger)
@@ -139,14 +143,14 @@ def test_round_trip_refused_approved_exported_posted_once(db, ledger_dir, tmp_pa
         "ADJ-PRICINGERROR-I3,C2,2026-10-01,12.345,KWD,I3,pricing_error\n")
     assert (res.folder / "write_offs.csv").read_text() == (
         "invoice_id,date,amount,reason,currency,approved_by\n"
-        "I4,2026-10-01,2500,small_balance (ADJ-SMALLBALANCE-I4),JPY,ann\n")
+        "I4,2026-10-01,2500,small_balance (ADJ-SMALLBALANCE-I4),JPY,al\n")
     b = res.batch_id
     assert (res.folder / "netsuite_adjustments.csv").read_text() == (
         "External ID,Type,Customer,Date,Currency,Item,Amount,Apply To,Reason,Memo,Approved By,Batch\n"
         f"ADJ-DISPUTE-I1,Credit Memo,C1,2026-10-01,USD,AR Adjustment,800.00,I1,dispute_resolved,"
         f"credit agreed with sales,maria,{b}\n"
-        f"ADJ-PRICINGERROR-I3,Credit Memo,C2,2026-10-01,KWD,AR Adjustment,12.345,I3,pricing_error,,ann,{b}\n"
-        f"ADJ-SMALLBALANCE-I4,Credit Memo,C3,2026-10-01,JPY,Bad Debt Write-off,2500,I4,small_balance,,ann,{b}\n")
+        f"ADJ-PRICINGERROR-I3,Credit Memo,C2,2026-10-01,KWD,AR Adjustment,12.345,I3,pricing_error,,al,{b}\n"
+        f"ADJ-SMALLBALANCE-I4,Credit Memo,C3,2026-10-01,JPY,Bad Debt Write-off,2500,I4,small_balance,,al,{b}\n")
     assert adjustment_status(db)[["adjustment_id", "status"]].values.tolist() == [
         ["ADJ-DISPUTE-I1", "exported"], ["ADJ-PRICINGERROR-I3", "exported"],
         ["ADJ-SHORTPAY-I2", "refused"], ["ADJ-SMALLBALANCE-I4", "exported"]]
@@ -253,9 +257,13 @@ def test_cli_round_trip(db, ledger_dir, tmp_path, cli_user, capsys):
     cli_user("analyst", "ann")
     assert cli("propose", "--ledger", str(ledger_dir), "--as-of", AS_OF) == 0
     assert "4 proposal(s) on 2026-09-30; 4 newly recorded" in capsys.readouterr().out
+    assert cli("approve", "ADJ-PRICINGERROR-I3") == 2
+    assert "was proposed by ann: someone else approves it" in capsys.readouterr().err
+    (tmp_path / "cli-users.toml").unlink()      # the OS login becomes another user
+    cli_user("analyst", "al")
     assert cli("approve", "ADJ-DISPUTE-I1") == 2
     assert "above the analyst limit of 500.00 USD" in capsys.readouterr().err
-    (tmp_path / "cli-users.toml").unlink()      # the OS login becomes another user
+    (tmp_path / "cli-users.toml").unlink()
     cli_user("manager", "maria")
     assert cli("approve", "ADJ-DISPUTE-I1", "--note", "ok") == 0
     assert cli("refuse", "ADJ-SHORTPAY-I2", "--note", "fee") == 0

@@ -104,6 +104,7 @@ class AdjustmentsPolicy:
     levels: tuple[tuple[str, Amounts | None], ...]
     sources: dict
     source: str = ""
+    self_approval: bool = False      # may the proposer approve? (segregation of duties: no)
 
     @property
     def label(self) -> str:
@@ -132,6 +133,7 @@ def _source_spec(extra=None):
 
 
 ADJUSTMENTS_SPEC = PolicySpec("adjustments", {
+    "self_approval": Flag(required=False, default=False),
     "approval_levels": Items(item=Section(fields={
         "level": Text(choices=LEVELS), "up_to": Money(minimum=0, required=False)}),
         min_items=1, name_keys=("level",)),
@@ -159,7 +161,8 @@ def load_adjustments_policy(path: str | Path = "adjustments") -> AdjustmentsPoli
                                    f"({', '.join(LEVELS)}); got {', '.join(names)}")
     sources = doc.get("sources") or {}
     doc.check()
-    return AdjustmentsPolicy(doc.name, doc.version, tuple(levels), dict(sources), str(doc.source))
+    return AdjustmentsPolicy(doc.name, doc.version, tuple(levels), dict(sources), str(doc.source),
+                             bool(doc.get("self_approval") or False))
 
 
 # =========================================================================== proposals
@@ -487,6 +490,10 @@ def approve(db, adjustment_id: str, user: str, authority: str, ledger: Ledger,
     book, ledger_hash = _Book.of(ledger, D), ledger.content_hash()
 
     def check(states, p):
+        if p["recorded_by"] == user and not policy.self_approval:
+            raise AdjustmentError(
+                f"{adjustment_id} was proposed by {user}: someone else approves it (segregation "
+                f"of duties; policy {policy.label}, self_approval: false)")
         cur, amount = p["currency"], int(p["amount_minor"])
         try:
             limit = policy.limit_minor(authority, cur, ledger, D)
