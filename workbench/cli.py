@@ -330,6 +330,7 @@ APPLIES: tuple[Applies, ...] = (
     Applies("activity add", "--currency", "--kind", ("promise_to_pay",), _PROMISE),
     Applies("activity list", "--as-of", "--ledger", None,
             "promises are judged kept, broken or pending only against a ledger"),
+    Applies("activity metrics", "--db", "--no-log", (False,), _NO_LOG),
     Applies("worklist", "--db", "--no-log", (False,), _NO_LOG),
     Applies("proposals", "--db", "--no-log", (False,), _NO_LOG),
     Applies("statement", "--db", "--no-log", (False,), _NO_LOG),
@@ -457,6 +458,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="CEI variant: 'current' AR up to N days past due (default 0: not due)")
     k.add_argument("--trend", type=count, default=None, metavar="N",
                    help="also the N month-ends up to the period end (table and csv formats)")
+    k.add_argument("--targets", type=Path, metavar="FILE",
+                   help="goals YAML (workbench/policies/goals.yaml): each KPI with a target shows "
+                        "actual, target, variance and status (a quarter or a month only)")
     k.add_argument("--column-map", type=Path)
 
     act = sub.add_parser("activity", help="record and list collection activities (state database)")
@@ -486,6 +490,17 @@ def build_parser() -> argparse.ArgumentParser:
                     help="with --ledger: judge promises as of this date (default: today)")
     al.add_argument("--format", choices=("table", "json", "csv"), default="table")
     al.add_argument("--db")
+    am = act_sub.add_parser("metrics", help="per-collector activity metrics for a period, "
+                                            "against the goals file's activity targets")
+    am.add_argument("--ledger", required=True, type=Path)
+    am.add_argument("--period", required=True, type=period_text,
+                    help="2026Q3, 2026-09, 2026 or 2026-07-01..2026-09-30")
+    am.add_argument("--collector", help="only this collector")
+    am.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    am.add_argument("--targets", type=Path, metavar="FILE",
+                    help="goals YAML with activity targets (a quarter or a month only)")
+    am.add_argument("--db", help="also use the activity log in this state database")
+    am.add_argument("--no-log", action="store_true", help="ignore the state database's activity log")
 
     w = sub.add_parser("worklist", help="accounts ranked by what to do first, with reasons")
     w.add_argument("--ledger", required=True, type=Path)
@@ -853,10 +868,21 @@ def cmd_aging(args) -> int:
 def cmd_kpis(args) -> int:
     from .kpis import KPIOptions, kpi_records, kpi_table, kpi_trend
     from .periods import parse_period
+    from .policy import PolicyError
+    goals = against = None
     try:
         period = parse_period(args.period)
         options = KPIOptions(cei_sales=args.cei_sales, cei_current_days=args.cei_current_days)
-    except ValueError as e:
+        if args.targets is not None:
+            # (not in APPLIES: its rules cannot say "without --by, or --by other than customer")
+            if args.by == "customer":
+                raise CLIError(f"--targets {args.targets} does not apply with --by customer "
+                               f"(targets are set for the company, segments and collectors, "
+                               f"not for customers)")
+            from .goals import load_goals, period_frequency
+            period_frequency(period)
+            goals = load_goals(args.targets)
+    except (ValueError, PolicyError) as e:
         raise CLIError(str(e)) from None
     ledger = load_ledger(args.ledger, args.column_map)
     try:
@@ -864,10 +890,16 @@ def cmd_kpis(args) -> int:
                           report_currency=args.report_currency)
         trend = kpi_trend(ledger, period.end, points=args.trend, by=args.by, options=options) \
             if args.trend else None
+        if goals is not None:
+            from .goals import kpis_against_targets
+            against = kpis_against_targets(ledger, period, goals, by=args.by, options=options,
+                                           table=table)
     except ValueError as e:
         raise CLIError(str(e)) from None
     if args.format == "json":
         records = kpi_records(table)
+        if against is not None:
+            _add_targets_json(records, table, against, goals)
         print(json.dumps(records[0] if args.by is None and len(records) == 1 else records,
                          indent=2))
         return 0
@@ -875,6 +907,8 @@ def cmd_kpis(args) -> int:
     from .kpis import MONEY_FIELDS
     shown = money_frame(table, [c for c in MONEY_FIELDS if c in table.columns])
     if args.format == "csv":
+        if against is not None:
+            shown = _targets_columns(shown, table, against)
         sys.stdout.write(shown.to_csv(index=False, lineterminator="\n"))
         if trend is not None:
             sys.stdout.write(money_frame(trend, list(MONEY_FIELDS)).to_csv(
@@ -890,7 +924,52 @@ def cmd_kpis(args) -> int:
                 if c in trend.columns]
         print("\nTrend by month end")
         print(money_frame(trend, list(MONEY_FIELDS))[cols].to_string(index=False))
+    if against is not None:
+        from .goals import goals_display
+        print(f"\nAgainst targets ({goals.label}, {against.attrs['frequency']})")
+        print(goals_display(against).to_string(index=False) if len(against)
+              else "no targets for these rows in the goals file")
+        for note in against.attrs.get("notes", []):
+            print(f"note: {note}")
     return 0
+
+
+def _group_key(row: dict) -> tuple:
+    return tuple(row.get(c) for c in ("segment", "collector", "currency"))
+
+
+def _targets_by_row(against) -> dict:
+    from .goals import goal_records
+    out: dict = {}
+    for rec in goal_records(against):
+        key = (rec["name"] if rec["scope"] == "segment" else None,
+               rec["name"] if rec["scope"] == "collector" else None, rec["currency"])
+        out.setdefault(key, {})[rec["goal"]] = {
+            k: rec[k] for k in ("goal_name", "unit", "direction", "actual", "target",
+                                "variance", "variance_pct", "status")}
+    return out
+
+
+def _add_targets_json(records, table, against, goals) -> None:
+    """Each KPI record gains ``targets`` ({goal: actual, target, variance, variance_pct,
+    status}) and ``goals`` (the goals file's name and version); nothing else changes."""
+    found = _targets_by_row(against)
+    for rec, row in zip(records, table.to_dict("records")):
+        rec["goals"] = goals.label
+        rec["targets"] = found.get(_group_key(row), {})
+
+
+def _targets_columns(shown, table, against):
+    """The csv rows with ``<goal>_target``, ``_variance``, ``_variance_pct``, ``_status``
+    columns added after the KPI columns."""
+    found = _targets_by_row(against)
+    goals = list(dict.fromkeys(against["goal"]))
+    out = shown.copy()
+    keys = [_group_key(r) for r in table.to_dict("records")]
+    for g in goals:
+        for part in ("target", "variance", "variance_pct", "status"):
+            out[f"{g}_{part}"] = [found.get(k, {}).get(g, {}).get(part) for k in keys]
+    return out
 
 
 def _state(url):
@@ -916,6 +995,8 @@ def _print_frame(df, fmt, money=(), title=None):
 
 def cmd_activity(args) -> int:
     from .collections import ActivityLog
+    if args.action == "metrics":
+        return _cmd_activity_metrics(args)
     ledger = load_ledger(args.ledger) if getattr(args, "ledger", None) else None
     if ledger is not None and args.customer:         # names checked before the log is opened
         args.customer = _customer(ledger, args.customer)
@@ -955,6 +1036,68 @@ def cmd_activity(args) -> int:
         frame["promise_amount"] = ["" if v is None or v is pd.NA or v != v else format_amount(int(v), c)
                                    for v, c in zip(frame["promise_amount"], frame["currency"])]
     _print_frame(frame, args.format)
+    return 0
+
+
+def _cmd_activity_metrics(args) -> int:
+    """``activity metrics``: calls, e-mails, letters, promises, kept rate, accounts touched
+    of those assigned, cash collected and past-due reduction per collector and currency."""
+    from .activity_metrics import (activity_against_targets, activity_metrics,
+                                   metrics_display, metrics_records)
+    from .periods import parse_period
+    from .policy import PolicyError
+    goals = against = None
+    try:
+        period = parse_period(args.period)
+        if args.targets is not None:
+            from .goals import load_goals, period_frequency
+            period_frequency(period)
+            goals = load_goals(args.targets)
+    except (ValueError, PolicyError) as e:
+        raise CLIError(str(e)) from None
+    ledger = load_ledger(args.ledger)
+    if args.collector:
+        args.collector = _collector(ledger, args.collector, filter_=True)
+    activities = _activities_for(args, ledger)
+    try:
+        metrics = activity_metrics(ledger, period, activities, collector=args.collector)
+        if goals is not None:
+            against = activity_against_targets(metrics, goals, ledger)
+    except (ValueError, PolicyError) as e:
+        raise CLIError(str(e)) from None
+    notes = metrics.attrs.get("notes", []) + ([] if against is None else against.attrs["notes"])
+    if args.format == "json":
+        from .goals import goal_records
+        doc = {"period": period.label, "start": str(period.start.date()),
+               "end": str(period.end.date()), "metrics": metrics_records(metrics),
+               "notes": notes}
+        if against is not None:
+            doc["goals"] = goals.label
+            doc["targets"] = goal_records(against)      # currency "all": counts and rates
+        print(json.dumps(doc, indent=2))
+        return 0
+    from .reports import money_frame
+    from .activity_metrics import MONEY_COLUMNS
+    if args.format == "csv":
+        shown = money_frame(metrics, list(MONEY_COLUMNS)) if len(metrics) else metrics
+        sys.stdout.write(shown.to_csv(index=False, lineterminator="\n"))
+        if against is not None and len(against):
+            from .goals import goal_records
+            import pandas as pd
+            rows = goal_records(against)
+            sys.stdout.write(pd.DataFrame(rows).to_csv(index=False, lineterminator="\n"))
+        return 0
+    print(f"Activity metrics for {period.label} ({period.start.date()} to {period.end.date()}); "
+          f"accounts assigned as of {period.end.date()}")
+    print(metrics_display(metrics).to_string(index=False) if len(metrics) else "(none)")
+    if against is not None:
+        from .goals import goals_display
+        print(f"\nAgainst activity targets ({goals.label}, {against.attrs['frequency']})")
+        shown = goals_display(against.assign(scope="collector", name=against["collector"]))
+        shown["Currency"] = shown["Currency"].replace("all", "(all)")
+        print(shown.to_string(index=False) if len(shown) else "no activity targets")
+    for note in notes:
+        print(f"note: {note}")
     return 0
 
 

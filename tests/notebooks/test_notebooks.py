@@ -65,7 +65,7 @@ def test_collections_overview_parameters():
     assert {k: (v["inferred_type_name"], v["default"]) for k, v in params.items()} == {
         "ledger_dir": ("str", '"../data/demo"'), "as_of": ("str", '"2026-09-30"'),
         "period": ("str", '"2026Q3"'), "prior_period": ("str", '""'), "collector": ("str", '""'),
-        "pack_dir": ("str", '""')}
+        "goals_file": ("str", '""'), "pack_dir": ("str", '""')}
 
 
 def test_collections_overview_on_the_kpi_ledger(tmp_path, monkeypatch):
@@ -88,7 +88,15 @@ def test_collections_overview_on_the_kpi_ledger(tmp_path, monkeypatch):
     assert not (tmp_path / "none.db").exists()        # the report wrote no state
     images = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
               if "image/png" in o.get("data", {})]
-    assert len(images) == 3      # the trend figure, aging by segment in EUR and in USD
+    assert len(images) == 4      # the trend figure, goals trend, aging by segment in EUR and USD
+    # goals against actuals (the shipped goals: quarterly DSO 60, CEI 80)
+    targets = {(t["currency"], t["goal"]): t for t in
+               _record(tmp_path, "collections_overview", "kpi_targets")}
+    dso, cei = targets[("USD", "dso")], targets[("USD", "cei")]
+    assert (dso["actual"], dso["target"], dso["status"]) == (84.64, 60.0, "missed")
+    assert dso["variance"] == 24.64
+    assert (cei["actual"], cei["target"], cei["status"]) == (49.3506, 80.0, "missed")
+    assert "kpi_targets" in kept
 
 
 def test_cash_reconciliation_parameters():

@@ -1,0 +1,259 @@
+"""Activity metrics per collector and period, against the goals file's activity targets.
+
+For each collector and currency (the currency of the accounts: every customer has one):
+
+* **calls, e-mails, letters, promises obtained**: the collector's activities of that kind
+  dated in the period (the activity's own ``collector``: who did the work), on accounts in
+  that currency. Activities are the ledger's ``activities`` plus the state database's log
+  (:func:`workbench.collections.activity_frame`); a timestamp's date is taken in UTC.
+* **promise-kept rate**: kept / (kept + broken) of the collector's promises due in the
+  period (promised date + grace), judged as of the period end by
+  :func:`workbench.kpis.promise_outcomes` (the KPI's own rule).
+* **accounts assigned**: customers whose collector, as of the period end, is this one
+  (the point-in-time customer master, :func:`workbench.master.customers_as_of`; without
+  ``customer_changes`` a past date's assignment is unknown and the notes say so);
+  **accounts touched**: those with at least one activity of the collector in the period.
+* **cash collected** on the collector's accounts: :func:`workbench.kpis.kpi_table`'s
+  ``cash_collected`` grouped by collector (assignment as of the period end).
+* **past-due reduction**: past-due AR (more than 0 days past due) of the collector's
+  accounts at the period start (the close of the day before) less at the period end;
+  positive means it went down; in percent of the start.
+
+Money is in integer minor units of the row's currency.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .goals import ACTIVITY_GOALS, Goals, _object_frame, goal_status, judge, period_frequency
+from .kpis import KPIOptions, kpi_table, promise_outcomes
+from .ledger import Ledger
+from .master import customers_as_of
+from .money import format_amount
+from .periods import Period, parse_period
+
+__all__ = ["activity_metrics", "activity_against_targets", "metrics_records",
+           "METRIC_COLUMNS", "COUNT_KINDS"]
+
+#: Activity kinds counted, by metric.
+COUNT_KINDS = {"calls": "call", "emails": "email", "letters": "letter",
+               "promises": "promise_to_pay"}
+
+METRIC_COLUMNS = ["collector", "currency", "period", "calls", "emails", "letters", "promises",
+                  "promises_kept", "promises_broken", "promise_kept_rate", "accounts_assigned",
+                  "accounts_touched", "accounts_touched_pct", "cash_collected",
+                  "past_due_start", "past_due_end", "past_due_reduction",
+                  "past_due_reduction_pct"]
+MONEY_COLUMNS = ("cash_collected", "past_due_start", "past_due_end", "past_due_reduction")
+_COUNTS = ("calls", "emails", "letters", "promises", "promises_kept", "promises_broken",
+           "accounts_assigned", "accounts_touched")
+
+
+def _pct(num: int, den: int):
+    return None if not den else round(num / den * 100.0, 4)
+
+
+def _past_due(ledger: Ledger, as_of) -> pd.Series:
+    """Past-due open balance per customer as of a date (minor units)."""
+    items = ledger.open_items(as_of)
+    if not len(items):
+        return pd.Series(dtype="int64")
+    due = items[items["days_past_due"].to_numpy() > 0]
+    return due.groupby("customer_id")["open_minor"].sum().astype("int64")
+
+
+def activity_metrics(ledger: Ledger, period: str | Period, activities: pd.DataFrame | None = None,
+                     collector: str | None = None, options: KPIOptions = KPIOptions()
+                     ) -> pd.DataFrame:
+    """Each collector's activity metrics for a period, one row per (collector, currency).
+
+    Parameters
+    ----------
+    ledger : Ledger
+    period : str or Period
+        ``2026Q3``, ``2026-09``, ... (:func:`workbench.periods.parse_period`).
+    activities : DataFrame, optional
+        The activity log (default: the ledger's; pass
+        :func:`workbench.collections.activity_frame` to include the state database's).
+    collector : str, optional
+        Only this collector's rows.
+
+    Returns
+    -------
+    DataFrame
+        :data:`METRIC_COLUMNS`; ``attrs["notes"]`` says what could not be known.
+    """
+    p = period if isinstance(period, Period) else parse_period(period)
+    acts = ledger.activities if activities is None else activities
+    cust = ledger.customers
+    currency_of = pd.Series(cust["currency"].to_numpy(), index=cust["customer_id"].to_numpy())
+    master, notes = customers_as_of(ledger, p.end, ("collector",))
+    assigned = pd.Series(master["collector"].to_numpy(), index=master["customer_id"].to_numpy())
+    assigned = assigned[assigned.notna()].astype(str)
+
+    rows: dict[tuple, dict] = {}
+
+    def row(who, cur) -> dict:
+        key = (str(who), str(cur))
+        if key not in rows:
+            rows[key] = {"collector": key[0], "currency": key[1], "period": p.label,
+                         **{c: 0 for c in _COUNTS}, "cash_collected": 0,
+                         "past_due_start": 0, "past_due_end": 0}
+        return rows[key]
+
+    # accounts assigned, and past due at the start and end of the period on them
+    start_pd = _past_due(ledger, p.start - pd.Timedelta(days=1))
+    end_pd = _past_due(ledger, p.end)
+    for cid, who in assigned.items():
+        r = row(who, currency_of.get(cid))
+        r["accounts_assigned"] += 1
+        r["past_due_start"] += int(start_pd.get(cid, 0))
+        r["past_due_end"] += int(end_pd.get(cid, 0))
+
+    # activities of the period, by who did them
+    if len(acts):
+        ts = pd.to_datetime(acts["timestamp"], utc=True)
+        day = ts.dt.tz_localize(None).dt.normalize()
+        inside = acts[((day >= p.start) & (day <= p.end)).to_numpy()
+                      & acts["collector"].notna().to_numpy()]
+        inside = inside[inside["customer_id"].isin(currency_of.index)]
+        for metric, kind in COUNT_KINDS.items():
+            hits = inside[inside["kind"] == kind]
+            for (who, cid), n in hits.groupby(["collector", "customer_id"]).size().items():
+                row(who, currency_of[cid])[metric] += int(n)
+        touched = inside[["collector", "customer_id"]].drop_duplicates()
+        for who, cid in touched.itertuples(index=False, name=None):
+            if assigned.get(cid) == who:
+                row(who, currency_of[cid])["accounts_touched"] += 1
+
+        # promises due in the period, kept or broken as of its end (the KPI's rule)
+        outcomes = promise_outcomes(ledger, p.end, acts, options)
+        if len(outcomes):
+            by_id = pd.Series(acts["collector"].to_numpy(), index=acts["activity_id"].to_numpy())
+            by_id = by_id[~by_id.index.duplicated()]
+            due = pd.to_datetime(outcomes["promise_date"]) + \
+                pd.Timedelta(days=options.promise_grace_days)
+            sel = outcomes[((due >= p.start) & (due <= p.end)).to_numpy()]
+            for rec in sel.to_dict("records"):
+                who = by_id.get(rec["activity_id"])
+                if who is None or pd.isna(who) or rec["customer_id"] not in currency_of.index:
+                    continue
+                r = row(who, currency_of[rec["customer_id"]])
+                if rec["status"] == "kept":
+                    r["promises_kept"] += 1
+                elif rec["status"] == "broken":
+                    r["promises_broken"] += 1
+
+    # cash collected on the collector's accounts: the KPI table's, grouped by collector
+    try:
+        kt = kpi_table(ledger, p, by="collector", options=options, activities=acts)
+    except ValueError as e:                          # a period before any data
+        notes.append(str(e))
+        kt = pd.DataFrame(columns=["collector", "currency", "cash_collected"])
+    for rec in kt[["collector", "currency", "cash_collected"]].to_dict("records"):
+        if rec["collector"] in ("(unidentified)", "(none)", "(unknown)"):
+            continue
+        if int(rec["cash_collected"]) or (str(rec["collector"]), rec["currency"]) in rows:
+            row(rec["collector"], rec["currency"])["cash_collected"] += int(rec["cash_collected"])
+
+    out = []
+    for key in sorted(rows):
+        r = rows[key]
+        if collector is not None and r["collector"] != collector:
+            continue
+        r["promise_kept_rate"] = _pct(r["promises_kept"], r["promises_kept"] + r["promises_broken"])
+        r["accounts_touched_pct"] = _pct(r["accounts_touched"], r["accounts_assigned"])
+        r["past_due_reduction"] = r["past_due_start"] - r["past_due_end"]
+        r["past_due_reduction_pct"] = _pct(r["past_due_reduction"], r["past_due_start"])
+        out.append(r)
+    frame = _object_frame(out, METRIC_COLUMNS)
+    frame.attrs.update({"period": p.label, "notes": list(dict.fromkeys(notes))})
+    return frame
+
+
+def _collector_total(rows: list[dict]) -> dict:
+    """A collector's counts over its currencies, rates recomputed (no money)."""
+    tot = {c: sum(int(r[c]) for r in rows) for c in _COUNTS}
+    tot["promise_kept_rate"] = _pct(tot["promises_kept"], tot["promises_kept"] + tot["promises_broken"])
+    tot["accounts_touched_pct"] = _pct(tot["accounts_touched"], tot["accounts_assigned"])
+    return tot
+
+
+_PER_CURRENCY = ("cash_collected", "past_due_reduction_pct")
+
+
+def activity_against_targets(metrics: pd.DataFrame, goals: Goals, ledger: Ledger | None = None
+                             ) -> pd.DataFrame:
+    """Each collector's activity metrics against the goals file's activity targets.
+
+    Counts and the kept and touched rates are judged on the collector's total over its
+    currencies (``currency`` ``"all"``); cash collected and the past-due reduction, per
+    currency. Returns ``collector, currency, period, goal, goal_name, unit, direction,
+    actual, target, variance, variance_pct, status``.
+    """
+    label = metrics.attrs.get("period") or (metrics["period"].iloc[0] if len(metrics) else None)
+    if label is None:
+        return _object_frame([], ["collector", "currency", "period", "goal"])
+    p = parse_period(label)
+    freq = period_frequency(p)
+    out, notes = [], []
+    for who, grp in metrics.groupby("collector", sort=True):
+        targets = goals.activity_targets(who, freq)
+        if not targets:
+            continue
+        rows = grp.to_dict("records")
+        whole = {k: v for k, v in targets.items() if k not in _PER_CURRENCY}
+        got, _ = judge(_collector_total(rows), whole, ACTIVITY_GOALS, goals.band, "")
+        out += [{"collector": who, "currency": "all", "period": label, **g} for g in got]
+        per = {k: v for k, v in targets.items() if k in _PER_CURRENCY}
+        for r in rows:
+            got, why = judge(r, per, ACTIVITY_GOALS, goals.band, r["currency"], ledger, p.end)
+            notes += [f"{who}: {w}" for w in why]
+            out += [{"collector": who, "currency": r["currency"], "period": label, **g}
+                    for g in got]
+    cols = ["collector", "currency", "period", "goal", "goal_name", "unit", "direction",
+            "actual", "target", "variance", "variance_pct", "status"]
+    frame = _object_frame(out, cols)
+    frame.attrs.update({"goals": goals.label, "frequency": freq, "notes": notes})
+    return frame
+
+
+def metrics_records(metrics: pd.DataFrame) -> list[dict]:
+    """JSON-ready metric rows: money as exact decimal text."""
+    out = []
+    for r in metrics.to_dict("records"):
+        rec = {}
+        for k, v in r.items():
+            if k in MONEY_COLUMNS:
+                rec[k] = format_amount(int(v), r["currency"])
+            elif isinstance(v, np.integer):
+                rec[k] = int(v)
+            elif isinstance(v, float) and v != v:
+                rec[k] = None
+            else:
+                rec[k] = v
+        out.append(rec)
+    return out
+
+
+def metrics_display(metrics: pd.DataFrame) -> pd.DataFrame:
+    """The metrics for people: business names, amounts with separators, no index needed."""
+    names = {"collector": "Collector", "currency": "Currency", "calls": "Calls",
+             "emails": "E-mails", "letters": "Letters", "promises": "Promises",
+             "promise_kept_rate": "Kept rate %", "accounts_touched": "Touched",
+             "accounts_assigned": "Assigned", "cash_collected": "Cash collected",
+             "past_due_start": "Past due at start", "past_due_end": "Past due at end",
+             "past_due_reduction_pct": "Past-due reduction %"}
+    shown = metrics.copy()
+    for c in ("cash_collected", "past_due_start", "past_due_end"):
+        shown[c] = [format_amount(int(v), cur, thousands=True)
+                    for v, cur in zip(shown[c], shown["currency"])]
+    for c in ("promise_kept_rate", "past_due_reduction_pct"):
+        shown[c] = ["n/a" if v is None else f"{float(v):.1f}" for v in shown[c]]
+    return shown[list(names)].rename(columns=names)
+
+
+# the status function is part of this module's vocabulary too
+__all__ += ["goal_status", "metrics_display"]

@@ -1,0 +1,508 @@
+"""Collections goals: targets for the KPIs, their variance and a status.
+
+The goals file (``workbench/policies/goals.yaml``; a versioned policy read through
+:mod:`workbench.policy`, every problem collected) gives quarterly and monthly targets for
+the company, each segment (the team that owns the accounts) and each collector, a status
+band, and the collectors' activity targets (:mod:`workbench.activity_metrics`).
+
+The actuals are :func:`workbench.kpis.kpi_table`'s, never recomputed here. For each KPI
+with a target::
+
+    variance    = actual - target                 (the KPI's units; money in minor units)
+    variance %  = variance / target * 100
+    status      = on track   the actual is at target or better (direction: lower is better
+                             for DSO, ages, aging over 60 and unapplied cash; higher for CEI
+                             and cash collected)
+                  at risk    worse than target by at most at_risk_pct % of the target
+                  missed     worse than that
+
+Comparisons are exact: money in integer minor units, ratios through their decimal text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+
+from .kpis import KPIOptions, kpi_table, kpi_trend
+from .money import format_amount
+from .periods import Period, parse_period
+from .policy import (Amounts, MapOf, Money, Percent, PolicyError, PolicySpec, Section, Whole)
+
+__all__ = ["Goals", "load_goals", "KPI_GOALS", "ACTIVITY_GOALS", "goal_status", "variance_of",
+           "kpis_against_targets", "goal_records", "goals_display", "target_trend",
+           "plot_target_trend", "period_frequency", "STATUSES", "goals_table"]
+
+STATUSES = ("on track", "at risk", "missed")
+
+
+@dataclass(frozen=True)
+class Goal:
+    """One goal key: the column of the actuals it is judged on, its business name, its
+    unit (``days``, ``percent``, ``money``, ``count``) and which way is better."""
+
+    column: str
+    label: str
+    unit: str
+    direction: str          # "lower" or "higher" is better
+
+
+#: The KPI goals, each judged on a column of :func:`workbench.kpis.kpi_table`.
+KPI_GOALS: dict[str, Goal] = {
+    "dso": Goal("dso", "DSO", "days", "lower"),
+    "countback_dso": Goal("countback_dso", "Countback DSO", "days", "lower"),
+    "cash_collected": Goal("cash_collected", "Cash collected", "money", "higher"),
+    "aging_over_60_pct": Goal("aging_over_60_pct", "Aging over 60 (% of AR)", "percent", "lower"),
+    "aging_over_60_amount": Goal("ending_over_60_ar", "Aging over 60 (amount)", "money", "lower"),
+    "unapplied_cash": Goal("unapplied_cash", "Unapplied cash", "money", "lower"),
+    "unapplied_cash_age_days": Goal("unapplied_cash_avg_age_days", "Unapplied cash age",
+                                    "days", "lower"),
+    "cei": Goal("cei", "CEI", "percent", "higher"),
+    "dispute_age_days": Goal("open_dispute_avg_age_days", "Open dispute age", "days", "lower"),
+}
+
+#: The activity goals, judged on :func:`workbench.activity_metrics.activity_metrics`.
+ACTIVITY_GOALS: dict[str, Goal] = {
+    "calls": Goal("calls", "Calls", "count", "higher"),
+    "emails": Goal("emails", "E-mails", "count", "higher"),
+    "letters": Goal("letters", "Letters", "count", "higher"),
+    "promises": Goal("promises", "Promises obtained", "count", "higher"),
+    "promise_kept_rate": Goal("promise_kept_rate", "Promise-kept rate", "percent", "higher"),
+    "accounts_touched_pct": Goal("accounts_touched_pct", "Accounts touched (% of assigned)",
+                                 "percent", "higher"),
+    "past_due_reduction_pct": Goal("past_due_reduction_pct", "Past-due reduction", "percent",
+                                   "higher"),
+    "cash_collected": Goal("cash_collected", "Cash collected", "money", "higher"),
+}
+
+FREQUENCIES = ("quarterly", "monthly")
+
+
+# =========================================================================== the file
+
+def _days(max_=None):
+    return Percent(required=False, minimum=Decimal(0), maximum=max_)
+
+
+def _kpi_targets():
+    fields = {}
+    for key, g in KPI_GOALS.items():
+        if g.unit == "money":
+            fields[key] = Money(required=False, minimum=0)
+        elif g.unit == "percent":
+            fields[key] = _days(Decimal(100) if key != "cei" else None)
+        else:
+            fields[key] = _days()
+    return Section(required=False, fields=fields)
+
+
+def _activity_targets():
+    fields = {}
+    for key, g in ACTIVITY_GOALS.items():
+        if g.unit == "money":
+            fields[key] = Money(required=False, minimum=0)
+        elif g.unit == "count":
+            fields[key] = Whole(required=False, minimum=0)
+        else:
+            fields[key] = _days(Decimal(100))
+    return Section(required=False, fields=fields)
+
+
+def _scope(targets):
+    return Section(required=False, fields={f: targets() for f in FREQUENCIES})
+
+
+#: The goals file's keys (beside name, version, description, currency_conversion).
+GOALS_SPEC = PolicySpec("goals", {
+    "status": Section(fields={
+        "at_risk_pct": Percent(minimum=Decimal(0), maximum=Decimal(100),
+                               doc="worse than target by at most this % of it: at risk"),
+        "per_kpi": MapOf(required=False, value=Percent(minimum=Decimal(0),
+                                                       maximum=Decimal(100)))}),
+    "company": _scope(_kpi_targets),
+    "segments": MapOf(required=False, value=_scope(_kpi_targets)),
+    "collectors": MapOf(required=False, value=_scope(_kpi_targets)),
+    "activity": Section(required=False, fields={
+        "default": _scope(_activity_targets),
+        "collectors": MapOf(required=False, value=_scope(_activity_targets))}),
+})
+
+
+@dataclass(frozen=True)
+class Goals:
+    """A goals file, read and checked (:func:`load_goals`).
+
+    ``company``: ``{frequency: {goal: target}}``; ``segments`` and ``collectors``:
+    ``{name: {frequency: {goal: target}}}``; ``activity_default`` and
+    ``activity_collectors`` the same for activity goals. A target is a ``Decimal``
+    (days, percent), an ``int`` (counts) or :class:`~workbench.policy.Amounts` (money)."""
+
+    name: str
+    version: str
+    at_risk_pct: Decimal
+    per_kpi: dict = field(default_factory=dict)
+    company: dict = field(default_factory=dict)
+    segments: dict = field(default_factory=dict)
+    collectors: dict = field(default_factory=dict)
+    activity_default: dict = field(default_factory=dict)
+    activity_collectors: dict = field(default_factory=dict)
+    source: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} {self.version}"
+
+    def band(self, goal: str) -> Decimal:
+        """The at-risk band of a goal, in percent of its target."""
+        return self.per_kpi.get(goal, self.at_risk_pct)
+
+    def targets(self, scope: str, name: str | None, frequency: str) -> dict:
+        """The KPI targets of ``scope`` (company, segment, collector) for a frequency."""
+        if scope == "company":
+            got = self.company
+        else:
+            got = (self.segments if scope == "segment" else self.collectors).get(name) or {}
+        return {k: v for k, v in (got.get(frequency) or {}).items() if v is not None}
+
+    def activity_targets(self, collector: str, frequency: str) -> dict:
+        """A collector's activity targets: the collector's own, else the default's."""
+        own = (self.activity_collectors.get(collector) or {}).get(frequency)
+        base = (self.activity_default or {}).get(frequency) or {}
+        out = {k: v for k, v in base.items() if v is not None}
+        out.update({k: v for k, v in (own or {}).items() if v is not None})
+        return out
+
+
+def _clean(mapping) -> dict:
+    return {k: v for k, v in (mapping or {}).items() if v}
+
+
+def load_goals(path: str | Path = "goals") -> Goals:
+    """Read and check a goals file (default: the shipped ``goals.yaml``).
+
+    Every problem is collected and reported together in one
+    :class:`~workbench.policy.PolicyError`, each as ``file: key.path: message``.
+    """
+    doc = GOALS_SPEC.read(path)
+    status = doc.get("status") or {}
+    per_kpi = status.get("per_kpi") or {}
+    for key in per_kpi:
+        if key not in KPI_GOALS and key not in ACTIVITY_GOALS:
+            doc.add(f"status.per_kpi.{key}", f"unknown goal (known: "
+                                            f"{', '.join(dict.fromkeys([*KPI_GOALS, *ACTIVITY_GOALS]))})")
+    activity = doc.get("activity") or {}
+    has_any = any(_clean(doc.get("company"))) or doc.get("segments") or doc.get("collectors") \
+        or _clean(activity.get("default")) or activity.get("collectors")
+    if not has_any and not doc.problems.items:
+        doc.add("company", "the file sets no target (give company, segments, collectors or "
+                           "activity targets)")
+    doc.check()
+    return Goals(name=doc.name, version=doc.version, at_risk_pct=status["at_risk_pct"],
+                 per_kpi=dict(per_kpi), company=_clean(doc.get("company")),
+                 segments={k: _clean(v) for k, v in (doc.get("segments") or {}).items()},
+                 collectors={k: _clean(v) for k, v in (doc.get("collectors") or {}).items()},
+                 activity_default=_clean(activity.get("default")),
+                 activity_collectors={k: _clean(v) for k, v in
+                                      (activity.get("collectors") or {}).items()},
+                 source=str(doc.source))
+
+
+# =========================================================================== status
+
+def _exact(value) -> Decimal:
+    """A number as an exact Decimal: ints as they are, floats through their shortest text
+    (the 4-place figure the KPI table shows)."""
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, int):
+        return Decimal(value)
+    return Decimal(repr(float(value)))
+
+
+def variance_of(actual, target) -> tuple:
+    """``(variance, variance %)``: actual - target (int for ints, else a float rounded to 4
+    places) and that in percent of the target (None when the target is 0)."""
+    if actual is None or target is None:
+        return None, None
+    diff = _exact(actual) - _exact(target)
+    var = int(diff) if isinstance(actual, int) and isinstance(target, int) \
+        else round(float(diff), 4)
+    pct = None if _exact(target) == 0 else round(float(diff / _exact(target) * 100), 4)
+    return var, pct
+
+
+def goal_status(actual, target, direction: str, at_risk_pct) -> str | None:
+    """``on track``, ``at risk`` or ``missed`` (None without an actual).
+
+    Notes
+    -----
+    shortfall = actual - target when lower is better, target - actual when higher is;
+    on track when shortfall <= 0, at risk when shortfall <= target * at_risk_pct / 100,
+    missed otherwise. Exact (Decimal) comparisons.
+    """
+    if direction not in ("lower", "higher"):
+        raise ValueError(f"direction must be 'lower' or 'higher'; got {direction!r}.")
+    if actual is None or target is None or (isinstance(actual, float) and actual != actual):
+        return None
+    a, t = _exact(actual), _exact(target)
+    short = a - t if direction == "lower" else t - a
+    if short <= 0:
+        return "on track"
+    if short * 100 <= abs(t) * Decimal(str(at_risk_pct)):
+        return "at risk"
+    return "missed"
+
+
+def period_frequency(period: str | Period) -> str:
+    """``quarterly`` for a quarter (2026Q3), ``monthly`` for a month (2026-09); goals have
+    no other frequency (ValueError naming the period)."""
+    p = period if isinstance(period, Period) else parse_period(period)
+    if len(p.label) == 6 and p.label[4] == "Q":
+        return "quarterly"
+    if len(p.label) == 7 and p.label[4] == "-":
+        return "monthly"
+    raise ValueError(f"period {p.label!r}: goals are set per quarter (2026Q3) or per month "
+                     f"(2026-09), not for this period")
+
+
+def _money_target(amounts: Amounts, currency: str, ledger, as_of):
+    if amounts.get(currency) is not None:
+        return amounts.get(currency)
+    if amounts.default is None and not amounts.convert:
+        return None
+    try:
+        return amounts.minor(currency, ledger, as_of)
+    except PolicyError:
+        return None
+
+
+def judge(row: dict, targets: dict, goals_table: dict, bands, currency: str, ledger=None,
+          as_of=None) -> tuple[list[dict], list[str]]:
+    """The goal rows of one actuals row against its targets (shared with activity
+    metrics): ``goal, goal_name, unit, direction, actual, target, variance,
+    variance_pct, status``; notes for money targets with no amount in ``currency``."""
+    out, notes = [], []
+    for key, target in targets.items():
+        g = goals_table.get(key)
+        if g is None or g.column not in row:
+            continue
+        if g.unit == "money":
+            t = _money_target(target, currency, ledger, as_of)
+            if t is None:
+                notes.append(f"{g.label}: no {currency} target ({target.where or key})")
+                continue
+        else:
+            t = target
+        actual = row[g.column]
+        if actual is not None and not isinstance(actual, (int, float, Decimal)):
+            actual = None if pd.isna(actual) else actual
+        if hasattr(actual, "item"):
+            actual = actual.item()
+        if isinstance(actual, float) and actual != actual:
+            actual = None
+        var, pct = variance_of(actual, t if g.unit != "money" else int(t))
+        out.append({"goal": key, "goal_name": g.label, "unit": g.unit,
+                    "direction": g.direction, "actual": actual,
+                    "target": int(t) if g.unit in ("money", "count") else float(t),
+                    "variance": var, "variance_pct": pct,
+                    "status": goal_status(actual, t, g.direction, bands(key))})
+    return out, notes
+
+
+# =========================================================================== KPIs
+
+_SCOPES = {None: ("company", None), "currency": ("company", None),
+           "segment": ("segment", "segment"), "collector": ("collector", "collector")}
+
+
+def kpis_against_targets(ledger, period: str | Period, goals: Goals, by: str | None = None,
+                         options: KPIOptions = KPIOptions(), activities=None,
+                         report_currency: str | None = None,
+                         table: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every KPI with a target, against it, for one period.
+
+    Parameters
+    ----------
+    ledger : Ledger
+    period : str or Period
+        A quarter (quarterly targets) or a month (monthly targets).
+    goals : Goals
+        From :func:`load_goals`.
+    by : {None, "currency", "segment", "collector"}
+        None (or currency): the company's targets; segment or collector: each group's own
+        (assignment as of the period end, as :func:`~workbench.kpis.kpi_table` groups).
+    table : DataFrame, optional
+        The :func:`~workbench.kpis.kpi_table` already computed for these arguments.
+
+    Returns
+    -------
+    DataFrame
+        One row per (group, currency, goal): ``scope, name, currency, period, goal,
+        goal_name, unit, direction, actual, target, variance, variance_pct, status``.
+        Money in integer minor units of ``currency``. ``attrs``: goals, frequency, notes.
+    """
+    if by not in _SCOPES:
+        raise ValueError(f"targets are set for the company, segments and collectors; by "
+                         f"must be None, 'currency', 'segment' or 'collector'; got {by!r}")
+    p = period if isinstance(period, Period) else parse_period(period)
+    freq = period_frequency(p)
+    if table is None:
+        table = kpi_table(ledger, p, by=by, options=options, activities=activities,
+                          report_currency=report_currency)
+    scope, column = _SCOPES[by]
+    rows, notes = [], []
+    for row in table.to_dict("records"):
+        name = row.get(column) if column else None
+        targets = goals.targets(scope, name, freq)
+        if not targets:
+            continue
+        got, why = judge(row, targets, KPI_GOALS, goals.band, row["currency"], ledger, p.end)
+        notes += [f"{scope}{' ' + str(name) if name else ''}: {w}" for w in why]
+        for r in got:
+            rows.append({"scope": scope, "name": name if name else "company",
+                         "currency": row["currency"], "period": p.label, **r})
+    cols = ["scope", "name", "currency", "period", "goal", "goal_name", "unit", "direction",
+            "actual", "target", "variance", "variance_pct", "status"]
+    out = _object_frame(rows, cols)
+    out.attrs.update({"goals": goals.label, "frequency": freq, "period": p.label,
+                      "notes": list(dict.fromkeys(notes))})
+    return out
+
+
+def _object_frame(rows: list[dict], cols: list[str]) -> pd.DataFrame:
+    """Rows as a frame of Python values (ints stay exact ints, None stays None)."""
+    return pd.DataFrame({c: pd.Series([r.get(c) for r in rows], dtype=object) for c in cols},
+                        columns=cols)
+
+
+def _json_value(v, unit, currency):
+    if v is None or (isinstance(v, float) and v != v):
+        return None
+    if unit == "money":
+        return format_amount(int(v), currency)
+    return int(v) if unit == "count" else float(v)
+
+
+def goal_records(frame: pd.DataFrame) -> list[dict]:
+    """JSON-ready goal rows: money as exact decimal text in the row's currency."""
+    out = []
+    for r in frame.to_dict("records"):
+        rec = dict(r)
+        for k in ("actual", "target", "variance"):
+            rec[k] = _json_value(r[k], r["unit"], r["currency"])
+        rec["variance_pct"] = None if r["variance_pct"] is None else float(r["variance_pct"])
+        out.append(rec)
+    return out
+
+
+def _shown(v, unit, currency) -> str:
+    if v is None or (isinstance(v, float) and v != v):
+        return "n/a"
+    if unit == "money":
+        return format_amount(int(v), currency, thousands=True)
+    if unit == "count":
+        return f"{int(v):,}"
+    if unit == "percent":
+        return f"{float(v):.1f} %"
+    return f"{float(v):.1f} days"
+
+
+def _signed(v, unit, currency) -> str:
+    text = _shown(v, unit, currency)
+    return f"+{text}" if v is not None and v == v and v > 0 else text
+
+
+def goals_display(frame: pd.DataFrame) -> pd.DataFrame:
+    """The goals table for people: business names, units, currency, status; no index
+    needed (``Styler.hide(axis="index")`` or ``to_string(index=False)``)."""
+    rows = []
+    for r in frame.to_dict("records"):
+        cur = r["currency"]
+        pct = r["variance_pct"]
+        rows.append({"Scope": r["scope"].capitalize() if r["name"] == "company"
+                     else f"{r['scope'].capitalize()}: {r['name']}",
+                     "KPI": r["goal_name"], "Currency": cur,
+                     "Actual": _shown(r["actual"], r["unit"], cur),
+                     "Target": _shown(r["target"], r["unit"], cur),
+                     "Variance": _signed(r["variance"], r["unit"], cur),
+                     "Variance %": "n/a" if pct is None else f"{pct:+.1f} %",
+                     "Status": r["status"] or "no data"})
+    return pd.DataFrame(rows, columns=["Scope", "KPI", "Currency", "Actual", "Target",
+                                       "Variance", "Variance %", "Status"])
+
+
+# =========================================================================== trend
+
+def target_trend(ledger, end, goals: Goals, goal: str, points: int = 12,
+                 options: KPIOptions = KPIOptions(), activities=None) -> pd.DataFrame:
+    """The company's month-end trend of one KPI (:func:`workbench.kpis.kpi_trend`) beside
+    its monthly target: ``period, end, currency, actual, target, status``."""
+    if goal not in KPI_GOALS:
+        raise ValueError(f"goal must be one of {', '.join(KPI_GOALS)}; got {goal!r}.")
+    g = KPI_GOALS[goal]
+    trend = kpi_trend(ledger, end, points=points, options=options, activities=activities)
+    target = goals.targets("company", None, "monthly").get(goal)
+    rows = []
+    for r in trend.to_dict("records"):
+        t = target
+        if g.unit == "money" and target is not None:
+            t = _money_target(target, r["currency"], ledger, r["end"])
+        actual = r[g.column]
+        actual = None if actual is None or (isinstance(actual, float) and actual != actual) \
+            else actual
+        rows.append({"period": r["period"], "end": r["end"], "currency": r["currency"],
+                     "actual": actual, "target": None if t is None else
+                     (int(t) if g.unit == "money" else float(t)),
+                     "status": goal_status(actual, t, g.direction, goals.band(goal))})
+    out = _object_frame(rows, ["period", "end", "currency", "actual", "target", "status"])
+    out.attrs.update({"goal": goal, "label": g.label, "unit": g.unit, "goals": goals.label})
+    return out
+
+
+def plot_target_trend(trend: pd.DataFrame, currency: str | None = None, ax=None):
+    """The actual month by month against the target line (dashed). Days and percent: one
+    line per currency; money: one currency (``currency``, default the first). Takes
+    ``ax=None``, returns the Axes."""
+    import matplotlib.pyplot as plt
+    from .money import minor_units
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 3.6))
+    label, unit = trend.attrs.get("label", "KPI"), trend.attrs.get("unit", "")
+    data = trend.copy()
+    if unit == "money":
+        currency = currency or (str(data["currency"].iloc[0]) if len(data) else "")
+        data = data[data["currency"] == currency]
+    scale = 10 ** minor_units(currency) if unit == "money" and currency else 1
+    ends = pd.to_datetime(data["end"])
+    for cur in sorted(data["currency"].unique()):
+        sel = (data["currency"] == cur).to_numpy()
+        ax.plot(ends[sel], [None if v is None else float(v) / scale
+                            for v in data.loc[sel, "actual"]], marker="o", label=f"actual ({cur})")
+    first = data.drop_duplicates("end")
+    if first["target"].notna().any():
+        ax.plot(pd.to_datetime(first["end"]), [None if v is None else float(v) / scale
+                                               for v in first["target"]],
+                linestyle="--", color="tab:red", label="target")
+    units = {"days": "days", "percent": "percent", "money": currency or "", "count": "count"}
+    title = f"{label} by month end against its target"
+    ax.set_title(title + (f" ({currency})" if unit == "money" else ""))
+    ax.set_xlabel("Month end")
+    ax.set_ylabel(f"{label} ({units.get(unit, unit)})")
+    ax.legend(bbox_to_anchor=(1.01, 1), loc="upper left", frameon=False)
+    return ax
+
+
+def goals_table(frame: pd.DataFrame, title: str, note: str = ""):
+    """The goals against actuals as a report table (:class:`workbench.reporting.Table`):
+    business names, each amount in its currency, status; the status rule in the note."""
+    from .reporting import Table
+
+    shown = goals_display(frame)
+    band = note or ("On track: at target or better; at risk: worse by at most the file's "
+                    "band (% of target); missed: worse than that. Lower is better for DSO, "
+                    "ages, aging over 60 and unapplied cash; higher for CEI and cash collected.")
+    return Table("kpi_targets", title, shown, columns={c: c for c in shown.columns}, note=band)
