@@ -1,6 +1,7 @@
 """The command line contracts: demo, validate, aging (JSON shape), report."""
 
 import json
+import re
 
 import pytest
 
@@ -96,7 +97,9 @@ def test_help_is_plain_text_with_a_one_line_help_per_subcommand():
     parsers = _all_parsers()
     paths = {" ".join(path) for path, _, _ in parsers}
     assert {"", "aging", "activity add", "credit decide", "risk forecast", "report", "reserve",
-            "cashapp-post"} <= paths
+            "cashapp-post", "activity metrics", "adjustments approve", "adjustments export",
+            "disputes aging", "disputes reconcile", "accounts brief", "accounts summary",
+            "audit evidence"} <= paths
     for path, parser, help_ in parsers:
         text = parser.format_help()
         for bad in ("==SUPPRESS==", "``", ":func:", ":class:", ":mod:", ":meth:", "::"):
@@ -110,7 +113,7 @@ def test_help_is_plain_text_with_a_one_line_help_per_subcommand():
                 assert action.help and action.help is not argparse.SUPPRESS, (path, action.dest)
     # the hidden 'cashapp-post' is not listed; it is reached as 'workbench cashapp post'
     top = parsers[0][1].format_help()
-    assert "cashapp-post" not in top and "\n    cashapp    apply bank credits" in top
+    assert "cashapp-post" not in top and re.search(r"\n    cashapp +apply bank credits", top)
 
 
 def test_help_through_main(capsys):

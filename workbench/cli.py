@@ -647,15 +647,21 @@ def build_parser() -> argparse.ArgumentParser:
         if action.dest == "quarter" and action.type is None:
             action.type = quarter_text
 
-    au = sub.add_parser("audit", help="check the state database's audit trail",
-                        description="Check the state database: every audit row's keyed MAC "
-                        "(HMAC-SHA256, key outside the database), the chain's anchor, and every "
-                        "record row against its audit row. Exit 0 intact, 1 a break, 2 the "
-                        "database cannot be opened.")
+    au = sub.add_parser("audit", help="check the state database's audit trail; evidence for auditors",
+                        description="verify: check the state database: every audit row's keyed "
+                        "MAC (HMAC-SHA256, key outside the database), the chain's anchor, and "
+                        "every record row against its audit row. Exit 0 intact, 1 a break, 2 the "
+                        "database cannot be opened. evidence: assemble a period's decisions, "
+                        "approvals, postings, adjustments and write-offs with the chain's result "
+                        "and a seeded sample, for an auditor.")
     au_sub = au.add_subparsers(dest="action", required=True, metavar="ACTION")
     av = au_sub.add_parser("verify", help="verify the audit chain; print each break; exit 1 on one")
     av.add_argument("--db", default=None,
                     help="state database URL (default: WORKBENCH_DB_URL or data/workbench.db)")
+    from .evidence_cli import add_evidence_arguments
+    ev = au_sub.add_parser("evidence", help="assemble the period's evidence folder for auditors "
+                           "(exit 0 intact, 1 chain broken, 2 nothing written)")
+    add_evidence_arguments(ev)
 
     sv = sub.add_parser("serve", help="the managers' apps (Voila) behind sign-in, on 127.0.0.1",
                         description="Serve the apps of notebooks/apps/ with Voila: sign-in "
@@ -688,6 +694,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--jobs", type=positive_int, help="notebooks run at once (default 2)")
     r.add_argument("--no-notebooks", action="store_true", help="tables only (no papermill run)")
     r.add_argument("--quiet", action="store_true")
+    from .adjustments_cli import add_parser as add_adjustments_parser
+    from .briefs_cli import add_parser as add_accounts_parser
+    from .disputes_cli import add_parser as add_disputes_parser
+    add_adjustments_parser(sub)
+    add_disputes_parser(sub)
+    add_accounts_parser(sub)
     _finish(p)
     return p
 
@@ -1534,6 +1546,9 @@ def cmd_report(args) -> int:
 
 
 def cmd_audit(args) -> int:
+    if args.action == "evidence":
+        from .evidence_cli import run_evidence
+        return run_evidence(args)
     from .state import audit_verify_command
     code, text = audit_verify_command(args.db)
     print(text, file=sys.stdout if code == 0 else sys.stderr)
@@ -1545,11 +1560,27 @@ def cmd_serve(args) -> int:
     return run(args)
 
 
+def _cmd_adjustments(args) -> int:
+    from .adjustments_cli import run
+    return run(args)
+
+
+def _cmd_disputes(args) -> int:
+    from .disputes_cli import run
+    return run(args)
+
+
+def _cmd_accounts(args) -> int:
+    from .briefs_cli import run
+    return run(args)
+
+
 COMMANDS = {"audit": cmd_audit, "serve": cmd_serve, "demo": cmd_demo, "validate": cmd_validate, "aging": cmd_aging, "kpis": cmd_kpis,
             "activity": cmd_activity, "worklist": cmd_worklist, "proposals": cmd_proposals,
             "statement": cmd_statement, "letter": cmd_letter, "cashapp": cmd_cashapp,
             "cashapp-post": cmd_cashapp_post, "credit": cmd_credit, "risk": cmd_risk,
-            "report": cmd_report, "reserve": _cmd_reserve}
+            "report": cmd_report, "reserve": _cmd_reserve, "adjustments": _cmd_adjustments,
+            "disputes": _cmd_disputes, "accounts": _cmd_accounts}
 
 
 def main(argv: list[str] | None = None) -> int:
