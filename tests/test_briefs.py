@@ -93,6 +93,8 @@ def test_brief_data(ledger):
         "91-120 days": 60000, "Over 120 days": 0}
     assert [(p["promise_date"], p["outcome"]) for p in b["promises"]] == \
         [("2026-09-20", "Broken"), ("2026-09-05", "Kept")]
+    assert b["promise_summary"] == ("Last 12 months: 2 promise(s), 1 kept, 1 broken (kept rate "
+                                    "50% of those decided).")
     assert [(d["dispute_id"], d["owner"], d["due"]) for d in b["disputes"]] == \
         [("D1", "Billing (Bea Biller)", "2026-10-10")]
     assert b["next_action"].startswith("Call: promise broken")

@@ -28,6 +28,8 @@ from .collections import CONTACT_KINDS, worklist
 from .disputes import DisputePolicy, dispute_states, load_dispute_policy
 from .io.writer import atomic_path, atomic_write_text
 from .kpis import promise_outcomes
+
+PROMISES_SHOWN = 10     # promises on the page (the workbook lists every one)
 from .ledger import Ledger
 from .money import format_money, to_major_float
 
@@ -142,6 +144,12 @@ def account_brief(ledger: Ledger, customer_id: str, as_of, *,
                  "received": format_money(int(r["received_minor"]), r["currency"]),
                  "outcome": OUTCOME_TEXT.get(r["status"], r["status"])}
                 for r in p.to_dict("records")]
+    # the page shows the latest PROMISES_SHOWN with a twelve-month count; the workbook has all
+    year = p[p["made"] > D - pd.DateOffset(months=12)]
+    kept, broken = int((year["status"] == "kept").sum()), int((year["status"] == "broken").sum())
+    promise_summary = (f"Last 12 months: {len(year)} promise(s), {kept} kept, {broken} broken"
+                       + (f" (kept rate {kept / (kept + broken):.0%} of those decided)"
+                          if kept + broken else "") + ".")
     # open disputes with their owners
     dpol = dispute_policy or load_dispute_policy()
     st = dispute_states(ledger, D, events, activities, dpol)
@@ -174,7 +182,8 @@ def account_brief(ledger: Ledger, customer_id: str, as_of, *,
                      "sales_rep": rep_text,
                      "status": _text(c.get("status")).capitalize() or "Active"},
         "as_of": str(D.date()), "sections": sections, "contacts": contacts,
-        "promises": promises, "disputes": disputes, "next_action": next_action,
+        "promises": promises, "promises_shown": promises[:PROMISES_SHOWN],
+        "promise_summary": promise_summary, "disputes": disputes, "next_action": next_action,
         "stage": _plain(stage) if stage else "", "escalation": escalation,
         "aging_policy": f"{policy.name} {policy.version}", "dispute_policy": dpol.label}
 

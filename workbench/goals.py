@@ -411,6 +411,9 @@ def _shown(v, unit, currency) -> str:
 
 
 def _signed(v, unit, currency) -> str:
+    """A variance: the KPI's units, a percentage KPI's variance in percentage points."""
+    if unit == "percent" and v is not None and v == v:
+        return f"{float(v):+.1f} pp"
     text = _shown(v, unit, currency)
     return f"+{text}" if v is not None and v == v and v > 0 else text
 
