@@ -273,3 +273,17 @@ def test_without_ledger_and_rerun_replaces_the_folder(setup):
     assert run_evidence(_parse("--period", "2026-07", "--out", out, "--db", setup["url"])) == 0
     counts = {r["name"]: int(r["value"]) for r in _csv(out / "index.csv") if r["section"] == "count"}
     assert counts["credit_decisions"] == 1 and counts["postings"] == 2
+
+
+def test_the_sample_is_stratified_when_it_covers_every_kind():
+    from workbench.evidence import draw_sample
+
+    # 100 adjustment events, 3 decisions, 1 posting: 10 items give each kind one, then the
+    # other 7 in proportion to what is left (99 / 2 / 0 of 101): 7 more adjustments
+    items = [("adjustment", str(i)) for i in range(100)] + \
+        [("credit_decision", str(i)) for i in range(3)] + [("posting", "1")]
+    picked = draw_sample(items, 10, seed=3)
+    kinds = [items[i][0] for i in picked]
+    assert len(picked) == 10 and kinds.count("posting") == 1
+    assert kinds.count("credit_decision") == 1 and kinds.count("adjustment") == 8
+    assert draw_sample(items, 10, seed=3) == picked and draw_sample(items, 10, seed=4) != picked

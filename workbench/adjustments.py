@@ -378,7 +378,8 @@ def record_proposals(db, proposals: pd.DataFrame, *, actor: str | None = None,
             busy[p["invoice_id"]] = a
             new.append({**{k: p[k] for k in _CARRY}, "amount_minor": int(p["amount_minor"]),
                         "event": "proposed", "evidence": p["evidence"],
-                        "note": f"policy {p['policy']}", "ledger_hash": ledger_hash,
+                        "note": f"{json.loads(p['evidence'])['what']} (policy {p['policy']})",
+                        "ledger_hash": ledger_hash,
                         "idempotency_key": f"{a}:proposed"})
             ids.append(a)
         return new, ids

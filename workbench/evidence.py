@@ -253,12 +253,43 @@ def read_ledger(ledger, period: Period) -> dict[str, tuple[pd.DataFrame, list[di
 def draw_sample(items: list[tuple[str, str]], n: int, seed: int) -> list[int]:
     """Positions of a seeded random sample of ``n`` items (all when fewer), in population
     order. ``items`` is the population in a fixed order (kinds in :data:`KIND_ORDER`, each
-    in its CSV's order), so the same inputs and seed give the same sample."""
+    in its CSV's order), so the same inputs and seed give the same sample. When ``n`` covers
+    every kind, the sample is stratified: each kind at least one item, the rest in proportion
+    to its size."""
     if n < 0:
         raise EvidenceError(f"--sample must be 0 or more; got {n}")
     rng = np.random.default_rng(seed)
     k = min(n, len(items))
-    return sorted(int(i) for i in rng.choice(len(items), size=k, replace=False)) if k else []
+    if not k:
+        return []
+    kinds: dict[str, list[int]] = {}
+    for pos, (kind, _) in enumerate(items):
+        kinds.setdefault(kind, []).append(pos)
+    if k == len(items) or k < len(kinds):
+        return sorted(int(i) for i in rng.choice(len(items), size=k, replace=False))
+    # stratified: every kind at least one item, the rest in proportion to the kind's size
+    # (largest remainders first), so a kind with few records is not left out by a big one
+    sizes = {kd: len(v) for kd, v in kinds.items()}
+    take = {kd: 1 for kd in kinds}
+    rest = k - len(kinds)
+    spare = {kd: sizes[kd] - 1 for kd in kinds}
+    total = sum(spare.values())
+    if rest and total:
+        share = {kd: rest * spare[kd] / total for kd in kinds}
+        for kd in kinds:
+            take[kd] += min(int(share[kd]), spare[kd])
+        left = k - sum(take.values())
+        for kd in sorted(kinds, key=lambda kd: (-(share[kd] - int(share[kd])), list(kinds).index(kd))):
+            if left <= 0:
+                break
+            if take[kd] < sizes[kd]:
+                take[kd] += 1
+                left -= 1
+    picked = []
+    for kd, positions in kinds.items():         # population order: the same seed, the same sample
+        idx = rng.choice(len(positions), size=take[kd], replace=False)
+        picked += [positions[int(i)] for i in idx]
+    return sorted(picked)
 
 
 def _table_html(df: pd.DataFrame | None, empty: str = "none") -> str:
