@@ -151,3 +151,30 @@ def test_weekly_summary(ledger, tmp_path):
     ws = load_workbook(xlsx)["Summary"]
     rows = list(ws.iter_rows(values_only=True))
     assert rows[3][:6] == ("Acme Corp", "USD", 1200.0, 900.0, 100.0, 0.0)
+
+
+def test_weekly_summary_against_the_collectors_goals(ledger, tmp_path):
+    """Ana has a quarterly DSO target only (no monthly one): the summary of 2026-09-30
+    judges the quarter 2026Q3 against her quarterly targets; the actual DSO is the project's
+    kpi_table figure for her accounts; no target at all says so."""
+    from workbench.goals import load_goals
+    from workbench.kpis import kpi_table
+
+    goals = tmp_path / "goals.yaml"
+    goals.write_text('name: t\nversion: "1"\nstatus: {at_risk_pct: 10}\ncollectors:\n  Ana:\n    quarterly: {dso: 30}\n')
+    html, xlsx = write_summary(ledger, ["C1", "C2"], "2026-09-30", tmp_path / "out",
+                               events=EVENTS, goals=load_goals(goals), collector="Ana")
+    text = html.read_text()
+    assert "Against Ana&#39;s quarterly goals, 2026Q3 (t 1)" in text
+    dso = kpi_table(ledger, "2026Q3", by="collector")
+    actual = float(dso.loc[dso["collector"] == "Ana", "dso"].iloc[0])
+    assert f"{actual:.1f} days" in text and "30.0 days" in text
+    from openpyxl import load_workbook
+    g = list(load_workbook(xlsx)["Goals"].iter_rows(values_only=True))
+    assert g[2] == ("Scope", "KPI", "Currency", "Actual", "Target", "Variance", "Variance %", "Status")
+    assert g[3][:5] == ("Collector: Ana", "DSO", "USD", f"{actual:.1f} days", "30.0 days")
+    none = tmp_path / "none.yaml"
+    none.write_text('name: t\nversion: "1"\nstatus: {at_risk_pct: 10}\ncollectors:\n  Bob:\n    quarterly: {dso: 30}\n')
+    html2, _ = write_summary(ledger, ["C1"], "2026-09-30", tmp_path / "out2", events=EVENTS,
+                             goals=load_goals(none), collector="Ana")
+    assert "No goal in the goals file applies" in html2.read_text()

@@ -336,7 +336,33 @@ def _signed(minor: int, cur: str) -> str:
     return ("+" if minor > 0 else "") + format_money(minor, cur)
 
 
-def summary_html(table: pd.DataFrame, title: str) -> str:
+def summary_goals(ledger: Ledger, as_of, goals, collector: str | None = None,
+                  activities: pd.DataFrame | None = None) -> tuple[pd.DataFrame, str]:
+    """The team against its goals for the summary: the latest month that ended on or before
+    ``as_of`` (monthly targets), else the latest such quarter (quarterly targets); the
+    collector's own targets (``collector``) or the company's.
+    Returns (the goals table for people, its heading); an empty table when no target applies."""
+    from .goals import goals_display, kpis_against_targets
+
+    D = ledger.require_data_by(as_of)
+    month_end = D if D == D + pd.offsets.MonthEnd(0) else D - pd.offsets.MonthEnd(1)
+    quarter_end = D if D == D + pd.offsets.QuarterEnd(0) else D - pd.offsets.QuarterEnd(1)
+    who = f"{collector}'s" if collector else "the company's"
+    frame, period, kind = pd.DataFrame(), "", "monthly"
+    # the latest closed month's monthly targets, else the latest closed quarter's quarterly
+    for period, kind in ((f"{month_end.year:04d}-{month_end.month:02d}", "monthly"),
+                         (f"{quarter_end.year:04d}Q{quarter_end.quarter}", "quarterly")):
+        frame = kpis_against_targets(ledger, period, goals, by="collector" if collector else None,
+                                     activities=activities)
+        if collector and len(frame):
+            frame = frame[frame["name"] == collector]
+        if len(frame):
+            break
+    return goals_display(frame), f"Against {who} {kind} goals, {period} ({goals.label})"
+
+
+def summary_html(table: pd.DataFrame, title: str, goals_table: pd.DataFrame | None = None,
+                 goals_title: str = "") -> str:
     rows = [{"customer_name": r["customer_name"], "currency": r["currency"],
              "balance": format_money(r["balance_minor"], r["currency"]),
              "past_due": format_money(r["past_due_minor"], r["currency"]),
@@ -354,22 +380,27 @@ def summary_html(table: pd.DataFrame, title: str) -> str:
                        "balance_change": _signed(int(g["balance_change_minor"].sum()), cur)})
     return _env.get_template("brief_summary.html.j2").render(
         title=title, as_of=table.attrs["as_of"], week_before=table.attrs["week_before"],
-        columns=_SUMMARY_COLUMNS, rows=rows, totals=totals)
+        columns=_SUMMARY_COLUMNS, rows=rows, totals=totals, goals_title=goals_title,
+        goals_columns=[] if goals_table is None else list(goals_table.columns),
+        goals_rows=[] if goals_table is None else goals_table.values.tolist())
 
 
 def write_summary(ledger: Ledger, customer_ids: list[str], as_of, out: str | Path, *,
-                  title: str = "Weekly account summary", activities=None, events=None
-                  ) -> list[Path]:
-    """Write ``<out>/summary-<as_of>.html`` and ``.xlsx``; returns the files."""
+                  title: str = "Weekly account summary", activities=None, events=None,
+                  goals=None, collector: str | None = None) -> list[Path]:
+    """Write ``<out>/summary-<as_of>.html`` and ``.xlsx``; returns the files. With ``goals``
+    (:func:`workbench.goals.load_goals`), the team against them (:func:`summary_goals`)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
     from .reporting.excel import amount_format
     table = team_summary(ledger, customer_ids, as_of, activities=activities, events=events)
+    gtable, gtitle = (summary_goals(ledger, as_of, goals, collector, activities)
+                      if goals is not None else (None, ""))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     html = out / f"summary-{table.attrs['as_of']}.html"
-    atomic_write_text(html, summary_html(table, title))
+    atomic_write_text(html, summary_html(table, title, gtable, gtitle))
     wb = Workbook()
     ws = wb.active
     ws.title = "Summary"
@@ -390,6 +421,18 @@ def write_summary(ledger: Ledger, customer_ids: list[str], as_of, out: str | Pat
             ws.cell(row=ws.max_row, column=col).number_format = amount_format(cur)
     for col, width in zip("ABCDEFGHIJK", (28, 10, 16, 16, 18, 18, 14, 16, 14, 18, 60)):
         ws.column_dimensions[col].width = width
+    if gtable is not None:
+        wg = wb.create_sheet("Goals")
+        wg.append([gtitle])
+        wg["A1"].font = Font(bold=True, size=14)
+        wg.append([])
+        wg.append(list(gtable.columns))
+        for cell in wg[wg.max_row]:
+            cell.font = Font(bold=True)
+        for row in gtable.values.tolist():
+            wg.append(row)
+        for col, width in zip("ABCDEFGH", (24, 26, 10, 16, 16, 16, 12, 12)):
+            wg.column_dimensions[col].width = width
     xlsx = out / f"summary-{table.attrs['as_of']}.xlsx"
     with atomic_path(xlsx) as tmp:
         wb.save(tmp)

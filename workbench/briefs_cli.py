@@ -44,6 +44,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         "dispute events (default: WORKBENCH_DB_URL or data/workbench.db)")
         sp.add_argument("--no-log", action="store_true",
                         help="the ledger's activities and disputes only (not the state database)")
+        if name == "summary":
+            sp.add_argument("--targets", type=Path, default=None,
+                            help="goals file for the team-against-goals section (default: the "
+                                 "shipped workbench/policies/goals.yaml)")
     p.set_defaults(func=run)
     return p
 
@@ -89,8 +93,14 @@ def run(args) -> int:
         else:
             title = (f"Weekly summary: {args.collector}'s accounts" if args.collector
                      else "Weekly account summary")
+            from .goals import load_goals
+            from .policy import PolicyError
+            try:
+                goals = load_goals(getattr(args, "targets", None) or "goals")
+            except PolicyError as e:
+                raise CLIError(str(e)) from None
             files = write_summary(ledger, ids, D, args.out, title=title, activities=activities,
-                                  events=events)
+                                  events=events, goals=goals, collector=args.collector)
     except ValueError as e:
         raise CLIError(str(e)) from None
     for f in files:
