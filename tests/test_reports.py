@@ -44,7 +44,7 @@ def pack(demo_dir, tmp_path_factory):
 MACHINE = {"aging.json", "aging_by_currency.csv", "aging_by_customer.csv", "aging_by_segment.csv",
            "ledger_summary.json", "kpis.json", "kpis_by_currency.csv", "kpis_by_segment.csv",
            "kpi_trend.csv", "worklist.csv", "suspension_proposals.csv", "write_off_proposals.csv",
-           "reserve.json"}
+           "reserve.json", "kpi_targets.csv"}
 NOTEBOOKS = ["quarterly_reserve", "ar_aging", "collections_overview", "cash_reconciliation",
              "credit_evaluation", "payment_risk"]
 

@@ -15,7 +15,7 @@ import pandas as pd
 from ..aging import aging_records, aging_table, load_aging_policy
 from ..io.writer import atomic_write_text
 from ..ledger import Ledger
-from ..money import format_amount_array, minor_units
+from ..money import format_amount, format_amount_array, minor_units
 from ..periods import Period
 
 __all__ = ["money_frame", "write_tables", "write_reserve"]
@@ -93,6 +93,25 @@ def _write_collections(ledger: Ledger, period: Period, folder: Path) -> dict:
                                          activities=acts), money)
     csv("kpi_trend", kpi_trend(ledger, period.end, points=12, options=options, activities=acts),
         money)
+    # the company's goals for the period (quarterly or monthly targets of the shipped goals
+    # file): actual, target, variance, status; money columns as exact decimal text
+    from ..goals import kpis_against_targets, load_goals, period_frequency
+    goals = load_goals()
+    try:
+        period_frequency(period)
+    except ValueError:
+        goals_frame = None                          # a week: no targets for it
+    else:
+        goals_frame = kpis_against_targets(ledger, period, goals, options=options,
+                                           activities=acts, table=kpis)
+    if goals_frame is not None:
+        g = goals_frame.copy()
+        is_money = g["unit"] == "money"
+        for col in ("actual", "target", "variance"):
+            g[col] = [format_amount(int(v), c) if m and v is not None and v == v else v
+                      for v, c, m in zip(g[col], g["currency"], is_money)]
+        atomic_write_text(folder / "kpi_targets.csv", g.to_csv(index=False, lineterminator="\n",
+                                                              float_format="%.4f"))
     wl = worklist(ledger, period.end, policy, acts)
     csv("worklist", wl, ["open_ar", "past_due_ar", "promise_due_today"])
     csv("suspension_proposals", suspension_proposals(ledger, period.end, policy, acts),
@@ -100,7 +119,7 @@ def _write_collections(ledger: Ledger, period: Period, folder: Path) -> dict:
     csv("write_off_proposals", write_off_proposals(ledger, period.end, policy), ["open_balance"])
     from_log = int((acts["source"] == "state").sum()) if "source" in acts else 0
     return {"collections_policy": policy.label, "kpi_formulas": options.formulas(),
-            "activity_log_rows_used": from_log}
+            "activity_log_rows_used": from_log, "goals": goals.label}
 
 
 def _ar_text(ledger: Ledger, as_of) -> dict[str, str]:
