@@ -22,6 +22,7 @@ from workbench.adjustments import (
     propose_adjustments,
     record_proposals,
     refuse,
+    withdraw,
 )
 from workbench.ledger import Ledger
 from workbench.policy import PolicyError
@@ -92,8 +93,8 @@ def test_proposals_from_each_source_with_evidence(db, ledger_dir):
     ledger, props, ids = _proposed(db, ledger_dir)
     assert props[["adjustment_id", "kind", "source", "customer_id", "invoice_id", "currency",
                   "amount_minor", "amount"]].values.tolist() == [
-        ["ADJ-DISPUTE-I1", "credit_memo", "dispute", "C1", "I1", "USD", 80000, "800.00"],
-        ["ADJ-PRICINGERROR-I3", "credit_memo", "pricing_error", "C2", "I3", "KWD", 12345, "12.345"],
+        ["ADJ-DISPUTE-D1", "credit_memo", "dispute", "C1", "I1", "USD", 80000, "800.00"],
+        ["ADJ-PRICINGERROR-A1", "credit_memo", "pricing_error", "C2", "I3", "KWD", 12345, "12.345"],
         ["ADJ-SHORTPAY-I2", "write_off", "short_pay", "C1", "I2", "USD", 1000, "10.00"],
         ["ADJ-SMALLBALANCE-I4", "write_off", "small_balance", "C3", "I4", "JPY", 2500, "2500"]]
     assert ids == list(props["adjustment_id"])
@@ -114,18 +115,18 @@ def test_proposals_from_each_source_with_evidence(db, ledger_dir):
 def test_round_trip_refused_approved_exported_posted_once(db, ledger_dir, tmp_path):
     ledger, props, _ = _proposed(db, ledger_dir)
     # whoever proposed may not approve (segregation of duties), whatever the amount
-    with pytest.raises(AdjustmentError, match="ADJ-PRICINGERROR-I3 was proposed by ann: someone "
+    with pytest.raises(AdjustmentError, match="ADJ-PRICINGERROR-A1 was proposed by ann: someone "
                                               "else approves it"):
-        approve(db, "ADJ-PRICINGERROR-I3", "ann", "cfo", ledger)
+        approve(db, "ADJ-PRICINGERROR-A1", "ann", "cfo", ledger)
     # an analyst (limit 500.00 USD) cannot approve the 800.00 USD credit memo
     with pytest.raises(AdjustmentError, match=r"800\.00 USD is above the analyst limit of "
                                               r"500\.00 USD .*needs manager authority"):
-        approve(db, "ADJ-DISPUTE-I1", "al", "analyst", ledger)
+        approve(db, "ADJ-DISPUTE-D1", "al", "analyst", ledger)
     assert adjustment_status(db, "proposed")["adjustment_id"].tolist() == list(props["adjustment_id"])
-    approve(db, "ADJ-DISPUTE-I1", "maria", "manager", ledger, "credit agreed with sales")
-    with pytest.raises(AdjustmentError, match="ADJ-DISPUTE-I1 is approved .*only a proposed"):
-        approve(db, "ADJ-DISPUTE-I1", "maria", "manager", ledger)
-    approve(db, "ADJ-PRICINGERROR-I3", "al", "analyst", ledger)         # 12.345 KWD <= 150.000
+    approve(db, "ADJ-DISPUTE-D1", "maria", "manager", ledger, "credit agreed with sales")
+    with pytest.raises(AdjustmentError, match="ADJ-DISPUTE-D1 is approved .*only a proposed"):
+        approve(db, "ADJ-DISPUTE-D1", "maria", "manager", ledger)
+    approve(db, "ADJ-PRICINGERROR-A1", "al", "analyst", ledger)         # 12.345 KWD <= 150.000
     approve(db, "ADJ-SMALLBALANCE-I4", "al", "analyst", ledger)         # 2500 JPY <= 75000
     refuse(db, "ADJ-SHORTPAY-I2", "maria", "manager", "customer will pay the bank fee")
     with pytest.raises(AdjustmentError, match="is refused"):
@@ -135,24 +136,24 @@ def test_round_trip_refused_approved_exported_posted_once(db, ledger_dir, tmp_pa
 
     out = tmp_path / "erp"
     res = export_adjustments(db, ledger, out, date="2026-10-01", actor="maria")
-    assert res.adjustment_ids == ["ADJ-DISPUTE-I1", "ADJ-PRICINGERROR-I3", "ADJ-SMALLBALANCE-I4"]
+    assert res.adjustment_ids == ["ADJ-DISPUTE-D1", "ADJ-PRICINGERROR-A1", "ADJ-SMALLBALANCE-I4"]
     assert res.batch_id.startswith("EXP-2026-10-01-")
     assert (res.folder / "credit_memos.csv").read_text() == (
         "credit_memo_id,customer_id,date,amount,currency,invoice_id,reason\n"
-        "ADJ-DISPUTE-I1,C1,2026-10-01,800.00,USD,I1,dispute_resolved\n"
-        "ADJ-PRICINGERROR-I3,C2,2026-10-01,12.345,KWD,I3,pricing_error\n")
+        "ADJ-DISPUTE-D1,C1,2026-10-01,800.00,USD,I1,dispute_resolved\n"
+        "ADJ-PRICINGERROR-A1,C2,2026-10-01,12.345,KWD,I3,pricing_error\n")
     assert (res.folder / "write_offs.csv").read_text() == (
         "invoice_id,date,amount,reason,currency,approved_by\n"
         "I4,2026-10-01,2500,small_balance (ADJ-SMALLBALANCE-I4),JPY,al\n")
     b = res.batch_id
     assert (res.folder / "netsuite_adjustments.csv").read_text() == (
         "External ID,Type,Customer,Date,Currency,Item,Amount,Apply To,Reason,Memo,Approved By,Batch\n"
-        f"ADJ-DISPUTE-I1,Credit Memo,C1,2026-10-01,USD,AR Adjustment,800.00,I1,dispute_resolved,"
+        f"ADJ-DISPUTE-D1,Credit Memo,C1,2026-10-01,USD,AR Adjustment,800.00,I1,dispute_resolved,"
         f"credit agreed with sales,maria,{b}\n"
-        f"ADJ-PRICINGERROR-I3,Credit Memo,C2,2026-10-01,KWD,AR Adjustment,12.345,I3,pricing_error,,al,{b}\n"
+        f"ADJ-PRICINGERROR-A1,Credit Memo,C2,2026-10-01,KWD,AR Adjustment,12.345,I3,pricing_error,,al,{b}\n"
         f"ADJ-SMALLBALANCE-I4,Credit Memo,C3,2026-10-01,JPY,Bad Debt Write-off,2500,I4,small_balance,,al,{b}\n")
     assert adjustment_status(db)[["adjustment_id", "status"]].values.tolist() == [
-        ["ADJ-DISPUTE-I1", "exported"], ["ADJ-PRICINGERROR-I3", "exported"],
+        ["ADJ-DISPUTE-D1", "exported"], ["ADJ-PRICINGERROR-A1", "exported"],
         ["ADJ-SHORTPAY-I2", "refused"], ["ADJ-SMALLBALANCE-I4", "exported"]]
 
     # a second export exports nothing
@@ -182,7 +183,7 @@ def test_approval_checks_the_amount_is_still_open(db, ledger_dir):
               "amount": "300.00", "invoice_id": "I1", "reason": "manual"}
     write_ledger(ledger_dir, credit_memos=LEDGER["credit_memos"] + [manual])
     with pytest.raises(AdjustmentError, match=r"more than is still open on I1 \(700\.00 USD open"):
-        approve(db, "ADJ-DISPUTE-I1", "maria", "manager", Ledger.load(ledger_dir))
+        approve(db, "ADJ-DISPUTE-D1", "maria", "manager", Ledger.load(ledger_dir))
 
 
 def test_concurrent_double_export_exports_once(tmp_path, ledger_dir):
@@ -236,12 +237,33 @@ def test_bad_column_map_names_file_and_key(tmp_path):
         load_export_map(m)
 
 
-def test_bad_pricing_note_amount_names_the_activity(tmp_path):
-    rows = {**LEDGER, "activities": [{**LEDGER["activities"][0],
-                                      "note": "PRICING ERROR 1.2345: too many decimals"}]}
-    ledger = Ledger.load(write_ledger(tmp_path / "l", **rows))
-    with pytest.raises(AdjustmentError, match=r"activity A1: pricing error amount '1\.2345'"):
-        propose_adjustments(ledger, AS_OF)
+def test_bad_pricing_note_is_skipped_the_rest_proposed(tmp_path, db):
+    # A1 (KWD, 3 decimals) has too many decimals, A2 a misplaced separator: both skipped,
+    # named with their source; A3 "1,200.00" on I1 (USD) is read as 1200.00, capped at what
+    # is left open on I1 after D1's 800.00: 1000.00 - 800.00 = 200.00 (20000 minor)
+    acts = [{**LEDGER["activities"][0], "note": "PRICING ERROR 1.2345: too many decimals"},
+            {**LEDGER["activities"][0], "activity_id": "A2", "customer_id": "C1",
+             "invoice_id": "I2", "note": "PRICING ERROR 1,20.00: wrong grouping"},
+            {**LEDGER["activities"][0], "activity_id": "A3", "customer_id": "C1",
+             "invoice_id": "I1", "note": "PRICING ERROR 1,200.00: billed twice"}]
+    folder = write_ledger(tmp_path / "l", **{**LEDGER, "activities": acts})
+    ledger = Ledger.load(folder)
+    props = propose_adjustments(ledger, AS_OF, db=db, ledger_dir=folder)
+    assert props[["adjustment_id", "amount_minor"]].values.tolist() == [
+        ["ADJ-DISPUTE-D1", 80000], ["ADJ-PRICINGERROR-A3", 20000], ["ADJ-SHORTPAY-I2", 1000],
+        ["ADJ-SMALLBALANCE-I4", 2500]]
+    sk = props.attrs["skipped"]
+    assert sk["ADJ-PRICINGERROR-A1"].startswith(
+        f"ledger {folder / 'activities.csv'}: activity A1: pricing error amount '1.2345'")
+    assert "activity A2: pricing error amount '1,20.00'" in sk["ADJ-PRICINGERROR-A2"]
+    assert "thousands separators out of place" in sk["ADJ-PRICINGERROR-A2"]
+    rec = record_proposals(db, props, actor="ann", ledger=ledger)
+    assert list(rec) == ["ADJ-DISPUTE-D1", "ADJ-PRICINGERROR-A3", "ADJ-SHORTPAY-I2",
+                         "ADJ-SMALLBALANCE-I4"]
+    # I2 is also a small balance, but the short pay holds its 10.00 open: reported, not silent
+    assert set(rec.skipped) == {"ADJ-PRICINGERROR-A1", "ADJ-PRICINGERROR-A2", "ADJ-SMALLBALANCE-I2"}
+    assert rec.skipped["ADJ-SMALLBALANCE-I2"] == ("nothing left open on I2: 10.00 USD open, "
+                                                  "10.00 USD held by other adjustments")
 
 
 def test_cli_round_trip(db, ledger_dir, tmp_path, cli_user, capsys):
@@ -257,15 +279,15 @@ def test_cli_round_trip(db, ledger_dir, tmp_path, cli_user, capsys):
     cli_user("analyst", "ann")
     assert cli("propose", "--ledger", str(ledger_dir), "--as-of", AS_OF) == 0
     assert "4 proposal(s) on 2026-09-30; 4 newly recorded" in capsys.readouterr().out
-    assert cli("approve", "ADJ-PRICINGERROR-I3") == 2
+    assert cli("approve", "ADJ-PRICINGERROR-A1") == 2
     assert "was proposed by ann: someone else approves it" in capsys.readouterr().err
     (tmp_path / "cli-users.toml").unlink()      # the OS login becomes another user
     cli_user("analyst", "al")
-    assert cli("approve", "ADJ-DISPUTE-I1") == 2
+    assert cli("approve", "ADJ-DISPUTE-D1") == 2
     assert "above the analyst limit of 500.00 USD" in capsys.readouterr().err
     (tmp_path / "cli-users.toml").unlink()
     cli_user("manager", "maria")
-    assert cli("approve", "ADJ-DISPUTE-I1", "--note", "ok") == 0
+    assert cli("approve", "ADJ-DISPUTE-D1", "--note", "ok") == 0
     assert cli("refuse", "ADJ-SHORTPAY-I2", "--note", "fee") == 0
     assert cli("export", "--ledger", str(ledger_dir), "--out", str(tmp_path / "x"),
                "--date", "2026-10-01") == 0
@@ -275,6 +297,151 @@ def test_cli_round_trip(db, ledger_dir, tmp_path, cli_user, capsys):
     assert cli("list", "--format", "json") == 0
     got = {r["adjustment_id"]: (r["status"], r["last_by"]) for r in
            json.loads(capsys.readouterr().out)}
-    assert got == {"ADJ-DISPUTE-I1": ("exported", "maria"), "ADJ-SHORTPAY-I2": ("refused", "maria"),
-                   "ADJ-PRICINGERROR-I3": ("proposed", "ann"),
+    assert got == {"ADJ-DISPUTE-D1": ("exported", "maria"), "ADJ-SHORTPAY-I2": ("refused", "maria"),
+                   "ADJ-PRICINGERROR-A1": ("proposed", "ann"),
                    "ADJ-SMALLBALANCE-I4": ("proposed", "ann")}
+
+
+def test_second_dispute_and_reproposal_after_withdrawal_get_their_own_ids(db, tmp_path):
+    # I1 1000.00 USD: D1 800.00 and D2 150.00 both closed as credit_memo -> two credit memos,
+    # 800.00 + 150.00 = 950.00 <= 1000.00 open; ids from the dispute ids
+    d2 = {"dispute_id": "D2", "invoice_id": "I1", "opened_date": "2026-04-01",
+          "reason_code": "quantity", "amount": "150.00", "closed_date": "2026-05-01",
+          "resolution": "credit_memo"}
+    folder = write_ledger(tmp_path / "l", **{**LEDGER, "disputes": LEDGER["disputes"] + [d2]})
+    ledger = Ledger.load(folder)
+
+    def run():
+        return record_proposals(db, propose_adjustments(ledger, AS_OF, db=db), actor="ann",
+                                ledger=ledger)
+    assert run() == ["ADJ-DISPUTE-D1", "ADJ-DISPUTE-D2", "ADJ-PRICINGERROR-A1",
+                     "ADJ-SHORTPAY-I2", "ADJ-SMALLBALANCE-I4"]
+    st = adjustment_status(db).set_index("adjustment_id")
+    assert st.loc[["ADJ-DISPUTE-D1", "ADJ-DISPUTE-D2"], "amount"].tolist() == ["800.00", "150.00"]
+    again = run()
+    assert again == [] and again.skipped["ADJ-DISPUTE-D2"] == "ADJ-DISPUTE-D2 is already recorded (proposed)"
+    # withdrawn (approved first: a stale approval may be withdrawn) -> proposed again as -R1
+    approve(db, "ADJ-DISPUTE-D2", "maria", "manager", ledger)
+    withdraw(db, "ADJ-DISPUTE-D2", "maria", "amount under review")
+    assert run() == ["ADJ-DISPUTE-D2-R1"]
+    withdraw(db, "ADJ-DISPUTE-D2-R1", "maria", "still under review")
+    assert run() == ["ADJ-DISPUTE-D2-R2"]
+    st = adjustment_status(db).set_index("adjustment_id")
+    assert st.loc["ADJ-DISPUTE-D2-R2", ["status", "amount", "invoice_id"]].tolist() == [
+        "proposed", "150.00", "I1"]
+    assert st.loc[["ADJ-DISPUTE-D2", "ADJ-DISPUTE-D2-R1"], "status"].tolist() == [
+        "withdrawn", "withdrawn"]
+    # an exported one cannot be withdrawn
+    approve(db, "ADJ-DISPUTE-D1", "maria", "manager", ledger)
+    export_adjustments(db, ledger, tmp_path / "erp", date="2026-10-01")
+    with pytest.raises(AdjustmentError, match="ADJ-DISPUTE-D1 is exported .*only a proposed or "
+                                              "approved adjustment can be withdrawn"):
+        withdraw(db, "ADJ-DISPUTE-D1", "maria", "too late")
+    assert db.verify_audit_chain().ok
+
+
+def test_short_pay_skips_open_disputes_and_invoices_not_yet_due(db, tmp_path):
+    # I6 500.00 due 2026-10-15 paid 495.00: short 5.00 (1%) but not past due on 2026-09-30
+    # I7 400.00 due 2026-03-01 paid 396.00: short 4.00 (1%) but dispute D3 is open on it
+    # I8 200.00 due 2026-03-01 paid 197.00: short 3.00 (1.5%), past due, no dispute -> 3.00
+    inv = [{"invoice_id": i, "customer_id": "C1", "invoice_date": d, "due_date": due, "amount": a}
+           for i, d, due, a in (("I6", "2026-09-15", "2026-10-15", "500.00"),
+                                ("I7", "2026-01-30", "2026-03-01", "400.00"),
+                                ("I8", "2026-01-30", "2026-03-01", "200.00"))]
+    rec = [{"receipt_id": f"R{i}", "receipt_date": "2026-09-20", "amount": a,
+            "payer_name": "ACME CORP", "reference": f"I{i}", "customer_id": "C1"}
+           for i, a in ((6, "495.00"), (7, "396.00"), (8, "197.00"))]
+    app = [{"receipt_id": f"R{i}", "invoice_id": f"I{i}", "amount": a, "applied_date": "2026-09-20"}
+           for i, a in ((6, "495.00"), (7, "396.00"), (8, "197.00"))]
+    d3 = {"dispute_id": "D3", "invoice_id": "I7", "opened_date": "2026-05-01",
+          "reason_code": "quantity", "amount": "4.00", "closed_date": "", "resolution": ""}
+    folder = write_ledger(tmp_path / "l", **{
+        **LEDGER, "invoices": LEDGER["invoices"] + inv, "receipts": LEDGER["receipts"] + rec,
+        "applications": LEDGER["applications"] + app, "disputes": LEDGER["disputes"] + [d3]})
+    props = propose_adjustments(Ledger.load(folder), AS_OF, db=db)
+    sp = props[props["source"] == "short_pay"]
+    assert sp[["adjustment_id", "amount_minor"]].values.tolist() == [
+        ["ADJ-SHORTPAY-I2", 1000], ["ADJ-SHORTPAY-I8", 300]]
+    assert props.attrs["skipped"]["ADJ-SHORTPAY-I6"] == (
+        "I6 is not past due on 2026-09-30 (due 2026-10-15): no short-pay write-off")
+    assert props.attrs["skipped"]["ADJ-SHORTPAY-I7"] == (
+        "I7 has an open dispute on 2026-09-30: no short-pay write-off")
+
+
+def test_dispute_resolved_in_the_workbench_becomes_a_credit_memo(db, ledger_dir):
+    import datetime as dt
+    import warnings
+
+    from workbench.disputes import DisputeBook
+
+    ledger = Ledger.load(ledger_dir)
+    book = DisputeBook(db, ledger)
+    # I5 300.00 USD, CM0 50.00 booked 2026-09-30 (before the dispute opened today): 250.00
+    # open; the workbench dispute of 120.00 resolved credit_memo -> a 120.00 credit memo
+    did = book.open("I5", "120.00", "pricing", actor="ann")
+    book.resolve(did, "credit_memo", actor="bob", note="customer right")
+    # point in time: on 2026-09-30 the resolution was not recorded yet
+    before = propose_adjustments(ledger, AS_OF, db=db)
+    assert f"ADJ-DISPUTE-{did}" not in set(before["adjustment_id"])
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")            # after the ledger's last date
+        props = propose_adjustments(ledger, today, db=db)
+    row = props.set_index("adjustment_id").loc[f"ADJ-DISPUTE-{did}"]
+    assert (row["kind"], row["invoice_id"], row["amount_minor"], row["amount"]) == (
+        "credit_memo", "I5", 12000, "120.00")
+    ev = json.loads(row["evidence"])
+    assert ev["where"][0]["table"] == "dispute_events"
+    assert ev["where"][0]["key"]["dispute_id"] == did and ev["where"][0]["recorded_by"] == "bob"
+    assert "resolved in the workbench by bob" in ev["what"]
+    assert ev["figures"]["disputed"] == "120.00" and ev["figures"]["open_balance"] == "250.00"
+
+
+def test_a_correction_does_not_reverse_the_status_and_key_clashes_are_plain_errors(db, ledger_dir):
+    ledger, _, _ = _proposed(db, ledger_dir)
+    approve(db, "ADJ-DISPUTE-D1", "maria", "manager", ledger, "ok")
+    proposed = db.rows("adjustments", where={"adjustment_id": "ADJ-DISPUTE-D1",
+                                             "event": "proposed"})[0]
+    # correcting the proposal's note copies its event ("proposed"): still approved
+    db.correct("adjustments", proposed["id"], {"note": "typo fixed"}, "typo", actor="maria")
+    st = adjustment_status(db).set_index("adjustment_id")
+    assert st.loc["ADJ-DISPUTE-D1", ["status", "amount", "last_by"]].tolist() == [
+        "approved", "800.00", "maria"]
+    # correcting the approval into a proposal (a mistaken approval): proposed again; a new
+    # approval clashes with the first's idempotency key -> AdjustmentError, not a traceback
+    appr = db.rows("adjustments", where={"adjustment_id": "ADJ-DISPUTE-D1", "event": "approved"})[0]
+    db.correct("adjustments", appr["id"], {"event": "proposed", "authority": None},
+               "approved by mistake", actor="maria")
+    assert adjustment_status(db).set_index("adjustment_id").loc["ADJ-DISPUTE-D1", "status"] == \
+        "proposed"
+    with pytest.raises(AdjustmentError, match="state database refused the change: .*idempotency "
+                                              "key 'ADJ-DISPUTE-D1:approved'"):
+        approve(db, "ADJ-DISPUTE-D1", "carl", "cfo", ledger, "again")
+
+
+def test_cli_withdraw_and_skipped_are_printed(db, ledger_dir, cli_user, capsys):
+    from workbench.adjustments_cli import add_parser, run
+
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers(dest="command"))
+
+    def cli(*argv):
+        return run(parser.parse_args(["adjustments", "--db", db.url, *argv]))
+
+    cli_user("manager", "maria")
+    assert cli("propose", "--ledger", str(ledger_dir), "--as-of", AS_OF) == 0
+    capsys.readouterr()
+    assert cli("propose", "--ledger", str(ledger_dir), "--as-of", AS_OF) == 0
+    out = capsys.readouterr().out
+    assert "0 newly recorded" in out and "5 skipped:" in out    # 4 recorded, I2 small balance
+    assert "  ADJ-DISPUTE-D1: ADJ-DISPUTE-D1 is already recorded (proposed)" in out
+    assert cli("withdraw", "ADJ-DISPUTE-D1", "--note", "customer paid instead") == 0
+    assert "ADJ-DISPUTE-D1 withdrawn by maria (manager)" in capsys.readouterr().out
+    assert cli("withdraw", "ADJ-DISPUTE-D1", "--note", "again") == 2
+    err = capsys.readouterr().err
+    assert "error: ADJ-DISPUTE-D1 is withdrawn" in err and "Traceback" not in err
+    rows = db.rows("adjustments", where={"event": "withdrawn"})
+    assert [(r["adjustment_id"], r["recorded_by"], r["authority"], r["note"]) for r in rows] == [
+        ("ADJ-DISPUTE-D1", "maria", "manager", "customer paid instead")]
+    assert cli("propose", "--ledger", str(ledger_dir), "--as-of", AS_OF) == 0
+    assert "1 newly recorded\n  ADJ-DISPUTE-D1-R1" in capsys.readouterr().out

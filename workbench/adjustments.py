@@ -3,15 +3,19 @@ exported to the ERP (which stays the book of record).
 
 An adjustment lives in the state database's append-only ``adjustments`` table as a chain of
 events sharing its ``adjustment_id``: ``proposed`` -> ``approved`` | ``refused`` |
-``withdrawn``; ``approved`` -> ``exported``. The latest event is its status.
+``withdrawn``; ``approved`` -> ``exported`` | ``withdrawn``. The latest event is its status;
+a correction (``StateDB.correct``, a row whose ``supersedes`` names another) replaces the row
+it corrects in place, it is not a new event.
 
 Sources (each proposal carries its evidence, JSON: what, where, the figures):
 
-* ``dispute`` -- a ``disputes`` row closed by ``as_of`` with ``resolution: credit_memo``
-  (resolved in the customer's favour): a credit memo of the disputed amount, less credit
+* ``dispute`` -- a dispute closed by ``as_of`` with resolution ``credit_memo`` (in the
+  customer's favour): a ``disputes`` row of the ledger, or a dispute resolved in the workbench
+  (a ``dispute_events`` "resolved" row recorded by the end of ``as_of``, read through
+  :func:`workbench.disputes.dispute_states`): a credit memo of the disputed amount, less credit
   memos already booked on the invoice since the dispute opened, at most the open balance.
-* ``short_pay`` -- an invoice with cash applied and a remainder within the policy's
-  tolerance (amount and percentage of the invoice); or a cash-application deduction
+* ``short_pay`` -- an invoice past due, with no open dispute, cash applied and a remainder
+  within the policy's tolerance (amount and percentage of the invoice); or a cash-application deduction
   (``CashAppRun.deductions``) passed in.
 * ``small_balance`` -- :func:`workbench.collections.write_off_proposals` (the collections
   policy's ``small_balance_write_off``), reused as it is.
@@ -19,9 +23,15 @@ Sources (each proposal carries its evidence, JSON: what, where, the figures):
   starts with the policy's marker (default ``PRICING ERROR``) and the amount to credit in the
   invoice's currency: ``PRICING ERROR 120.00: billed 13.20/unit, contract 12.00``.
 
-One invoice gets one proposal per run (first of dispute, pricing_error, short_pay,
-small_balance); the id is deterministic, ``ADJ-<SOURCE>-<invoice_id>``, so the same proposal
-is recorded once however often it is proposed.
+The id comes from the source record, deterministic: ``ADJ-DISPUTE-<dispute_id>``,
+``ADJ-PRICINGERROR-<activity_id>``, ``ADJ-SHORTPAY-<invoice_id>``,
+``ADJ-SMALLBALANCE-<invoice_id>``; the same proposal is recorded once however often it is
+proposed. A withdrawn adjustment may be proposed again: the re-proposal's id takes the suffix
+``-R<n>``, ``n`` the number of earlier withdrawn ones from that source record. Several
+adjustments may be live on one invoice, their total at most its open balance; sources are
+taken in the order dispute, pricing_error, short_pay, small_balance, and whatever is left
+out is reported (``attrs["skipped"]`` of the proposals; :func:`record_proposals`'s
+``skipped``) with why.
 
 Export writes ``credit_memos.csv`` and ``write_offs.csv`` in the ledger loader's own columns
 (a credit memo's id is the adjustment id; a write-off's reason ends with ``(<adjustment id>)``
@@ -65,6 +75,7 @@ __all__ = [
     "AdjustmentError",
     "AdjustmentsPolicy",
     "ExportResult",
+    "Recorded",
     "adjustment_status",
     "approve",
     "export_adjustments",
@@ -88,7 +99,9 @@ LEDGER_COLUMNS = {
 }
 DEFAULT_MAP = Path(__file__).parent / "io" / "maps" / "netsuite_adjustments.yaml"
 PROPOSAL_COLUMNS = ["adjustment_id", "kind", "source", "customer_id", "invoice_id", "currency",
-                    "amount_minor", "amount", "reason_code", "evidence", "policy"]
+                    "amount_minor", "amount", "reason_code", "evidence", "policy", "base_id"]
+#: thousands separators in valid positions only: 1,200.00 / 12,345,678 (not 1,20.00)
+_GROUPED = re.compile(r"^[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?$")
 
 
 class AdjustmentError(ValueError):
@@ -167,8 +180,33 @@ def load_adjustments_policy(path: str | Path = "adjustments") -> AdjustmentsPoli
 
 # =========================================================================== proposals
 
-def _adjustment_id(source: str, invoice_id: str) -> str:
-    return f"ADJ-{source.upper().replace('_', '')}-{invoice_id}"
+def _adjustment_id(source: str, record_id: str) -> str:
+    """The base id of an adjustment from a source record (dispute, activity or invoice id)."""
+    return f"ADJ-{source.upper().replace('_', '')}-{record_id}"
+
+
+def _resolve_id(states: dict, base: str) -> tuple[str | None, str | None]:
+    """``(id, None)``: the id to record a proposal from ``base`` under (``base``, or
+    ``base-R<n>`` after ``n`` withdrawn ones); ``(None, why)`` when it is recorded already."""
+    n = 0
+    while True:
+        cand = base if n == 0 else f"{base}-R{n}"
+        s = states.get(cand)
+        if s is None:
+            return cand, None
+        if s["status"] != "withdrawn":
+            return None, f"{cand} is already recorded ({s['status']})"
+        n += 1
+
+
+def _plain_amount(text: str, cur: str) -> int:
+    """Parse a note's amount: thousands separators accepted only in valid positions."""
+    if "," in text:
+        if not _GROUPED.match(text):
+            raise MoneyError(f"thousands separators out of place in {text!r} (write 1,200.00 "
+                             f"or 1200.00)")
+        text = text.replace(",", "")
+    return parse_amount(text, cur)
 
 
 def _evidence(what: str, where: list[dict], figures: dict, as_of, ledger_dir) -> str:
@@ -189,7 +227,9 @@ def _where(ledger_dir, table: str, key: dict) -> dict:
 
 def propose_adjustments(ledger: Ledger, as_of, policy: AdjustmentsPolicy | None = None,
                         db=None, *, collections_policy=None, deductions: pd.DataFrame | None = None,
-                        ledger_dir: str | Path | None = None) -> pd.DataFrame:
+                        ledger_dir: str | Path | None = None,
+                        activities: pd.DataFrame | None = None,
+                        dispute_events=None) -> pd.DataFrame:
     """Adjustments the sources call for on ``as_of`` (nothing recorded here).
 
     Parameters
@@ -197,35 +237,63 @@ def propose_adjustments(ledger: Ledger, as_of, policy: AdjustmentsPolicy | None 
     ledger, as_of : the ledger and the date (only what is dated by then counts).
     policy : the adjustments policy (default: shipped).
     db : StateDB, optional
-        When given, invoices with an adjustment already proposed from another source and not
-        refused or withdrawn are left out (one adjustment per invoice at a time).
+        When given: proposals already recorded are left out (a withdrawn one is proposed
+        again under ``-R<n>``), live adjustments (proposed, approved, exported and not posted)
+        count against the invoice's open balance, and disputes resolved in the workbench
+        (``dispute_events``, by the end of ``as_of``) are a dispute source.
     collections_policy : the small-balance thresholds (default: shipped collections policy).
     deductions : ``CashAppRun.deductions`` (receipt_id, invoice_id, amount_minor, currency),
         short pays proposed by cash application.
     ledger_dir : the ledger folder, named in the evidence (and used by ``approve`` later).
+    activities : the activity frame (:func:`workbench.collections.activity_frame`, with a
+        ``source`` column: ``ledger`` or ``state``); default the ledger's activities.
+    dispute_events : the ``dispute_events`` rows (default: ``db``'s).
 
     Returns
     -------
-    DataFrame of ``PROPOSAL_COLUMNS``, sorted by adjustment id; ``amount_minor`` exact.
+    DataFrame of ``PROPOSAL_COLUMNS``, sorted by adjustment id; ``amount_minor`` exact;
+    ``attrs["skipped"]``: what was left out (key: adjustment id, or the source record) -> why.
     """
     policy = policy or load_adjustments_policy()
     D = ledger.require_data_by(as_of)
     bal = ledger.balances(D).set_index("invoice_id")
     src = policy.sources
-    found: dict[str, dict] = {}      # invoice -> proposal (the first source wins)
+    found: dict[str, dict] = {}      # adjustment id -> proposal
+    skipped: dict[str, str] = {}
+    states = _states(db.rows("adjustments")) if db is not None else {}
+    posted = _posted(ledger)
+    taken: dict[str, int] = {}       # invoice -> live adjustments and earlier proposals
+    for a, s in states.items():
+        if s["status"] in ("proposed", "approved") or (s["status"] == "exported"
+                                                       and a not in posted):
+            inv = s["proposed"]["invoice_id"]
+            taken[inv] = taken.get(inv, 0) + int(s["proposed"]["amount_minor"])
 
-    def add(source, invoice_id, amount, what, where, figures):
-        if invoice_id in found or invoice_id not in bal.index:
+    def add(source, record_id, invoice_id, amount, what, where, figures):
+        base = _adjustment_id(source, record_id)
+        if base in found or invoice_id not in bal.index:
             return
+        a, why = _resolve_id(states, base)
         b = bal.loc[invoice_id]
-        amount = min(int(amount), int(b["open_minor"]))
-        if amount <= 0:
+        cur, open_minor = b["currency"], int(b["open_minor"])
+        held = taken.get(invoice_id, 0)
+        if a is None:
+            skipped[base] = why
+            if why.endswith("(refused)"):      # a refusal stands: no other source takes it
+                taken[invoice_id] = held + max(0, min(int(amount), open_minor - held))
             return
-        cur = b["currency"]
-        figures = {**figures, "open_balance": format_amount(int(b["open_minor"]), cur),
+        amount = min(int(amount), open_minor - held)
+        if amount <= 0:
+            if held:
+                skipped[a] = (f"nothing left open on {invoice_id}: "
+                              f"{format_money(open_minor, cur)} open, "
+                              f"{format_money(held, cur)} held by other adjustments")
+            return
+        taken[invoice_id] = held + amount
+        figures = {**figures, "open_balance": format_amount(open_minor, cur),
                    "amount": format_amount(amount, cur), "currency": cur}
-        found[invoice_id] = {
-            "adjustment_id": _adjustment_id(source, invoice_id), "kind": src[source]["kind"],
+        found[base] = {
+            "adjustment_id": a, "base_id": base, "kind": src[source]["kind"],
             "source": source, "customer_id": b["customer_id"], "invoice_id": invoice_id,
             "currency": cur, "amount_minor": amount, "amount": format_amount(amount, cur),
             "reason_code": src[source]["reason_code"],
@@ -240,18 +308,32 @@ def propose_adjustments(ledger: Ledger, as_of, policy: AdjustmentsPolicy | None 
         on = cms[(cms["invoice_id"] == invoice_id) & (cms["date"] >= since) & (cms["date"] <= D)]
         return int(on["amount_minor"].sum())
 
-    if src["dispute"]["enabled"] and len(ledger.disputes) and "resolution" in ledger.disputes:
-        d = ledger.disputes
-        won = d[(d["resolution"] == "credit_memo") & (d["closed_date"] <= D)]
-        for r in won.sort_values(["closed_date", "dispute_id"]).itertuples(index=False):
-            booked, cur = credited(r.invoice_id, r.opened_date), r.currency
-            add("dispute", r.invoice_id, int(r.amount_minor) - booked,
-                f"dispute {r.dispute_id} ({r.reason_code}) closed {r.closed_date.date()} "
-                f"with resolution credit_memo: the customer was right",
-                [_where(ledger_dir, "disputes", {"dispute_id": r.dispute_id})],
-                {"disputed": format_amount(int(r.amount_minor), cur),
-                 "credited_since_opened": format_amount(booked, cur)})
-    acts = ledger.activities
+    from .disputes import dispute_states
+
+    events = dispute_events if dispute_events is not None else db
+    dstates = dispute_states(ledger, D, events=events) \
+        if len(ledger.disputes) or events is not None else pd.DataFrame()
+    if src["dispute"]["enabled"] and len(dstates):
+        won = dstates[(dstates["status"] == "credit_memo") & ~dstates["is_open"]
+                      & dstates["invoice_id"].notna()]
+        for r in won.sort_values(["closed_date", "dispute_id"]).to_dict("records"):
+            booked, cur = credited(r["invoice_id"], r["opened_date"]), r["currency"]
+            ev = [h for h in r["history"] if h["event"] == "resolved"]
+            where = [] if r["source"] == "workbench" else \
+                [_where(ledger_dir, "disputes", {"dispute_id": r["dispute_id"]})]
+            if ev:                   # resolved in the workbench: the event names it
+                where.append({"table": "dispute_events", "key": {
+                    "dispute_id": r["dispute_id"], "event": "resolved", "recorded_at": ev[-1]["at"]},
+                    "recorded_by": ev[-1]["by"]})
+                how = (f"resolved in the workbench by {ev[-1]['by']} at {ev[-1]['at']} "
+                       f"(dispute_events) with resolution credit_memo")
+            else:
+                how = f"closed {r['closed_date'].date()} with resolution credit_memo"
+            add("dispute", r["dispute_id"], r["invoice_id"], int(r["amount_minor"]) - booked,
+                f"dispute {r['dispute_id']} ({r['reason_code']}) {how}: the customer was right",
+                where, {"disputed": format_amount(int(r["amount_minor"]), cur),
+                        "credited_since_opened": format_amount(booked, cur)})
+    acts = ledger.activities if activities is None else activities
     pe = src["pricing_error"]
     if pe["enabled"] and len(acts) and "note" in acts and "invoice_id" in acts:
         pattern = re.compile(r"^\s*" + re.escape(pe["marker"]) + r"\s*:?\s*([0-9][0-9.,]*)",
@@ -266,25 +348,47 @@ def propose_adjustments(ledger: Ledger, as_of, policy: AdjustmentsPolicy | None 
                 continue
             cur = bal.loc[r.invoice_id, "currency"]
             text = m.group(1).rstrip(".,")
+            if getattr(r, "source", "ledger") == "state":
+                origin = "state database (activity log)"
+            else:
+                origin = "ledger " + str(_where(ledger_dir, "activities", {}).get(
+                    "file", "activities file"))
             try:
-                amount = parse_amount(text, cur)
+                amount = _plain_amount(text, cur)
             except MoneyError as e:
-                raise AdjustmentError(f"activities.csv: activity {r.activity_id}: pricing error "
-                                      f"amount {text!r} is not an amount in {cur}: {e}") from None
+                skipped[_adjustment_id("pricing_error", r.activity_id)] = (
+                    f"{origin}: activity {r.activity_id}: pricing error amount {text!r} is not "
+                    f"an amount in {cur}: {e}")
+                continue
             booked = credited(r.invoice_id, ts[acts["activity_id"] == r.activity_id].iloc[0]
                               .normalize())
-            add("pricing_error", r.invoice_id, amount - booked,
+            add("pricing_error", r.activity_id, r.invoice_id, amount - booked,
                 f"pricing error noted by {r.collector} on {r.timestamp}: {r.note}",
                 [_where(ledger_dir, "activities", {"activity_id": r.activity_id})],
                 {"noted": format_amount(amount, cur),
                  "credited_since_noted": format_amount(booked, cur)})
     sp = src["short_pay"]
+    disputed = set(dstates.loc[dstates["is_open"], "invoice_id"].dropna()) if len(dstates) \
+        else set()
+
+    def short_pay_ok(inv) -> bool:
+        """Not while a dispute is open on it, nor before it is past due (reported)."""
+        a = _adjustment_id("short_pay", inv)
+        if inv in disputed:
+            skipped[a] = f"{inv} has an open dispute on {D.date()}: no short-pay write-off"
+            return False
+        if inv in bal.index and bal.at[inv, "due_date"] >= D:
+            skipped[a] = (f"{inv} is not past due on {D.date()} (due "
+                          f"{bal.at[inv, 'due_date'].date()}): no short-pay write-off")
+            return False
+        return True
     if sp["enabled"]:
         ded = deductions if deductions is not None else pd.DataFrame(columns=["invoice_id"])
         for r in ded.sort_values(["invoice_id"]).itertuples(index=False):
             cur = r.currency
-            if int(r.amount_minor) <= sp["tolerance"].minor(cur, ledger, D):
-                add("short_pay", r.invoice_id, int(r.amount_minor),
+            if int(r.amount_minor) <= sp["tolerance"].minor(cur, ledger, D) \
+                    and short_pay_ok(r.invoice_id):
+                add("short_pay", r.invoice_id, r.invoice_id, int(r.amount_minor),
                     f"receipt {r.receipt_id} paid {r.invoice_id} short by "
                     f"{format_money(int(r.amount_minor), cur)} (cash application deduction)",
                     [_where(ledger_dir, "receipts", {"receipt_id": r.receipt_id})],
@@ -298,10 +402,12 @@ def propose_adjustments(ledger: Ledger, as_of, policy: AdjustmentsPolicy | None 
             # within tolerance: rest <= tol and rest / amount <= pct% (exact, integers)
             if rest > tol or (pct is not None and rest * 100 > pct * int(b["amount_minor"])):
                 continue
+            if not short_pay_ok(inv):
+                continue
             apps = ledger.applications
             last = apps[(apps["invoice_id"] == inv) & (apps["applied_date"] <= D)]
             last = last.sort_values(["applied_date", "receipt_id"]).iloc[-1]
-            add("short_pay", inv, rest,
+            add("short_pay", inv, inv, rest,
                 f"{inv} paid {format_money(int(b['applied_minor']), cur)} of "
                 f"{format_money(int(b['amount_minor']), cur)}, short by {format_money(rest, cur)} "
                 f"(tolerance {format_money(tol, cur)}"
@@ -317,26 +423,42 @@ def propose_adjustments(ledger: Ledger, as_of, policy: AdjustmentsPolicy | None 
 
         wo = write_off_proposals(ledger, D, collections_policy)
         for r in wo.sort_values("invoice_id").itertuples(index=False):
-            add("small_balance", r.invoice_id, int(r.open_balance),
+            add("small_balance", r.invoice_id, r.invoice_id, int(r.open_balance),
                 f"small balance: {r.evidence}",
                 [_where(ledger_dir, "invoices", {"invoice_id": r.invoice_id})],
                 {"days_past_due": int(r.days_past_due), "collections_policy": r.policy})
     out = pd.DataFrame(list(found.values()), columns=PROPOSAL_COLUMNS)
-    if db is not None and len(out):
-        busy = _busy_invoices(_states(db.rows("adjustments")), _posted(ledger))
-        out = out[[busy.get(i) in (None, a) for i, a in zip(out["invoice_id"], out["adjustment_id"])]]
     out = out.sort_values("adjustment_id").reset_index(drop=True)
     out["amount_minor"] = out["amount_minor"].astype("int64")
-    out.attrs.update({"policy": policy.label, "as_of": str(D.date())})
+    out.attrs.update({"policy": policy.label, "as_of": str(D.date()),
+                      "skipped": dict(sorted(skipped.items()))})
     return out
 
 
 # =========================================================================== state
 
+def _current_rows(rows: list[dict]) -> list[dict]:
+    """The rows no other row supersedes, each correction standing where the row it corrects
+    stood (a correction replaces its row; it is not a new event)."""
+    by_id = {r["id"]: r for r in rows if r.get("id") is not None}
+    superseded = {r["supersedes"] for r in rows if r.get("supersedes") is not None}
+
+    def root(r):
+        seen = set()
+        while r.get("supersedes") is not None and r["supersedes"] in by_id \
+                and r["supersedes"] not in seen:
+            seen.add(r["supersedes"])
+            r = by_id[r["supersedes"]]
+        return r.get("id") or 0
+    keep = [r for r in rows if r.get("id") not in superseded]
+    return sorted(keep, key=lambda r: (root(r), r.get("id") or 0))
+
+
 def _states(rows: list[dict]) -> dict[str, dict]:
-    """adjustment_id -> {"status", "proposed" (row), "last" (row), "events"} (rows oldest first)."""
+    """adjustment_id -> {"status", "proposed" (row), "last" (row), "events"} (rows oldest
+    first), from the rows no correction superseded."""
     out: dict[str, dict] = {}
-    for r in rows:
+    for r in _current_rows(rows):
         s = out.setdefault(r["adjustment_id"], {"events": []})
         s["events"].append(r)
         s["last"] = r
@@ -346,44 +468,77 @@ def _states(rows: list[dict]) -> dict[str, dict]:
     return out
 
 
-def _busy_invoices(states: dict, posted: set | None = None) -> dict:
-    """invoice_id -> the adjustment id holding it (proposed, approved, or exported and not
-    known to be posted by the ERP)."""
-    return {s["last"]["invoice_id"]: a for a, s in states.items()
-            if s["status"] in ("proposed", "approved")
-            or s["status"] == "exported" and a not in (posted or set())}
-
-
 _CARRY = ("adjustment_id", "kind", "customer_id", "invoice_id", "amount_minor", "currency",
           "source", "reason_code")
 
 
+class Recorded(list):
+    """The adjustment ids recorded (a list), with ``skipped``: id or source record -> why."""
+
+    def __init__(self, ids=(), skipped: dict | None = None):
+        super().__init__(ids)
+        self.skipped = dict(skipped or {})
+
+
+def _append_checked(db, decide, actor):
+    """``db.append_checked`` on the adjustments table; a refusal by the state database
+    (an idempotency key used before, ...) comes out as an :class:`AdjustmentError`."""
+    try:
+        return db.append_checked("adjustments", decide, actor=actor)
+    except AdjustmentError:
+        raise
+    except ValueError as e:
+        raise AdjustmentError(f"the state database refused the change: {e}") from None
+
+
 def record_proposals(db, proposals: pd.DataFrame, *, actor: str | None = None,
-                     ledger: Ledger | None = None) -> list[str]:
-    """Append a "proposed" event for each proposal not yet recorded (checked in the write's
-    transaction: the same adjustment id is proposed once, and an invoice holds one live
-    adjustment at a time). ``ledger``: names its content hash and tells which exported
-    adjustments the ERP has posted. Returns the ids recorded."""
+                     ledger: Ledger | None = None) -> Recorded:
+    """Append a "proposed" event for each proposal not yet recorded, checked in the write's
+    transaction: the same adjustment id is proposed once (a withdrawn one again under
+    ``-R<n>``), and the live adjustments on an invoice (proposed, approved, exported and not
+    posted) total at most its open balance (the proposal's ``open_balance`` figure).
+    ``ledger``: names its content hash and tells which exported adjustments the ERP has
+    posted. Returns the ids recorded (:class:`Recorded`), its ``skipped`` naming what was not
+    recorded and why (the proposals' own ``attrs["skipped"]`` included)."""
     ledger_hash = ledger.content_hash() if ledger is not None else None
     posted = _posted(ledger) if ledger is not None else set()
+    earlier = dict(proposals.attrs.get("skipped") or {})
 
     def decide(rows):
         states = _states(rows)
-        busy = _busy_invoices(states, posted)
-        new, ids = [], []
+        held: dict[str, tuple[int, list[str]]] = {}
+        for b, s in states.items():
+            if s["status"] in ("proposed", "approved") or (s["status"] == "exported"
+                                                           and b not in posted):
+                inv = s["proposed"]["invoice_id"]
+                n, who = held.get(inv, (0, []))
+                held[inv] = (n + int(s["proposed"]["amount_minor"]), who + [b])
+        new, ids, skipped = [], [], dict(earlier)
         for p in proposals.sort_values("adjustment_id").to_dict("records"):
-            a = p["adjustment_id"]
-            if a in states or p["invoice_id"] in busy:
+            base = p.get("base_id") if isinstance(p.get("base_id"), str) else p["adjustment_id"]
+            a, why = _resolve_id(states, base)
+            if a is None:
+                skipped[p["adjustment_id"]] = why
                 continue
-            busy[p["invoice_id"]] = a
-            new.append({**{k: p[k] for k in _CARRY}, "amount_minor": int(p["amount_minor"]),
+            ev = json.loads(p["evidence"])
+            inv, cur, amount = p["invoice_id"], p["currency"], int(p["amount_minor"])
+            open_text = (ev.get("figures") or {}).get("open_balance")
+            n, who = held.get(inv, (0, []))
+            if open_text is not None and amount > parse_amount(open_text, cur) - n:
+                skipped[a] = (f"{format_money(amount, cur)} is more than is still open on {inv} "
+                              f"({open_text} {cur} open, {format_money(n, cur)} held by "
+                              f"{', '.join(who)})")
+                continue
+            held[inv] = (n + amount, who + [a])
+            states[a] = {"status": "proposed"}
+            new.append({**{k: p[k] for k in _CARRY}, "adjustment_id": a, "amount_minor": amount,
                         "event": "proposed", "evidence": p["evidence"],
-                        "note": f"{json.loads(p['evidence'])['what']} (policy {p['policy']})",
+                        "note": f"{ev['what']} (policy {p['policy']})",
                         "ledger_hash": ledger_hash,
                         "idempotency_key": f"{a}:proposed"})
             ids.append(a)
-        return new, ids
-    return db.append_checked("adjustments", decide, actor=actor)[1]
+        return new, Recorded(ids, dict(sorted(skipped.items())))
+    return _append_checked(db, decide, actor)[1]
 
 
 def adjustment_status(db, status: str | None = None) -> pd.DataFrame:
@@ -454,24 +609,25 @@ def _open_check(book: _Book, states: dict, a: str) -> str | None:
 
 
 def _decide_event(db, adjustment_id: str, event: str, user: str, authority: str | None,
-                  note: str | None, check=None, ledger_hash=None) -> int:
+                  note: str | None, check=None, ledger_hash=None,
+                  allowed: tuple[str, ...] = ("proposed",)) -> int:
     def decide(rows):
         states = _states(rows)
         s = states.get(adjustment_id)
         if s is None:
             raise AdjustmentError(f"no adjustment {adjustment_id!r} was proposed")
-        if s["status"] != "proposed":
+        if s["status"] not in allowed:
             last = s["last"]
             raise AdjustmentError(f"{adjustment_id} is {last['event']} (by {last['recorded_by']} "
-                                  f"at {last['recorded_at']}): only a proposed adjustment can be "
-                                  f"{event}")
+                                  f"at {last['recorded_at']}): only a "
+                                  f"{' or '.join(allowed)} adjustment can be {event}")
         if check is not None:
             check(states, s["proposed"])
         row = {**{k: s["proposed"][k] for k in _CARRY}, "event": event, "note": note,
                "authority": authority, "ledger_hash": ledger_hash,
                "idempotency_key": f"{adjustment_id}:{event}"}
         return [row], None
-    return db.append_checked("adjustments", decide, actor=user)[0][0]
+    return _append_checked(db, decide, user)[0][0]
 
 
 def approve(db, adjustment_id: str, user: str, authority: str, ledger: Ledger,
@@ -521,11 +677,13 @@ def refuse(db, adjustment_id: str, user: str, authority: str, note: str) -> int:
     return _decide_event(db, adjustment_id, "refused", user, authority, note)
 
 
-def withdraw(db, adjustment_id: str, user: str, note: str) -> int:
-    """Withdraw a proposed adjustment (the source changed); returns the event's id."""
+def withdraw(db, adjustment_id: str, user: str, note: str, authority: str | None = None) -> int:
+    """Withdraw a proposed or approved (not exported) adjustment (the source changed, the
+    approval is stale); returns the event's id. The source may then propose it again."""
     if not note or not str(note).strip():
         raise AdjustmentError("withdrawing an adjustment needs a note saying why")
-    return _decide_event(db, adjustment_id, "withdrawn", user, None, note)
+    return _decide_event(db, adjustment_id, "withdrawn", user, authority, note,
+                         allowed=("proposed", "approved"))
 
 
 # =========================================================================== export
@@ -671,7 +829,7 @@ def export_adjustments(db, ledger: Ledger, out_dir: str | Path, *, column_map=No
         return new, ExportResult(batch, out_dir / batch, todo,
                                  {n: len(b) for n, (_, b) in files.items()}, skipped)
     try:
-        return db.append_checked("adjustments", decide, actor=actor)[1]
+        return _append_checked(db, decide, actor)[1]
     except BaseException:
         import shutil
         for d in made:          # the events were not recorded: take the files back

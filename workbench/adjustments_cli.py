@@ -6,6 +6,7 @@ Registered in :mod:`workbench.cli` through :func:`add_parser` and :func:`run`::
     workbench adjustments list [--status STATUS] [--format table|json|csv]
     workbench adjustments approve ID [--note TEXT] [--ledger DIR]
     workbench adjustments refuse ID --note TEXT
+    workbench adjustments withdraw ID --note TEXT
     workbench adjustments export --ledger DIR --out DIR [--map FILE] [--date DATE]
 
 Who approves, refuses or exports, and with what authority, is the users-file entry of the OS
@@ -48,6 +49,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     rf = sub.add_parser("refuse", help="refuse a proposed adjustment")
     rf.add_argument("adjustment_id", metavar="ID", help="the adjustment (as workbench adjustments list shows it)")
     rf.add_argument("--note", required=True, help="why (required)")
+    wd = sub.add_parser("withdraw", help="withdraw a proposed or approved (not exported) "
+                        "adjustment; its source may propose it again")
+    wd.add_argument("adjustment_id", metavar="ID", help="the adjustment (as workbench adjustments list shows it)")
+    wd.add_argument("--note", required=True, help="why (required)")
     ex = sub.add_parser("export", help="export approved adjustments as ERP import files "
                         "(never the same adjustment twice)")
     ex.add_argument("--ledger", required=True, type=Path, help="ledger folder")
@@ -96,12 +101,17 @@ def _run(args) -> int:
         props = adj.propose_adjustments(ledger, as_of, _policy(args), db,
                                         ledger_dir=args.ledger.resolve())
         if args.dry_run:
-            _print_frame(props.drop(columns=["evidence"]), "table")
+            _print_frame(props.drop(columns=["evidence", "base_id"]), "table")
+            for k, why in (props.attrs.get("skipped") or {}).items():
+                print(f"skipped {k}: {why}")
             return 0
         user, _ = command_line_authority(name)
         ids = adj.record_proposals(db, props, actor=user, ledger=ledger)
         print(f"{len(props)} proposal(s) on {props.attrs.get('as_of')}; {len(ids)} newly recorded"
               + "".join(f"\n  {i}" for i in ids))
+        if ids.skipped:
+            print(f"{len(ids.skipped)} skipped:"
+                  + "".join(f"\n  {k}: {why}" for k, why in ids.skipped.items()))
         return 0
     if cmd == "list":
         _print_frame(adj.adjustment_status(db, args.status), args.format)
@@ -126,6 +136,11 @@ def _run(args) -> int:
         user, authority = command_line_authority(name)
         adj.refuse(db, args.adjustment_id, user, authority, args.note)
         print(f"{args.adjustment_id} refused by {user} ({authority})")
+        return 0
+    if cmd == "withdraw":
+        user, authority = command_line_authority(name)
+        adj.withdraw(db, args.adjustment_id, user, args.note, authority)
+        print(f"{args.adjustment_id} withdrawn by {user} ({authority})")
         return 0
     if cmd == "export":
         user, _ = command_line_authority(name)
