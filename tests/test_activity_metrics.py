@@ -35,6 +35,7 @@ past_due_reduction_pct 50; Bob's own: calls 2.
 
 import json
 
+import pandas as pd
 import pytest
 
 from workbench import Ledger
@@ -216,3 +217,39 @@ def test_cli_metrics_refusals(ledger_dir, capsys):
     capsys.readouterr()
     assert main(base + ["--period", "2026", "--targets", "workbench/policies/goals.yaml"]) == 2
     assert "per quarter" in capsys.readouterr().err
+
+
+def test_activities_recorded_after_the_period_are_left_out(ledger):
+    from workbench.collections import activity_frame
+    acts = activity_frame(ledger)
+    late = {"activity_id": "S-1", "customer_id": "C1", "kind": "call", "collector": "Ann Lee",
+            "timestamp": pd.Timestamp("2026-09-25T10:00:00+00:00"), "source": "state",
+            "recorded_at": "2026-10-03T08:00:00+00:00"}
+    on_time = {**late, "activity_id": "S-2", "recorded_at": "2026-09-30T23:00:00+00:00"}
+    m = _rows(activity_metrics(ledger, "2026Q3", pd.concat(
+        [acts, pd.DataFrame([late])], ignore_index=True)))
+    assert m[("Ann Lee", "USD")]["calls"] == 1          # A1 only: S-1 was learned 10-03
+    m = _rows(activity_metrics(ledger, "2026Q3", pd.concat(
+        [acts, pd.DataFrame([late, on_time])], ignore_index=True)))
+    assert m[("Ann Lee", "USD")]["calls"] == 2          # A1 and S-2 (recorded 09-30)
+
+
+def test_accounts_that_move_mid_period_are_noted(ledger):
+    # C3 moves from Ann Lee to Bob Stone on 2026-10-15 (customer_changes)
+    notes = activity_metrics(ledger, "2026Q4").attrs["notes"]
+    moved = [n for n in notes if "changed collector" in n]
+    assert moved == [
+        "1 account(s) changed collector during 2026Q4: C3 Ann Lee -> Bob Stone on 2026-10-15. "
+        "All of their accounts assigned, past due and cash collected are credited to the "
+        "collector at the period end (activities stay with whoever did them)"]
+    assert not [n for n in activity_metrics(ledger, "2026Q3").attrs["notes"]
+                if "changed collector" in n]
+
+
+def test_cli_shows_the_moved_accounts(ledger_dir, capsys):
+    from workbench.cli import main
+    assert main(["activity", "metrics", "--ledger", str(ledger_dir), "--period", "2026Q4",
+                 "--format", "json", "--no-log"]) == 0
+    import json
+    doc = json.loads(capsys.readouterr().out)
+    assert any("C3 Ann Lee -> Bob Stone on 2026-10-15" in n for n in doc["notes"])

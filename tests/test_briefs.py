@@ -13,6 +13,7 @@ representative, Sam Seller.
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from tests.conftest import write_ledger
@@ -24,9 +25,9 @@ CALL, PTP = "call", "promise_to_pay"
 pytestmark = pytest.mark.filterwarnings("ignore::workbench.ledger.AfterLedgerWarning")
 
 
-def make_ledger(folder):
+def make_ledger(folder, **extra):
     write_ledger(
-        folder,
+        folder, **extra,
         customers=[
             {"customer_id": "C1", "name": "Acme Corp", "currency": "USD",
              "payment_terms_days": 30, "collector": "Ana", "sales_rep": "Sam Seller"},
@@ -178,3 +179,66 @@ def test_weekly_summary_against_the_collectors_goals(ledger, tmp_path):
     html2, _ = write_summary(ledger, ["C1"], "2026-09-30", tmp_path / "out2", events=EVENTS,
                              goals=load_goals(none), collector="Ana")
     assert "No goal in the goals file applies" in html2.read_text()
+
+
+# ---------------------------------------------------------------- review fixes
+
+CHANGES = [
+    {"customer_id": "C1", "effective_date": "2026-01-01", "field": "collector", "value": "Bo"},
+    {"customer_id": "C1", "effective_date": "2026-09-20", "field": "collector", "value": "Ana"},
+    {"customer_id": "C1", "effective_date": "2026-01-01", "field": "status", "value": "suspended"},
+    {"customer_id": "C1", "effective_date": "2026-09-20", "field": "status", "value": "active"}]
+
+
+def test_brief_uses_the_master_as_of_its_date(tmp_path):
+    ledger = make_ledger(tmp_path / "hist", customer_changes=CHANGES)
+    early = account_brief(ledger, "C1", "2026-09-15", events=EVENTS)["customer"]
+    assert (early["collector"], early["status"]) == ("Bo", "Suspended")
+    late = account_brief(ledger, "C1", "2026-09-30", events=EVENTS)["customer"]
+    assert (late["collector"], late["status"]) == ("Ana", "Active")
+
+
+def test_brief_without_master_history_does_not_show_todays_collector(ledger):
+    # no customer_changes and a date before the ledger's last (09-28): not knowable
+    c = account_brief(ledger, "C1", "2026-09-15", events=EVENTS)["customer"]
+    assert c["collector"] == "unknown on 2026-09-15 (no customer master history)"
+    c = account_brief(ledger, "C1", "2026-09-15", events=EVENTS,
+                      without_history="assume_unchanged")["customer"]
+    assert c["collector"] == "Ana"
+
+
+def test_cli_accounts_of_a_collector_by_id_on_the_date(tmp_path):
+    import argparse
+
+    from workbench.briefs_cli import _accounts
+    ledger = make_ledger(tmp_path / "hist", customer_changes=CHANGES)
+    args = argparse.Namespace(customers=None, collector="Ana")
+    assert _accounts(ledger, args, pd.Timestamp("2026-09-15")) == ["C2"]   # C1 was Bo's
+    assert _accounts(ledger, args, pd.Timestamp("2026-09-30")) == ["C1", "C2"]
+
+
+def test_brief_leaves_out_activities_recorded_after_its_date(ledger):
+    from workbench.collections import activity_frame
+    acts = activity_frame(ledger)
+    late = {"activity_id": "S-1", "customer_id": "C1", "kind": CALL, "collector": "Ana",
+            "timestamp": pd.Timestamp("2026-09-26T10:00:00+00:00"), "note": "backdated call",
+            "source": "state", "recorded_at": "2026-10-02T08:00:00+00:00"}
+    acts = pd.concat([acts, pd.DataFrame([late])], ignore_index=True)
+    b = account_brief(ledger, "C1", "2026-09-30", activities=acts, events=EVENTS)
+    assert "backdated call" not in [c["note"] for c in b["contacts"]]
+    assert b["contacts"][0]["date"] == "2026-09-10"
+    b = account_brief(ledger, "C1", "2026-10-02", activities=acts, events=EVENTS)
+    assert b["contacts"][0]["note"] == "backdated call"
+
+
+def test_brief_shows_an_unreadable_logged_dispute_amount_as_unknown(ledger):
+    from workbench.collections import activity_frame
+    acts = activity_frame(ledger)
+    logged = {"activity_id": "S-3", "customer_id": "C1", "kind": "dispute", "collector": "Ana",
+              "timestamp": pd.Timestamp("2026-09-26T10:00:00+00:00"), "invoice_id": "I3",
+              "currency": "USD", "note": "disputed 150.00 EUR: wrong price",
+              "source": "state", "recorded_at": "2026-09-26T10:05:00+00:00"}
+    acts = pd.concat([acts, pd.DataFrame([logged])], ignore_index=True)
+    b = account_brief(ledger, "C1", "2026-09-30", activities=acts, events=EVENTS)
+    d = {x["dispute_id"]: x for x in b["disputes"]}["LOG-S-3"]
+    assert (d["amount_minor"], d["amount"]) == (0, "amount unknown (see the dispute's notes)")

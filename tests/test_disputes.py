@@ -266,3 +266,148 @@ def test_dispute_logged_in_the_app_is_worked_too(ledger):
     assert (s.at["LOG-S-7", "owner"], s.at["LOG-S-7", "due_date"]) == \
         ("collector", pd.Timestamp("2026-10-03"))
     assert "LOG-S-7" not in by_id(dispute_states(ledger, "2026-09-27", EVENTS, acts)).index
+
+
+# ---------------------------------------------------------------- review fixes
+
+CORRECTED = [
+    ev(1, "2026-09-05", "D1", "assigned", owner="billing", owner_name="Bea Biller",
+       due_date="2026-10-15"),
+    # recorded 10-03: corrects the assignment (another owner and due date)
+    {**ev(5, "2026-10-03", "D1", "assigned", owner="sales", owner_name="Sam",
+          due_date="2026-10-20"), "supersedes": 1},
+]
+
+
+def test_as_of_keeps_events_corrected_later_list(ledger):
+    s30 = by_id(dispute_states(ledger, "2026-09-30", CORRECTED))
+    # the correction was not known on 09-30: the assignment of 09-05 stands
+    assert (s30.at["D1", "owner"], s30.at["D1", "owner_name"], s30.at["D1", "due_date"]) == \
+        ("billing", "Bea Biller", pd.Timestamp("2026-10-15"))
+    assert s30.at["D1", "assigned"]
+    s_oct = by_id(dispute_states(ledger, "2026-10-05", CORRECTED))
+    assert (s_oct.at["D1", "owner"], s_oct.at["D1", "due_date"]) == \
+        ("sales", pd.Timestamp("2026-10-20"))
+    assert [h["at"][:10] for h in s_oct.at["D1", "history"]] == ["2026-10-03"]
+
+
+def test_as_of_keeps_events_corrected_later_statedb(ledger, tmp_path, monkeypatch):
+    from workbench import state
+    from workbench.state import StateDB
+    db = StateDB(f"sqlite:///{tmp_path / 's.db'}")
+    monkeypatch.setattr(state, "_now", lambda: "2026-09-05T10:00:00+00:00")
+    rid = db.append("dispute_events", {"dispute_id": "D1", "customer_id": "C1",
+                                       "invoice_id": "I1", "event": "assigned",
+                                       "owner": "billing", "due_date": "2026-10-15"},
+                    actor="bea")
+    monkeypatch.setattr(state, "_now", lambda: "2026-10-03T10:00:00+00:00")
+    db.correct("dispute_events", rid, {"owner": "sales", "due_date": "2026-10-20"},
+               "wrong team", actor="bea")
+    s30 = by_id(dispute_states(ledger, "2026-09-30", db))
+    assert (s30.at["D1", "owner"], s30.at["D1", "due_date"]) == \
+        ("billing", pd.Timestamp("2026-10-15"))
+    s_oct = by_id(dispute_states(ledger, "2026-10-05", db))
+    assert (s_oct.at["D1", "owner"], s_oct.at["D1", "due_date"]) == \
+        ("sales", pd.Timestamp("2026-10-20"))
+    # the same rows as a plain list give the same states
+    rows = db.rows("dispute_events")
+    assert by_id(dispute_states(ledger, "2026-09-30", rows)).at["D1", "owner"] == "billing"
+    db.close()
+
+
+def _race(url, ledger, fn, n=4):
+    import threading
+
+    from workbench.state import StateDB
+    results, errors = [], []
+    barrier = threading.Barrier(n)
+
+    def go(i):
+        other = StateDB(url)                    # its own engine: its own connection
+        try:
+            book = DisputeBook(other, ledger, today="2026-10-01")
+            barrier.wait()
+            results.append(fn(book, i))
+        except ValueError as e:
+            errors.append(str(e))
+        finally:
+            other.close()
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results, errors
+
+
+def test_concurrent_resolve_records_one_event(ledger, tmp_path):
+    from workbench.state import StateDB
+    url = f"sqlite:///{tmp_path / 'race.db'}"
+    db = StateDB(url)
+    results, errors = _race(url, ledger, lambda b, i: b.resolve("D1", "paid", actor=f"u{i}"))
+    assert len(results) == 1 and len(errors) == 3
+    assert all("already resolved: paid" in e for e in errors)
+    assert len(db.rows("dispute_events", where={"event": "resolved"})) == 1
+    db.close()
+
+
+def test_concurrent_open_one_dispute_id(ledger, tmp_path):
+    from workbench.state import StateDB
+    url = f"sqlite:///{tmp_path / 'race.db'}"
+    db = StateDB(url)
+    results, errors = _race(url, ledger,
+                            lambda b, i: b.open("I6", "25.00", "pricing", actor=f"u{i}"))
+    assert results == ["WB-I6-pricing"] and len(errors) == 3
+    assert all("dispute WB-I6-pricing already exists" in e for e in errors)
+    assert db.count("dispute_events") == 1
+    db.close()
+
+
+def _logged(aid, note, invoice_id="I6", currency="USD", recorded_at="2026-09-28T09:05:00+00:00"):
+    return {"activity_id": aid, "customer_id": "C1", "kind": "dispute", "source": "state",
+            "timestamp": pd.Timestamp("2026-09-28T09:00:00+00:00"), "invoice_id": invoice_id,
+            "currency": currency, "note": note, "recorded_at": recorded_at}
+
+
+def test_logged_dispute_with_unreadable_amount_is_flagged(ledger):
+    acts = pd.DataFrame([
+        _logged("S-8", "disputed 150.00 EUR: wrong currency"),          # I6 is in USD
+        _logged("S-9", "customer says the price is wrong"),              # no amount
+        _logged("S-10", "disputed 12.5 JPY: yen", invoice_id=None, currency="JPY"),
+        _logged("S-11", "disputed 60.00 USD: fine")])
+    s = by_id(dispute_states(ledger, "2026-09-30", EVENTS, acts))
+    assert s.at["LOG-S-11", "amount_minor"] == 6000 and s.at["LOG-S-11", "amount_known"]
+    for aid in ("S-8", "S-9", "S-10"):
+        assert s.at[f"LOG-{aid}", "amount_minor"] == 0          # never the invoice's 250.00
+        assert not s.at[f"LOG-{aid}", "amount_known"]
+        assert any(n.startswith(f"amount unknown: activity {aid}:")
+                   for n in s.at[f"LOG-{aid}", "notes"])
+    assert "EUR is not the invoice's USD" in s.at["LOG-S-8", "notes"][-1]
+    assert s.at["LOG-S-9", "notes"][0] == "customer says the price is wrong"
+    aging = dispute_aging(dispute_states(ledger, "2026-09-30", EVENTS, acts), "reason")
+    logged = aging[aging["reason"] == "logged"]
+    usd = logged[logged["currency"] == "USD"].iloc[0]
+    assert (usd["disputes"], usd["amount_minor"], usd["amount_unknown"]) == (3, 6000, 2)
+
+
+def test_logged_dispute_recorded_after_the_as_of_day_is_not_known(ledger):
+    acts = pd.DataFrame([_logged("S-12", "disputed 60.00 USD: late",
+                                 recorded_at="2026-10-02T08:00:00+00:00")])
+    assert "LOG-S-12" not in by_id(dispute_states(ledger, "2026-09-30", EVENTS, acts)).index
+    assert "LOG-S-12" in by_id(dispute_states(ledger, "2026-10-02", EVENTS, acts)).index
+
+
+def test_cli_as_of_defaults_to_the_ledgers_last_date(ledger, tmp_path, capsys):
+    import json
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    assert _cli("aging", "--ledger", str(tmp_path / "ledger"), "--db", db,
+                "--format", "json") == 0
+    rows = json.loads(capsys.readouterr().out)
+    # last ledger date 2026-09-15 (invoice I6): D2 open, D4 closed 09-10, D5 not yet opened
+    assert [(r["owner"], r["currency"], r["disputes"], r["amount"]) for r in rows] == [
+        ("order_management", "USD", 1, "100.00"), ("billing", "EUR", 1, "800.00"),
+        ("sales", "USD", 1, "200.00")]
+    assert _cli("list", "--ledger", str(tmp_path / "ledger"), "--db", db,
+                "--format", "json") == 0
+    listed = {r["dispute_id"]: r["age_days"] for r in json.loads(capsys.readouterr().out)}
+    assert listed == {"D1": 67, "D2": 14, "D3": 26}

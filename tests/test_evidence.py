@@ -130,9 +130,10 @@ def test_csvs_hold_exactly_the_period_rows_with_who_when_why_authority(setup, ca
         ("1", "bob", "matched by rule reference", "posted", "600.00", "USD", "reference"),
         ("2", "bob", "wrong customer", "rejected", "600.00", "USD", "amount")]
     act = _csv(out / "activities.csv")
-    assert [(r["record_id"], r["who"], r["why"], r["happened_at_utc"], r["promise_amount"])
-            for r in act] == [("1", "carl", "promised Friday", "2026-10-01T02:00:00+00:00",
-                               "400.00")]
+    # who recorded it (ann, from the database), not the typed-in collector (its own column)
+    assert [(r["record_id"], r["who"], r["collector"], r["why"], r["happened_at_utc"],
+             r["promise_amount"]) for r in act] == [
+        ("1", "ann", "carl", "promised Friday", "2026-10-01T02:00:00+00:00", "400.00")]
     adj = _csv(out / "adjustments.csv")
     assert [(r["record_id"], r["adjustment_id"], r["event"], r["who"], r["authority"], r["why"],
              r["amount"], r["currency"]) for r in adj] == [
@@ -287,3 +288,29 @@ def test_the_sample_is_stratified_when_it_covers_every_kind():
     assert len(picked) == 10 and kinds.count("posting") == 1
     assert kinds.count("credit_decision") == 1 and kinds.count("adjustment") == 8
     assert draw_sample(items, 10, seed=3) == picked and draw_sample(items, 10, seed=4) != picked
+
+
+def test_corrections_are_marked_and_generated_by_is_the_command_line_user(
+        setup, monkeypatch, cli_user):
+    name = cli_user("analyst", "tessa")
+    db = StateDB(setup["url"])
+    monkeypatch.setattr(state, "_now", lambda: "2026-08-10T09:00:00+00:00")
+    db.correct("dispute_events", 1, {"owner": "sales"}, "wrong team", actor="carl")
+    monkeypatch.setattr(state, "_now", lambda: "2026-10-05T09:00:00+00:00")   # after the period
+    db.correct("credit_decisions", 2, {"reason": "strong payer, 2 years"}, "typo", actor="mia")
+    db.close()
+    out = setup["tmp"] / "ev"
+    assert _run(setup, out) == 0
+    dis = _csv(out / "dispute_events.csv")
+    assert [(r["record_id"], r["owner"], r["correction"]) for r in dis] == [
+        ("1", "billing", "corrected by record 2"), ("2", "sales", "corrects record 1")]
+    dec = _csv(out / "credit_decisions.csv")
+    assert [(r["record_id"], r["correction"]) for r in dec] == [
+        ("2", "corrected by record 5"), ("3", "")]
+    index = _csv(out / "index.csv")
+    counts = {r["name"]: int(r["value"]) for r in index if r["section"] == "count"}
+    assert (counts["dispute_events"], counts["credit_decisions"]) == (2, 2)
+    meta = {r["name"]: r["value"] for r in index if r["section"] == "meta"}
+    assert meta["generated_by"] == name == "tessa"
+    assert "counts include both a corrected record and its correction" in meta["selection"]
+    assert "counts include both a corrected record" in (out / "index.html").read_text()

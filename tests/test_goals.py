@@ -217,3 +217,33 @@ def test_cli_refuses_targets_where_they_do_not_apply(goals_file, capsys):
     assert "not for customers" in capsys.readouterr().err
     assert main(base + ["--period", "2026"]) == 2
     assert "per quarter" in capsys.readouterr().err
+
+
+NAMED = """\
+name: named-goals
+version: "1"
+status: {at_risk_pct: 10}
+segments:
+  Mid-Market: {quarterly: {dso: 80}}
+  Mid Market: {quarterly: {dso: 70}}
+collectors:
+  Ann Le: {quarterly: {dso: 60}}
+"""
+
+
+def test_goal_names_no_customer_has_are_noted_with_a_suggestion(ledger, tmp_path, capsys):
+    path = tmp_path / "named.yaml"
+    path.write_text(NAMED)
+    goals = load_goals(path)
+    frame = kpis_against_targets(ledger, "2026Q3", goals, by="segment")
+    assert frame.attrs["notes"] == [
+        "goals segment 'Mid Market': no customer has this segment on the current "
+        "customer master (no history for the period end): its targets "
+        "are not judged; did you mean Mid-Market?",
+        "goals collector 'Ann Le': no customer has this collector on the current "
+        "customer master (no history for the period end): its targets "
+        "are not judged; did you mean 'Ann Lee'?"]
+    assert main(["kpis", "--ledger", str(FIXTURES / "kpi"), "--period", "2026Q3",
+                 "--by", "segment", "--targets", str(path)]) == 0
+    assert "note: goals segment 'Mid Market': no customer has this segment" in \
+        capsys.readouterr().out

@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .disputes import activities_known_by
 from .goals import ACTIVITY_GOALS, Goals, _object_frame, goal_status, judge, period_frequency
 from .kpis import KPIOptions, kpi_table, promise_outcomes
 from .ledger import Ledger
@@ -87,6 +88,8 @@ def activity_metrics(ledger: Ledger, period: str | Period, activities: pd.DataFr
     """
     p = period if isinstance(period, Period) else parse_period(period)
     acts = ledger.activities if activities is None else activities
+    # only what the workbench knew by the end of the period (log rows by recorded_at)
+    acts = activities_known_by(acts, p.end)
     cust = ledger.customers
     currency_of = pd.Series(cust["currency"].to_numpy(), index=cust["customer_id"].to_numpy())
     master, notes = customers_as_of(ledger, p.end, ("collector",))
@@ -158,6 +161,7 @@ def activity_metrics(ledger: Ledger, period: str | Period, activities: pd.DataFr
         if int(rec["cash_collected"]) or (str(rec["collector"]), rec["currency"]) in rows:
             row(rec["collector"], rec["currency"])["cash_collected"] += int(rec["cash_collected"])
 
+    notes += moved_accounts_notes(ledger, p)
     out = []
     for key in sorted(rows):
         r = rows[key]
@@ -171,6 +175,45 @@ def activity_metrics(ledger: Ledger, period: str | Period, activities: pd.DataFr
     frame = _object_frame(out, METRIC_COLUMNS)
     frame.attrs.update({"period": p.label, "notes": list(dict.fromkeys(notes))})
     return frame
+
+
+def moved_accounts(ledger: Ledger, p: Period) -> list[dict]:
+    """Accounts whose collector changed during the period (a ``customer_changes`` row
+    effective after its first day and by its last): ``customer_id, from, to, date``, by
+    date then customer."""
+    ch = ledger.tables.get("customer_changes")
+    if ch is None or not len(ch) or "field" not in ch:
+        return []
+    every = ch[ch["field"] == "collector"]
+    every = every.assign(_eff=pd.to_datetime(every["effective_date"]).dt.normalize())
+    every = every.sort_values(["_eff", "customer_id"], kind="stable")
+    inside = every[((every["_eff"] > p.start) & (every["_eff"] <= p.end)).to_numpy()]
+    out = []
+    for r in inside.to_dict("records"):
+        day = pd.Timestamp(r["_eff"])
+        prior = every[(every["customer_id"] == r["customer_id"]) & (every["_eff"] < day)]
+        if len(prior):                   # the collector the change replaces
+            old = prior["value"].iloc[-1]
+        else:
+            before, _ = customers_as_of(ledger, day - pd.Timedelta(days=1), ("collector",))
+            old = before.set_index("customer_id")["collector"].get(r["customer_id"])
+        old = old if isinstance(old, str) and old else "(unknown)"
+        new = r["value"] if isinstance(r["value"], str) and r["value"] else "(none)"
+        if old != new:
+            out.append({"customer_id": r["customer_id"], "from": old, "to": new,
+                        "date": str(day.date())})
+    return out
+
+
+def moved_accounts_notes(ledger: Ledger, p: Period) -> list[str]:
+    moved = moved_accounts(ledger, p)
+    if not moved:
+        return []
+    listed = "; ".join(f"{m['customer_id']} {m['from']} -> {m['to']} on {m['date']}"
+                       for m in moved)
+    return [f"{len(moved)} account(s) changed collector during {p.label}: {listed}. All of "
+            f"their accounts assigned, past due and cash collected are credited to the "
+            f"collector at the period end (activities stay with whoever did them)"]
 
 
 def _collector_total(rows: list[dict]) -> dict:

@@ -25,12 +25,13 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from .aging import load_aging_policy
 from .collections import CONTACT_KINDS, worklist
-from .disputes import DisputePolicy, dispute_states, load_dispute_policy
+from .disputes import DisputePolicy, activities_known_by, dispute_states, load_dispute_policy
 from .io.writer import atomic_path, atomic_write_text
 from .kpis import promise_outcomes
 
 PROMISES_SHOWN = 10     # promises on the page (the workbook lists every one)
 from .ledger import Ledger
+from .master import customers_as_of
 from .money import format_money, to_major_float
 
 __all__ = ["account_brief", "team_summary", "write_briefs", "write_summary", "brief_html",
@@ -80,7 +81,7 @@ def _text(v) -> str:
 def account_brief(ledger: Ledger, customer_id: str, as_of, *,
                   activities: pd.DataFrame | None = None, events=None,
                   dispute_policy: DisputePolicy | None = None,
-                  work: pd.DataFrame | None = None) -> dict:
+                  work: pd.DataFrame | None = None, without_history: str = "strict") -> dict:
     """Everything one account's brief shows, as of a date (amounts as exact integers and as
     text in their currency).
 
@@ -95,6 +96,11 @@ def account_brief(ledger: Ledger, customer_id: str, as_of, *,
         ``dispute_events`` rows (owners, due dates, statuses).
     work : DataFrame, optional
         The worklist as of ``as_of`` (computed when omitted).
+    without_history : {"strict", "assume_unchanged"}
+        The collector and status are the customer master's *on the as-of date*
+        (:func:`workbench.master.customers_as_of`); without a change history for a past
+        date, ``strict`` shows them as unknown. The sales representative has no change
+        history: it is the current master's (``master_notes`` says so).
 
     Returns
     -------
@@ -109,6 +115,21 @@ def account_brief(ledger: Ledger, customer_id: str, as_of, *,
         raise ValueError(f"unknown customer {customer_id!r}")
     c = cust.loc[customer_id]
     rep = _text(c.get("sales_rep")).strip() if "sales_rep" in cust.columns else ""
+    master, master_notes = customers_as_of(ledger, D, ("collector", "status"), without_history)
+    on_d = master.set_index("customer_id").loc[customer_id]
+    unknown = f"unknown on {D.date()} (no customer master history)"
+
+    def as_of_value(field: str, none: str) -> str:
+        v = on_d.get(field)
+        if v is None or (not isinstance(v, str) and pd.isna(v)):
+            today = c.get(field)
+            return unknown if isinstance(today, str) and today.strip() else none
+        return _text(v).strip() or none
+    if rep:
+        master_notes = [*master_notes, "sales representative: the current customer master's "
+                        "(no change history is kept for it)"]
+    # only what the workbench knew by the end of the as-of day
+    activities = activities_known_by(activities, D)
     acts = ledger.activities if activities is None else activities
     policy = load_aging_policy()
     items = ledger.open_items(D, customer_columns=("name",))
@@ -156,7 +177,8 @@ def account_brief(ledger: Ledger, customer_id: str, as_of, *,
     st = st[st["is_open"] & (st["customer_id"] == customer_id)]
     disputes = [{"dispute_id": r["dispute_id"], "invoice_id": _text(r["invoice_id"]),
                  "amount_minor": int(r["amount_minor"]),
-                 "amount": format_money(int(r["amount_minor"]), r["currency"]),
+                 "amount": format_money(int(r["amount_minor"]), r["currency"])
+                 if r.get("amount_known", True) else "amount unknown (see the dispute's notes)",
                  "reason": r["reason"],
                  "owner": r["owner_label"] + (f" ({r['owner_name']})" if r["owner_name"] else "")
                  + ("" if r["assigned"] else " — by policy, not yet assigned"),
@@ -178,9 +200,11 @@ def account_brief(ledger: Ledger, customer_id: str, as_of, *,
         escalation = f"Not escalated. Sales representative: {rep_text}."
     return {
         "customer": {"customer_id": customer_id, "name": _text(c["name"]),
-                     "collector": _text(c.get("collector")) or "none on file",
+                     "collector": as_of_value("collector", "none on file"),
                      "sales_rep": rep_text,
-                     "status": _text(c.get("status")).capitalize() or "Active"},
+                     "status": (lambda v: v if v == unknown else v.capitalize())(
+                         as_of_value("status", "active"))},
+        "master_notes": master_notes,
         "as_of": str(D.date()), "sections": sections, "contacts": contacts,
         "promises": promises, "promises_shown": promises[:PROMISES_SHOWN],
         "promise_summary": promise_summary, "disputes": disputes, "next_action": next_action,
@@ -252,6 +276,7 @@ def write_briefs(ledger: Ledger, customer_ids: list[str], as_of, out: str | Path
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     D = ledger.require_data_by(as_of)
+    activities = activities_known_by(activities, D)
     work = worklist(ledger, D, activities=activities)
     dpol = load_dispute_policy()
     written = []
@@ -284,6 +309,7 @@ def team_summary(ledger: Ledger, customer_ids: list[str], as_of, *,
     disputes_past_due_minor`` (open disputes past their due date), ``next_action``.
     """
     D = ledger.require_data_by(as_of)
+    activities = activities_known_by(activities, D)
     before = D - WEEK
     now_items = ledger.open_items(D, customer_columns=())
     then_items = ledger.open_items(before, customer_columns=())
@@ -345,6 +371,7 @@ def summary_goals(ledger: Ledger, as_of, goals, collector: str | None = None,
     from .goals import goals_display, kpis_against_targets
 
     D = ledger.require_data_by(as_of)
+    activities = activities_known_by(activities, D)
     month_end = D if D == D + pd.offsets.MonthEnd(0) else D - pd.offsets.MonthEnd(1)
     quarter_end = D if D == D + pd.offsets.QuarterEnd(0) else D - pd.offsets.QuarterEnd(1)
     who = f"{collector}'s" if collector else "the company's"

@@ -62,8 +62,8 @@ def _accounts(ledger, args, D) -> list[str]:
     from .master import customers_as_of
     name = _collector(ledger, args.collector, filter_=True)
     master, _ = customers_as_of(ledger, D, ("collector",), "assume_unchanged")
-    ids = [c for c, who in zip(ledger.customers["customer_id"], master["collector"].array)
-           if who == name]
+    on_d = master.set_index("customer_id")["collector"]     # by id, not by row order
+    ids = [c for c in ledger.customers["customer_id"] if on_d.get(c) == name]
     if not ids:
         raise CLIError(f"collector {name} has no accounts on {D.date()}")
     return ids
@@ -73,7 +73,8 @@ def run(args) -> int:
     """Run ``workbench accounts brief|summary``; returns the exit code."""
     from .briefs import write_briefs, write_summary
     from .cli import CLIError, load_ledger
-    from .collections import ActivityLog, activity_frame
+    from .collections import ActivityLog
+    from .disputes import activity_frame_recorded
     from .ledger import to_date
 
     ledger = load_ledger(args.ledger)
@@ -86,7 +87,7 @@ def run(args) -> int:
         url = args.db or db_url()
         if not (url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists()):
             db = StateDB(url)
-            activities, events = activity_frame(ledger, ActivityLog(db, ledger)), db
+            activities, events = activity_frame_recorded(ledger, ActivityLog(db, ledger)), db
     try:
         if args.action == "brief":
             files = write_briefs(ledger, ids, D, args.out, activities=activities, events=events)

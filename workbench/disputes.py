@@ -7,7 +7,12 @@ raised in the collections app (an activity of kind ``dispute``) is one too.
 
 The state of a dispute **as of a date** is its ledger row (opened on or before the date,
 closed if its ``closed_date`` is on or before it) plus the events *recorded* by the end of
-that date, applied in the order they were recorded; nothing recorded later is used.
+that date (UTC), less those superseded by a correction also recorded by then, applied in
+the order they were recorded; nothing recorded later is used (a correction made later
+does not hide the event it corrects). Disputes logged in the app count once the
+workbench recorded them (``recorded_at``) by then. Events are written with
+:meth:`workbench.state.StateDB.append_checked`: the check and the write are one
+transaction.
 A dispute nobody assigned yet has the owner and due date of the dispute policy
 (``policies/disputes.yaml``): the owner of its reason, due its reason's days (else its
 owner's days) after it was opened.
@@ -32,7 +37,7 @@ from .money import MoneyError, format_money, parse_amount
 from .policy import INVALID, Items, MapOf, PolicyError, PolicySpec, Section, Text, Whole
 from .schema import DISPUTE_RESOLUTIONS
 
-__all__ = ["OWNERS", "OPEN_STATUSES", "RESOLUTIONS", "EVENTS", "DisputePolicy",
+__all__ = ["activities_known_by", "activity_frame_recorded", "OWNERS", "OPEN_STATUSES", "RESOLUTIONS", "EVENTS", "DisputePolicy",
            "load_dispute_policy", "dispute_states", "DisputeBook", "dispute_aging",
            "overdue_disputes", "read_customer_view", "reconcile_customer", "CustomerViewError",
            "app_actor", "status_label", "PolicyError"]
@@ -144,8 +149,12 @@ def load_dispute_policy(path: str | Path = "disputes") -> DisputePolicy:
 # =========================================================================== the state
 
 def _event_rows(events) -> list[dict]:
+    """Every ``dispute_events`` row, superseded ones included (an as-of view decides which
+    corrections it knows of: :func:`_events_as_of`)."""
     if events is None:
         return []
+    if hasattr(events, "rows"):
+        return [dict(r) for r in events.rows("dispute_events", include_superseded=True)]
     if hasattr(events, "current"):
         return events.current("dispute_events")
     return [dict(r) for r in events]
@@ -154,6 +163,61 @@ def _event_rows(events) -> list[dict]:
 def _recorded_day(r: dict) -> pd.Timestamp:
     """The (UTC) day an event was recorded."""
     return to_date(pd.Timestamp(str(r["recorded_at"])))
+
+
+def _row_id(r: dict) -> int:
+    return int(r.get("id") or 0)
+
+
+def _events_as_of(rows: list[dict], D) -> list[dict]:
+    """The events known by the end of day ``D`` (UTC; ``None``: all): the rows recorded by
+    then, less those superseded by a row also recorded by then; in recorded order. The
+    same whether the rows come from a StateDB or a plain list."""
+    rows = sorted(rows, key=_row_id)
+    if D is not None:
+        rows = [r for r in rows if _recorded_day(r) <= D]
+    gone = set()
+    for r in rows:
+        sup = r.get("supersedes")
+        if sup is not None and not (isinstance(sup, float) and np.isnan(sup)):
+            gone.add(int(sup))
+    return [r for r in rows if _row_id(r) not in gone]
+
+
+def activities_known_by(frame: pd.DataFrame | None, D) -> pd.DataFrame | None:
+    """The activities the workbench knew of by the end of day ``D`` (UTC): rows of the
+    state database (``source`` "state") recorded (``recorded_at``, when the workbench
+    learned of them) by then; ledger rows have no ``recorded_at`` and are kept (callers
+    filter every row by its own timestamp as well). ``D`` None or no ``recorded_at``
+    column: the frame unchanged."""
+    if frame is None or D is None or not len(frame) or "recorded_at" not in frame:
+        return frame
+    at = pd.to_datetime(frame["recorded_at"].where(frame["recorded_at"].notna(), None),
+                        utc=True, errors="coerce", format="ISO8601")
+    day = at.dt.tz_convert(None).dt.normalize()
+    state = frame["source"].eq("state") if "source" in frame else at.notna()
+    late = state & at.notna() & (day > to_date(D))
+    return frame[~late.to_numpy()]
+
+
+def activity_frame_recorded(ledger: Ledger, log=None) -> pd.DataFrame:
+    """:func:`workbench.collections.activity_frame` keeping the log's ``recorded_at`` and
+    ``recorded_by`` (the ledger's rows have none: empty there), so that an as-of view can
+    leave out what was recorded after its date (:func:`activities_known_by`)."""
+    from .collections import activity_frame
+
+    frame = activity_frame(ledger, log)
+    if log is None or "recorded_at" in frame:
+        return frame
+    extra = log.frame()
+    if not len(extra):
+        return frame
+    base = ledger.activities.copy()
+    base["source"] = "ledger"
+    cols = [c for c in base.columns if c in extra.columns] + \
+        [c for c in ("recorded_by", "recorded_at") if c in extra.columns and c not in base]
+    merged = pd.concat([base.reindex(columns=cols), extra[cols]], ignore_index=True)
+    return merged.sort_values(["timestamp", "activity_id"], kind="stable").reset_index(drop=True)
 
 
 _LOGGED = re.compile(r"^disputed ([0-9][0-9,]*(?:\.[0-9]+)?) ([A-Z]{3}): ?(.*)$", re.S)
@@ -165,6 +229,7 @@ def _logged_disputes(ledger: Ledger, activities: pd.DataFrame | None, D) -> list
     if activities is None or not len(activities) or "source" not in activities:
         return []
     acts = activities[(activities["kind"] == "dispute") & (activities["source"] == "state")]
+    acts = activities_known_by(acts, D)
     inv = ledger.invoices.set_index("invoice_id")
     out = []
     for r in acts.to_dict("records"):
@@ -175,13 +240,28 @@ def _logged_disputes(ledger: Ledger, activities: pd.DataFrame | None, D) -> list
         m = _LOGGED.match(note or "")
         iid = r.get("invoice_id") if r.get("invoice_id") in inv.index else None
         cur = inv.at[iid, "currency"] if iid else r.get("currency")
-        amount = parse_amount(m.group(1).replace(",", ""), cur) if m and cur else \
-            (int(inv.at[iid, "amount_minor"]) if iid else 0)
-        out.append({"dispute_id": f"LOG-{r['activity_id']}", "customer_id": r["customer_id"],
-                    "invoice_id": iid, "currency": cur, "amount_minor": int(amount),
+        cur = cur if isinstance(cur, str) else None
+        aid = r["activity_id"]
+        amount, problem = None, None
+        if not m:
+            problem = "no 'disputed <amount> <currency>' in its note"
+        elif not cur:
+            problem = "no invoice or currency to read the amount in"
+        elif m.group(2) != cur:
+            problem = f"the note's currency {m.group(2)} is not the invoice's {cur}"
+        else:
+            try:
+                amount = parse_amount(m.group(1).replace(",", ""), cur)
+            except MoneyError as e:
+                problem = f"amount {m.group(1)} {m.group(2)}: {e}"
+        notes = [m.group(3)] if m and m.group(3) else ([note] if note and not m else [])
+        if problem:
+            notes.append(f"amount unknown: activity {aid}: {problem}")
+        out.append({"dispute_id": f"LOG-{aid}", "customer_id": r["customer_id"],
+                    "invoice_id": iid, "currency": cur, "amount_minor": int(amount or 0),
+                    "amount_known": amount is not None,
                     "reason_code": "logged", "opened_date": day, "closed_date": pd.NaT,
-                    "status": "open", "source": "activity log",
-                    "notes": [m.group(3) if m else note] if (m or note) else []})
+                    "status": "open", "source": "activity log", "notes": notes})
     return out
 
 
@@ -206,7 +286,9 @@ def dispute_states(ledger: Ledger, as_of=None, events=None, activities: pd.DataF
     -------
     DataFrame
         One row per dispute: ``dispute_id, customer_id, customer_name, invoice_id, currency,
-        amount_minor, reason_code, reason, opened_date, owner, owner_label, owner_name,
+        amount_minor, amount_known (False: a dispute logged in the app whose note gives no
+        amount in the invoice's currency; amount_minor 0, a note names the activity),
+        reason_code, reason, opened_date, owner, owner_label, owner_name,
         assigned, due_date, status, status_label, is_open, closed_date, age_days,
         days_overdue, source, notes, history``; sorted by customer, opened date, id.
     """
@@ -228,17 +310,16 @@ def dispute_states(ledger: Ledger, as_of=None, events=None, activities: pd.DataF
             "amount_minor": int(r["amount_minor"]), "reason_code": r["reason_code"],
             "opened_date": r["opened_date"], "closed_date": closed,
             "status": "open" if pd.isna(closed) else (res if isinstance(res, str) else "resolved"),
-            "source": "ledger", "notes": []}
+            "source": "ledger", "amount_known": True, "notes": []}
     for r in _logged_disputes(ledger, activities, D):
         base.setdefault(r["dispute_id"], r)
-    rows = sorted(_event_rows(events), key=lambda r: int(r.get("id") or 0))
-    rows = [r for r in rows if D is None or _recorded_day(r) <= D]
+    rows = _events_as_of(_event_rows(events), D)
     for r in rows:                       # disputes opened in the workbench
         if r["event"] == "opened" and r["dispute_id"] not in base:
             base[r["dispute_id"]] = {
                 "dispute_id": r["dispute_id"], "customer_id": r["customer_id"],
                 "invoice_id": r.get("invoice_id"), "currency": r.get("currency"),
-                "amount_minor": int(r.get("amount_minor") or 0),
+                "amount_minor": int(r.get("amount_minor") or 0), "amount_known": True,
                 "reason_code": r.get("reason_code"), "opened_date": _recorded_day(r),
                 "closed_date": pd.NaT, "status": "open", "source": "workbench", "notes": []}
     for b in base.values():
@@ -282,9 +363,9 @@ def dispute_states(ledger: Ledger, as_of=None, events=None, activities: pd.DataF
         b["customer_name"] = names.get(b["customer_id"], b["customer_id"])
         out.append(b)
     cols = ["dispute_id", "customer_id", "customer_name", "invoice_id", "currency",
-            "amount_minor", "reason_code", "reason", "opened_date", "owner", "owner_label",
-            "owner_name", "assigned", "due_date", "status", "status_label", "is_open",
-            "closed_date", "age_days", "days_overdue", "source", "notes", "history"]
+            "amount_minor", "amount_known", "reason_code", "reason", "opened_date", "owner",
+            "owner_label", "owner_name", "assigned", "due_date", "status", "status_label",
+            "is_open", "closed_date", "age_days", "days_overdue", "source", "notes", "history"]
     frame = pd.DataFrame(out, columns=cols)
     if len(frame):
         frame["amount_minor"] = frame["amount_minor"].astype(np.int64)
@@ -313,16 +394,23 @@ class DisputeBook:
         return dispute_states(self.ledger, as_of, self.db, self.activities, self.policy,
                               today=self.today)
 
-    def state(self, dispute_id: str) -> dict:
-        """The dispute as known now; an unknown id is refused naming close ones."""
-        s = self.states()
-        hit = s[s["dispute_id"] == dispute_id]
+    def _states_of(self, rows: list[dict]) -> pd.DataFrame:
+        return dispute_states(self.ledger, None, rows, self.activities, self.policy,
+                              today=self.today)
+
+    @staticmethod
+    def _find(states: pd.DataFrame, dispute_id: str) -> dict:
+        hit = states[states["dispute_id"] == dispute_id]
         if not len(hit):
             from .suggest import close_matches
-            near = close_matches(str(dispute_id), s["dispute_id"].tolist())
+            near = close_matches(str(dispute_id), states["dispute_id"].tolist())
             hint = f"; did you mean {', '.join(near[:3])}?" if near else ""
             raise ValueError(f"unknown dispute {dispute_id!r}{hint}")
         return hit.iloc[0].to_dict()
+
+    def state(self, dispute_id: str) -> dict:
+        """The dispute as known now; an unknown id is refused naming close ones."""
+        return self._find(self.states(), dispute_id)
 
     # ---------------------------------------------------------------- checks
     @staticmethod
@@ -347,18 +435,40 @@ class DisputeBook:
             raise ValueError(f"owner must be one of {', '.join(OWNERS)}; got {owner!r}")
         return owner
 
-    def _open(self, dispute_id: str) -> dict:
-        s = self.state(dispute_id)
+    @staticmethod
+    def _check_open(s: dict) -> dict:
         if not s["is_open"]:
-            raise ValueError(f"dispute {dispute_id} is already {status_label(s['status']).lower()}"
-                             f" (closed {s['closed_date'].date()}): nothing more to do on it")
+            raise ValueError(f"dispute {s['dispute_id']} is already "
+                             f"{status_label(s['status']).lower()} (closed "
+                             f"{s['closed_date'].date()}): nothing more to do on it")
         return s
 
-    def _append(self, s: dict, event: str, actor, key, **fields) -> int:
-        row = {"dispute_id": s["dispute_id"], "customer_id": s["customer_id"],
-               "invoice_id": s.get("invoice_id"), "event": event, "idempotency_key": key,
-               **fields}
-        return self.db.append("dispute_events", row, actor=self._actor(actor))
+    def _open(self, dispute_id: str) -> dict:
+        return self._check_open(self.state(dispute_id))
+
+    def _record(self, dispute_id: str, event: str, actor, key, fields, *,
+                must_be_open: bool = True) -> int:
+        """Check the dispute and append its event in ONE transaction
+        (:meth:`workbench.state.StateDB.append_checked`): ``fields(state)`` gives the
+        event's fields from the dispute as the transaction sees it. A resent idempotency
+        key returns the event it recorded."""
+        actor = self._actor(actor)
+
+        def decide(current):
+            if key:
+                prior = [r for r in current if r.get("idempotency_key") == key]
+                if prior:
+                    return [], int(prior[0]["id"])
+            s = self._find(self._states_of(current), dispute_id)
+            if must_be_open:
+                self._check_open(s)
+            row = {"dispute_id": s["dispute_id"], "customer_id": s["customer_id"],
+                   "invoice_id": s.get("invoice_id"), "event": event, "idempotency_key": key,
+                   **fields(s)}
+            return [row], None
+
+        ids, prior = self.db.append_checked("dispute_events", decide, actor=actor)
+        return ids[0] if ids else prior
 
     # ---------------------------------------------------------------- events
     def open(self, invoice_id: str, amount: str, reason_code: str, *, actor: str,
@@ -366,7 +476,9 @@ class DisputeBook:
              note: str | None = None, dispute_id: str | None = None,
              idempotency_key: str | None = None) -> str:
         """Open a dispute on an invoice (amount: decimal text in the invoice's currency, at
-        most the invoice amount); owner and due date default from the policy. Returns its id."""
+        most the invoice amount); owner and due date default from the policy. Returns its id.
+        The check that the id is new and the write are one transaction."""
+        actor = self._actor(actor)
         inv = self.ledger.invoices.set_index("invoice_id")
         if invoice_id not in inv.index:
             raise ValueError(f"unknown invoice {invoice_id!r}")
@@ -385,29 +497,36 @@ class DisputeBook:
         due = self._due(due_date) or str((self.today + pd.Timedelta(
             days=self.policy.due_days(owner, reason_code))).date())
         dispute_id = dispute_id or f"WB-{invoice_id}-{reason_code}"
-        prior = self.db.rows("dispute_events", where={"idempotency_key": idempotency_key}) \
-            if idempotency_key else []
-        if prior:                           # a double submit: the dispute it opened
-            return prior[0]["dispute_id"]
-        if dispute_id in set(self.states()["dispute_id"]):
-            raise ValueError(f"dispute {dispute_id} already exists")
-        s = {"dispute_id": dispute_id, "customer_id": inv.at[invoice_id, "customer_id"],
-             "invoice_id": invoice_id}
-        self._append(s, "opened", actor, idempotency_key, owner=owner, owner_name=owner_name,
-                     due_date=due, status="open", reason_code=reason_code, amount_minor=minor,
-                     currency=cur, note=note)
-        return dispute_id
+
+        def decide(current):
+            if idempotency_key:
+                prior = [r for r in current if r.get("idempotency_key") == idempotency_key]
+                if prior:                   # a double submit: the dispute it opened
+                    return [], prior[0]["dispute_id"]
+            if dispute_id in set(self._states_of(current)["dispute_id"]):
+                raise ValueError(f"dispute {dispute_id} already exists")
+            return [{"dispute_id": dispute_id, "customer_id": inv.at[invoice_id, "customer_id"],
+                     "invoice_id": invoice_id, "event": "opened",
+                     "idempotency_key": idempotency_key, "owner": owner,
+                     "owner_name": owner_name, "due_date": due, "status": "open",
+                     "reason_code": reason_code, "amount_minor": minor, "currency": cur,
+                     "note": note}], dispute_id
+
+        _, result = self.db.append_checked("dispute_events", decide, actor=actor)
+        return result
 
     def assign(self, dispute_id: str, owner: str, *, actor: str, owner_name: str | None = None,
                due_date=None, note: str | None = None, idempotency_key: str | None = None) -> int:
         """Give a dispute to an owner (a team, and a person in it) with a due date
         (default: today + the policy's days for the owner and reason)."""
-        s = self._open(dispute_id)
         owner = self._owner(owner)
-        due = self._due(due_date) or str((self.today + pd.Timedelta(
-            days=self.policy.due_days(owner, s["reason_code"]))).date())
-        return self._append(s, "assigned", actor, idempotency_key, owner=owner,
-                            owner_name=owner_name, due_date=due, note=note)
+        due = self._due(due_date)
+
+        def fields(s):
+            return {"owner": owner, "owner_name": owner_name, "note": note,
+                    "due_date": due or str((self.today + pd.Timedelta(
+                        days=self.policy.due_days(owner, s["reason_code"]))).date())}
+        return self._record(dispute_id, "assigned", actor, idempotency_key, fields)
 
     def set_status(self, dispute_id: str, status: str, *, actor: str, note: str | None = None,
                    due_date=None, idempotency_key: str | None = None) -> int:
@@ -416,15 +535,16 @@ class DisputeBook:
             extra = " (to close a dispute, resolve it)" if status in RESOLUTIONS else ""
             raise ValueError(f"status must be one of {', '.join(OPEN_STATUSES)}; got "
                              f"{status!r}{extra}")
-        s = self._open(dispute_id)
-        return self._append(s, "status", actor, idempotency_key, status=status, note=note,
-                            due_date=self._due(due_date))
+        due = self._due(due_date)
+        return self._record(dispute_id, "status", actor, idempotency_key,
+                            lambda s: {"status": status, "note": note, "due_date": due})
 
     def add_note(self, dispute_id: str, note: str, *, actor: str,
                  idempotency_key: str | None = None) -> int:
         if not note or not str(note).strip():
             raise ValueError("a note needs text")
-        return self._append(self.state(dispute_id), "note", actor, idempotency_key, note=note)
+        return self._record(dispute_id, "note", actor, idempotency_key,
+                            lambda s: {"note": note}, must_be_open=False)
 
     def resolve(self, dispute_id: str, resolution: str, *, actor: str, note: str | None = None,
                 idempotency_key: str | None = None) -> int:
@@ -432,8 +552,8 @@ class DisputeBook:
         if resolution not in RESOLUTIONS:
             raise ValueError(f"resolution must be one of {', '.join(RESOLUTIONS)}; got "
                              f"{resolution!r}")
-        s = self._open(dispute_id)
-        return self._append(s, "resolved", actor, idempotency_key, status=resolution, note=note)
+        return self._record(dispute_id, "resolved", actor, idempotency_key,
+                            lambda s: {"status": resolution, "note": note})
 
 
 # =========================================================================== analyses
@@ -444,7 +564,8 @@ def dispute_aging(states: pd.DataFrame, by: str = "owner",
 
     Age = as-of date - opened date, in the policy's age buckets. Returns one row per
     (group, currency): ``<by>, label, currency, disputes, amount_minor, overdue,
-    overdue_minor`` and per bucket ``<bucket>`` (amount, minor units) and
+    overdue_minor, amount_unknown`` (disputes whose amount is unknown, counted in
+    ``disputes`` but not in any amount) and per bucket ``<bucket>`` (amount, minor units) and
     ``<bucket> count``. Amounts are sums of integers, never added across currencies.
     """
     if by not in ("owner", "reason"):
@@ -460,13 +581,15 @@ def dispute_aging(states: pd.DataFrame, by: str = "owner",
         over = (g["days_overdue"] > 0).to_numpy()
         row = {by: k, "label": g[f"{by}_label" if by == "owner" else "reason"].iloc[0],
                "currency": cur, "disputes": len(g), "amount_minor": int(amt.sum()),
-               "overdue": int(over.sum()), "overdue_minor": int(amt[over].sum())}
+               "overdue": int(over.sum()), "overdue_minor": int(amt[over].sum()),
+               "amount_unknown": int((~g["amount_known"].astype(bool)).sum())
+               if "amount_known" in g else 0}
         for i, lab in enumerate(labels):
             row[lab] = int(amt[b == i].sum())
             row[f"{lab} count"] = int((b == i).sum())
         rows.append(row)
     out = pd.DataFrame(rows, columns=[by, "label", "currency", "disputes", "amount_minor",
-                                      "overdue", "overdue_minor", *labels,
+                                      "overdue", "overdue_minor", "amount_unknown", *labels,
                                       *[f"{lab} count" for lab in labels]])
     if by == "owner" and len(out):
         out = out.sort_values(["owner", "currency"], key=lambda s: s.map(

@@ -49,7 +49,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     def report(sp, owner=True):
         common(sp)
         sp.add_argument("--as-of", type=_date, default=None, metavar="YYYY-MM-DD",
-                        help="state as of this date: events recorded by then (default today)")
+                        help="state as of this date: events recorded by then (default: the "
+                        "ledger's last date)")
         if owner:
             sp.add_argument("--owner", nargs="+", choices=OWNERS, default=None,
                             help="only disputes of these owners")
@@ -109,7 +110,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     rc.add_argument("--theirs", required=True, type=Path,
                     help="the customer's list: CSV of invoice_id, amount, reason")
     rc.add_argument("--as-of", type=_date, default=None, metavar="YYYY-MM-DD",
-                    help="as of this date (default today)")
+                    help="as of this date (default: the ledger's last date)")
     rc.add_argument("--format", choices=("table", "json", "csv"), default="table",
                     help="output format (default table)")
     p.set_defaults(func=run)
@@ -119,6 +120,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 # --------------------------------------------------------------------------- helpers
 def _today() -> str:
     return str(dt.datetime.now(dt.timezone.utc).date())
+
+
+def _as_of(args, ledger) -> str:
+    """``--as-of``, else the ledger's last date (like every other command), else today."""
+    if args.as_of:
+        return args.as_of
+    last = ledger.last_date
+    return str(last.date()) if last is not None else _today()
 
 
 def _state(args, create: bool):
@@ -133,15 +142,15 @@ def _state(args, create: bool):
 
 def _setup(args, create: bool = False):
     from .cli import CLIError, load_ledger
-    from .collections import ActivityLog, activity_frame
-    from .disputes import PolicyError, load_dispute_policy
+    from .collections import ActivityLog
+    from .disputes import PolicyError, activity_frame_recorded, load_dispute_policy
     try:
         policy = load_dispute_policy(args.policy) if args.policy else load_dispute_policy()
     except PolicyError as e:
         raise CLIError(str(e)) from None
     ledger = load_ledger(args.ledger)
     db = _state(args, create)
-    acts = activity_frame(ledger, ActivityLog(db, ledger)) if db is not None else None
+    acts = activity_frame_recorded(ledger, ActivityLog(db, ledger)) if db is not None else None
     return ledger, policy, db, acts
 
 
@@ -174,6 +183,8 @@ def _listing(states, fmt):
             "age_days": "Age (days)", "last_note": "Last note"}
     df = _money_columns(states.rename(columns={"amount_minor": "amount"}), ["amount"],
                         fmt == "table")
+    if "amount_known" in df:          # a dispute logged without a readable amount
+        df["amount"] = [a if k else "unknown" for a, k in zip(df["amount"], df["amount_known"])]
     df["opened"] = df["opened_date"].dt.date.astype(str)
     df["due"] = df["due_date"].dt.date.astype(str)
     df["owner_name"] = df["owner_name"].fillna("")
@@ -200,7 +211,7 @@ def run(args) -> int:
 def _report(args) -> int:
     from .disputes import dispute_aging, dispute_states, overdue_disputes
     ledger, policy, db, acts = _setup(args)
-    states = dispute_states(ledger, args.as_of or _today(), db, acts, policy)
+    states = dispute_states(ledger, _as_of(args, ledger), db, acts, policy)
     if args.owner:
         states = states[states["owner"].isin(args.owner)].reset_index(drop=True)
     if args.action == "list":
@@ -220,7 +231,8 @@ def _report(args) -> int:
         if args.format == "table":
             shown = shown.drop(columns=[args.by]).rename(columns={
                 "label": args.by.capitalize(), "currency": "Currency", "disputes": "Disputes",
-                "amount": "Amount", "overdue": "Overdue", "overdue_amount": "Overdue amount"})
+                "amount": "Amount", "overdue": "Overdue", "overdue_amount": "Overdue amount",
+                "amount_unknown": "Amount unknown"})
             print(f"Open disputes by {args.by} as of {states.attrs['as_of']} "
                   f"(policy {policy.label})")
         _emit(shown, args.format, "no open disputes")
@@ -262,7 +274,7 @@ def _reconcile(args) -> int:
     from .disputes import CustomerViewError, dispute_states, read_customer_view, reconcile_customer
     ledger, policy, db, acts = _setup(args)
     cid = _customer(ledger, args.customer)
-    as_of = args.as_of or _today()
+    as_of = _as_of(args, ledger)
     try:
         theirs = read_customer_view(args.theirs, ledger, cid)
     except CustomerViewError as e:

@@ -25,7 +25,6 @@ The folder is written into a temporary folder beside ``out`` and renamed into pl
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import hashlib
 import html
 import json
@@ -76,7 +75,9 @@ STATE_KINDS = (
               ("note", "reason_code", "correction_reason"), "authority"),
     StateKind("dispute_events", "dispute_events", "dispute event", "recorded_by",
               ("note", "status", "correction_reason"), None),
-    StateKind("activities", "activities", "activity", "collector",
+    # who recorded the activity (the signed-in user or the OS login), not the typed-in
+    # collector, which stays its own column
+    StateKind("activities", "activities", "activity", "recorded_by",
               ("note", "correction_reason"), None),
 )
 LEDGER_KINDS = {"write_offs": "write-off (ledger)", "credit_memos": "credit memo (ledger)"}
@@ -87,7 +88,7 @@ _RENAME = {"supersedes": "corrects_record_id", "approver_level": "authority_leve
            "rule": "match_rule", "at": "happened_at_utc", "recorded_at": "recorded_at_utc"}
 _DROP = {"id", "idempotency_key"}
 _TIME_COLUMNS = {"recorded_at", "at"}
-_FIRST = ["record_id", "who", "when_utc", "why", "authority", "audit_problem"]
+_FIRST = ["record_id", "who", "when_utc", "why", "authority", "correction", "audit_problem"]
 
 
 @dataclass
@@ -169,9 +170,24 @@ def _time(value, where: str) -> str:
         raise EvidenceError(f"{where}: not an ISO 8601 time: {value!r}") from None
 
 
-def state_row_evidence(spec: StateKind, row: dict, problems: dict | None = None) -> dict:
+def _correction_text(row: dict, corrected_by: dict | None) -> str:
+    """``corrects record N`` for a correction, ``corrected by record M`` for a record a
+    later one superseded (both for a corrected correction)."""
+    parts = []
+    sup = row.get("supersedes")
+    if sup is not None and not (isinstance(sup, float) and np.isnan(sup)):
+        parts.append(f"corrects record {int(sup)}")
+    for later in (corrected_by or {}).get(row["id"], []):
+        parts.append(f"corrected by record {later}")
+    return "; ".join(parts)
+
+
+def state_row_evidence(spec: StateKind, row: dict, problems: dict | None = None,
+                       corrected_by: dict | None = None) -> dict:
     """One state record as an evidence row (business names, money as text, UTC times);
-    ``audit_problem`` says what the verification found wrong with this very row."""
+    ``audit_problem`` says what the verification found wrong with this very row;
+    ``correction`` links it to the record it corrects and to the records correcting it
+    (``corrected_by``: ``{record id: [ids of the rows superseding it]}``)."""
     where = f"{spec.table} row {row['id']}"
     why_col = next((c for c in spec.why if _text(row.get(c))), None)
     why = _text(row.get(why_col)) if why_col else ""
@@ -180,6 +196,7 @@ def state_row_evidence(spec: StateKind, row: dict, problems: dict | None = None)
     out = {"record_id": row["id"], "who": _text(row.get(spec.who)),
            "when_utc": _time(row["recorded_at"], where), "why": why,
            "authority": _text(row.get(spec.authority)) if spec.authority else "",
+           "correction": _correction_text(row, corrected_by),
            "audit_problem": "; ".join((problems or {}).get((spec.table, row["id"]), []))}
     for col, v in row.items():               # every other column, generically
         if col in _DROP:
@@ -199,11 +216,15 @@ def read_state(db, period: Period, problems: dict | None = None
     ``problems``: ``{(table, row id): [what, ...]}`` from the verification."""
     out = {}
     for spec in STATE_KINDS:
-        raw = []
-        for r in db.rows(spec.table):
+        raw, corrected_by = [], {}
+        every = db.rows(spec.table)
+        for r in every:                      # corrections in the period or later
+            if r.get("supersedes") is not None:
+                corrected_by.setdefault(int(r["supersedes"]), []).append(int(r["id"]))
+        for r in every:
             if _in_period(_time(r["recorded_at"], f"{spec.table} row {r['id']}"), period):
                 raw.append(r)
-        rows = [state_row_evidence(spec, r, problems) for r in raw]
+        rows = [state_row_evidence(spec, r, problems, corrected_by) for r in raw]
         cols = list(_FIRST)
         for r in rows:
             cols += [c for c in r if c not in cols]
@@ -541,7 +562,7 @@ def build_evidence(period: str | Period, out: str | Path, *, db_url: str | None 
         tmp = make_temp_dir(out)
         try:
             result = _write_folder(tmp, out, period, db, url, ledger, kinds, ok, text, info,
-                                   sample, seed, generated_by or getpass.getuser(),
+                                   sample, seed, generated_by or _command_line_user(),
                                    now or dt.datetime.now(dt.UTC))
             replace_dir(tmp, out)
         except BaseException:
@@ -550,6 +571,14 @@ def build_evidence(period: str | Period, out: str | Path, *, db_url: str | None 
     finally:
         db.close()
     return result
+
+
+def _command_line_user() -> str:
+    """Who generates the folder: the OS login's users-file entry, else the OS login
+    (:func:`workbench.cli.command_line_actor`)."""
+    from .cli import command_line_actor
+
+    return command_line_actor()
 
 
 def _write_folder(tmp: Path, out: Path, period, db, url, ledger, kinds, ok, text, info,
@@ -587,7 +616,11 @@ def _write_folder(tmp: Path, out: Path, period, db, url, ledger, kinds, ok, text
             "ledger_content_hash": ledger.content_hash() if ledger is not None else "",
             "sample_size": str(len(chosen)), "sample_requested": str(sample), "seed": str(seed),
             "selection": "state records by recorded_at (UTC day) in the period, corrections "
-                         "included; ledger write-offs and credit memos by date"}
+                         "included (counts include both a corrected record and its "
+                         "correction: see the correction column); ledger write-offs and "
+                         "credit memos by date",
+            "counts_note": "counts include both the corrected records and their corrections "
+                           "(the correction column links them)"}
     ver = {"result": "intact" if ok else "BROKEN", "problems": str(len(info["problems"])),
            "audit_rows": str(info["audit_rows"]), "record_rows": str(info["record_rows"]),
            "last_mac": info["last_mac"] or "", "anchor_last_id": _text(info["anchor_last_id"]),

@@ -367,9 +367,46 @@ def kpis_against_targets(ledger, period: str | Period, goals: Goals, by: str | N
     cols = ["scope", "name", "currency", "period", "goal", "goal_name", "unit", "direction",
             "actual", "target", "variance", "variance_pct", "status"]
     out = _object_frame(rows, cols)
+    notes += unknown_goal_names(ledger, goals, p.end)
     out.attrs.update({"goals": goals.label, "frequency": freq, "period": p.label,
                       "notes": list(dict.fromkeys(notes))})
     return out
+
+
+def unknown_goal_names(ledger, goals: Goals, as_of) -> list[str]:
+    """Notes on segment and collector names of the goals file that no customer has on the
+    customer master as of ``as_of`` (the period end), each with the closest names ("did
+    you mean ..."): their targets can never be judged."""
+    from .master import customers_as_of
+    from .suggest import close_matches, shown
+
+    notes = []
+    for field_, scope, named in (("segment", "segments", goals.segments),
+                                 ("collector", "collectors", goals.collectors)):
+        if not named:
+            continue
+        if field_ not in ledger.customers:
+            notes.append(f"goals {scope} {', '.join(shown(n) for n in sorted(named))}: the "
+                         f"ledger's customers have no {field_}; these targets are not judged")
+            continue
+        master, _ = customers_as_of(ledger, as_of, (field_,), "strict")
+        known = sorted({v for v in master[field_] if isinstance(v, str) and v})
+        on = f"on {pd.Timestamp(as_of).date()}"
+        if not known:                # no master history for that date: the current master
+            master, _ = customers_as_of(ledger, as_of, (field_,), "assume_unchanged")
+            known = sorted({v for v in master[field_] if isinstance(v, str) and v})
+            on = "on the current customer master (no history for the period end)"
+        if not known:
+            continue
+        for name in sorted(named):
+            if name in known:
+                continue
+            near = close_matches(str(name), known)
+            hint = f"; did you mean {', '.join(shown(n) for n in near)}?" if near else \
+                f"; the {field_}s on the master are {', '.join(shown(n) for n in known[:10])}"
+            notes.append(f"goals {field_} {shown(name)}: no customer has this {field_} {on}: "
+                         f"its targets are not judged{hint}")
+    return notes
 
 
 def _object_frame(rows: list[dict], cols: list[str]) -> pd.DataFrame:
