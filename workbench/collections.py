@@ -327,7 +327,11 @@ def state_rows_of(ledger: Ledger):
 
 
 def activity_frame(ledger: Ledger, log: ActivityLog | None = None) -> pd.DataFrame:
-    """The ledger's activities (from the ERP) and the activity log's, in one frame."""
+    """The ledger's activities (from the ERP) and the activity log's, in one frame.
+
+    Log rows keep ``recorded_at`` and ``recorded_by`` (when the workbench learned of the
+    activity, and who recorded it), so an as-of view can leave out what was recorded later;
+    the ledger's rows have them empty."""
     base = ledger.activities.copy()
     base["source"] = "ledger"
     if log is None:
@@ -336,7 +340,9 @@ def activity_frame(ledger: Ledger, log: ActivityLog | None = None) -> pd.DataFra
     if not len(extra):
         return base
     cols = [c for c in base.columns if c in extra.columns]
-    merged = pd.concat([base[cols], extra[cols]], ignore_index=True)
+    known = [c for c in ("recorded_at", "recorded_by") if c in extra.columns and c not in cols]
+    merged = pd.concat([base[cols].assign(**{c: None for c in known}), extra[cols + known]],
+                       ignore_index=True)
     return merged.sort_values(["timestamp", "activity_id"], kind="stable").reset_index(drop=True)
 
 
