@@ -766,9 +766,9 @@ def export_adjustments(db, ledger: Ledger, out_dir: str | Path, *, column_map=No
     Files: ``credit_memos.csv`` and ``write_offs.csv`` (the ledger loader's columns, money as
     decimal text in the currency's decimals) and the column map's NetSuite-style CSV. The
     batch id is ``EXP-<date>-<hash of the adjustment ids>`` (deterministic). The files are
-    written to a temporary folder and renamed into place, and the "exported" events appended,
-    inside the one transaction that reads which adjustments were exported: two exports at
-    once export each adjustment once. An adjustment no longer open on the ledger is skipped
+    written to a temporary folder and the "exported" events appended inside the one
+    transaction that reads which adjustments were exported (two exports at once export each
+    adjustment once); the folder gets the batch's name only after that transaction commits. An adjustment no longer open on the ledger is skipped
     (reported, nothing recorded). Nothing approved: no folder, ``batch_id`` None.
     """
     from .io.writer import make_temp_dir, replace_dir
@@ -820,18 +820,27 @@ def export_adjustments(db, ledger: Ledger, out_dir: str | Path, *, column_map=No
                     "files": {n: len(b) for n, (_, b) in files.items()}}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n",
                                            encoding="utf-8")
-        replace_dir(tmp, out_dir / batch)
-        made.append(out_dir / batch)
+        made.append(tmp)                # renamed into place once the events are committed
         new = [{**{k: states[a]["proposed"][k] for k in _CARRY}, "event": "exported",
                 "export_batch": batch, "ledger_hash": ledger_hash,
                 "note": f"exported to {out_dir / batch}", "idempotency_key": f"{a}:exported"}
                for a in todo]
         return new, ExportResult(batch, out_dir / batch, todo,
                                  {n: len(b) for n, (_, b) in files.items()}, skipped)
+    import shutil
     try:
-        return _append_checked(db, decide, actor)[1]
+        result = _append_checked(db, decide, actor)[1]
     except BaseException:
-        import shutil
         for d in made:          # the events were not recorded: take the files back
             shutil.rmtree(d, ignore_errors=True)
         raise
+    # the "exported" events are committed: only now do the files appear under the batch's
+    # name, so a crash can leave a batch recorded with its folder missing (the temporary one
+    # holds the files), never files the ERP could import whose export was not recorded
+    keep = made[-1] if result.batch_id is not None and made else None
+    for d in made:              # a retried transaction's earlier attempts
+        if d != keep:
+            shutil.rmtree(d, ignore_errors=True)
+    if keep is not None:
+        replace_dir(keep, result.folder)
+    return result
