@@ -445,3 +445,32 @@ def test_cli_withdraw_and_skipped_are_printed(db, ledger_dir, cli_user, capsys):
         ("ADJ-DISPUTE-D1", "maria", "manager", "customer paid instead")]
     assert cli("propose", "--ledger", str(ledger_dir), "--as-of", AS_OF) == 0
     assert "1 newly recorded\n  ADJ-DISPUTE-D1-R1" in capsys.readouterr().out
+
+
+def test_cli_propose_reads_pricing_errors_logged_in_the_workbench(db, ledger_dir, cli_user,
+                                                                  capsys):
+    """A pricing error logged in the workbench's activity log (I1, 25.00 USD) is proposed by
+    `workbench adjustments propose` as of a day it was known, not as of an earlier one."""
+    import datetime as dt
+
+    from workbench.adjustments_cli import add_parser, run
+    from workbench.collections import ActivityLog
+    from workbench.ledger import Ledger
+
+    ledger = Ledger.load(ledger_dir)
+    rid = ActivityLog(db, ledger).add("C1", "note", "ann", invoice_id="I1",
+                                      at="2026-09-30T12:00:00+00:00",
+                                      note="PRICING ERROR 25.00: contract price", actor="ann")
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers(dest="command"))
+    cli_user("analyst", "ann")
+
+    def proposed(as_of):
+        assert run(parser.parse_args(["adjustments", "--db", db.url, "propose", "--ledger",
+                                      str(ledger_dir), "--as-of", as_of, "--dry-run"])) == 0
+        return capsys.readouterr().out
+
+    today = dt.datetime.now(dt.timezone.utc).date().isoformat()
+    assert f"ADJ-PRICINGERROR-S-{rid}" not in proposed("2026-09-30")     # logged later
+    out = proposed(today)
+    assert f"ADJ-PRICINGERROR-S-{rid}" in out and "25.00" in out

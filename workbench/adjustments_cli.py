@@ -98,8 +98,13 @@ def _run(args) -> int:
     if cmd == "propose":
         ledger = _ledger(args.ledger)
         as_of = args.as_of or ledger.last_date
+        # pricing errors noted in the ledger's activities and in the workbench's log, as
+        # known by the end of the as-of day
+        from .collections import ActivityLog, activity_frame
+        from .disputes import activities_known_by
+        acts = activities_known_by(activity_frame(ledger, ActivityLog(db, ledger)), as_of)
         props = adj.propose_adjustments(ledger, as_of, _policy(args), db,
-                                        ledger_dir=args.ledger.resolve())
+                                        ledger_dir=args.ledger.resolve(), activities=acts)
         if args.dry_run:
             _print_frame(props.drop(columns=["evidence", "base_id"]), "table")
             for k, why in (props.attrs.get("skipped") or {}).items():
