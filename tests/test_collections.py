@@ -377,3 +377,36 @@ def test_as_of_before_any_data_is_a_clear_error(command, capsys, tmp_path):
     assert ("2020-01-01 is before any data in the ledger (first invoice 2026-04-15)"
             in capsys.readouterr().err)
     assert not (tmp_path / "x.html").exists()
+
+
+def test_the_log_as_it_stood_on_a_day_keeps_what_a_later_correction_replaced(tmp_path):
+    """Two calls logged on 2026-09-29 and 2026-09-30; the first corrected on 2026-10-05.
+    As known by 2026-09-30: both calls with their original notes; by 2026-10-05 (and now):
+    the corrected note; by 2026-09-29: only the first. Times are the state database's own."""
+    import sqlite3
+
+    led = Ledger.load(FIXTURES / "kpi")
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    log = ActivityLog(StateDB(url), led)
+    first = log.add("K1", "call", "Ann Lee", at="2026-09-29T09:00:00+00:00", note="no answer",
+                    actor="ann")
+    log.add("K1", "call", "Ann Lee", at="2026-09-30T09:00:00+00:00", note="will pay", actor="ann")
+    fix = log.correct(first, {"note": "left a message"}, "wrong note", actor="ann")
+    # the recorded times, set as if written on those days (triggers dropped for the test)
+    con = sqlite3.connect(tmp_path / "s.db")
+    for trig in [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='trigger'")]:
+        con.execute(f"DROP TRIGGER {trig}")
+    for rid, day in ((first, "2026-09-29"), (first + 1, "2026-09-30"), (fix, "2026-10-05")):
+        con.execute("UPDATE activities SET recorded_at = ? WHERE id = ?", (f"{day}T18:00:00+00:00", rid))
+    con.commit()
+    con.close()
+
+    def notes(known_by):
+        return log.frame(known_by)["note"].tolist()
+
+    assert notes("2026-09-29") == ["no answer"]
+    assert notes("2026-09-30") == ["no answer", "will pay"]
+    assert notes("2026-10-05") == ["will pay", "left a message"]
+    assert notes(None) == ["will pay", "left a message"]
+    frame = activity_frame(led, log, known_by="2026-09-30")
+    assert frame.loc[frame["source"] == "state", "note"].tolist() == ["no answer", "will pay"]

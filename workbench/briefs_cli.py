@@ -73,8 +73,7 @@ def run(args) -> int:
     """Run ``workbench accounts brief|summary``; returns the exit code."""
     from .briefs import write_briefs, write_summary
     from .cli import CLIError, load_ledger
-    from .collections import ActivityLog
-    from .disputes import activity_frame_recorded
+    from .collections import ActivityLog, activity_frame
     from .ledger import to_date
 
     ledger = load_ledger(args.ledger)
@@ -87,7 +86,8 @@ def run(args) -> int:
         url = args.db or db_url()
         if not (url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists()):
             db = StateDB(url)
-            activities, events = activity_frame_recorded(ledger, ActivityLog(db, ledger)), db
+            # the log as it stood at the end of the as-of day (later corrections do not show)
+            activities, events = activity_frame(ledger, ActivityLog(db, ledger), known_by=D), db
     try:
         if args.action == "brief":
             files = write_briefs(ledger, ids, D, args.out, activities=activities, events=events)

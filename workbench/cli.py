@@ -1070,7 +1070,7 @@ def _cmd_activity_metrics(args) -> int:
     ledger = load_ledger(args.ledger)
     if args.collector:
         args.collector = _collector(ledger, args.collector, filter_=True)
-    activities = _activities_for(args, ledger)
+    activities = _activities_for(args, ledger, known_by=period.end)
     try:
         metrics = activity_metrics(ledger, period, activities, collector=args.collector)
         if goals is not None:
@@ -1133,11 +1133,12 @@ def _promise_currency(args, ledger) -> str | None:
     return cur.iloc[0] if len(cur) else None
 
 
-def _activities_for(args, ledger):
+def _activities_for(args, ledger, known_by=None):
+    """The ledger's activities and the log's (``known_by``: the log as it stood then)."""
     from .collections import ActivityLog, activity_frame
     if getattr(args, "no_log", False):
         return activity_frame(ledger)
-    return activity_frame(ledger, ActivityLog(_state(args.db), ledger))
+    return activity_frame(ledger, ActivityLog(_state(args.db), ledger), known_by=known_by)
 
 
 def _collections_inputs(args):

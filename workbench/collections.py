@@ -268,9 +268,19 @@ class ActivityLog:
         """Correct an entry: a new row pointing at the old one (the old one is kept)."""
         return self.db.correct("activities", row_id, changes, reason, actor=actor)
 
-    def frame(self) -> pd.DataFrame:
-        """The current (not superseded) log entries in the ledger's activities shape."""
-        rows = self.db.current("activities")
+    def frame(self, known_by=None) -> pd.DataFrame:
+        """The log's entries in the ledger's activities shape: the current ones (none
+        superseded), or with ``known_by`` (a date) the log as it stood at the end of that day
+        (UTC): the entries recorded by then, each replaced by a correction also recorded by
+        then (a correction made later does not hide what was known)."""
+        if known_by is None:
+            rows = self.db.current("activities")
+        else:
+            end = (to_date(known_by) + pd.Timedelta(days=1)).tz_localize("UTC")
+            rows = [r for r in self.db.rows("activities", include_superseded=True)
+                    if pd.Timestamp(r["recorded_at"]) < end]
+            replaced = {r["supersedes"] for r in rows if r.get("supersedes") is not None}
+            rows = [r for r in rows if r["id"] not in replaced]
         if not rows:
             return pd.DataFrame(columns=_LOG_COLUMNS)
         df = pd.DataFrame(rows)
@@ -326,17 +336,18 @@ def state_rows_of(ledger: Ledger):
     return None
 
 
-def activity_frame(ledger: Ledger, log: ActivityLog | None = None) -> pd.DataFrame:
+def activity_frame(ledger: Ledger, log: ActivityLog | None = None, known_by=None) -> pd.DataFrame:
     """The ledger's activities (from the ERP) and the activity log's, in one frame.
 
     Log rows keep ``recorded_at`` and ``recorded_by`` (when the workbench learned of the
     activity, and who recorded it), so an as-of view can leave out what was recorded later;
-    the ledger's rows have them empty."""
+    the ledger's rows have them empty. ``known_by``: the log as it stood at the end of that
+    day (:meth:`ActivityLog.frame`)."""
     base = ledger.activities.copy()
     base["source"] = "ledger"
     if log is None:
         return base
-    extra = log.frame()
+    extra = log.frame(known_by)
     if not len(extra):
         return base
     cols = [c for c in base.columns if c in extra.columns]
