@@ -101,8 +101,7 @@ def _run(args) -> int:
         # pricing errors noted in the ledger's activities and in the workbench's log, as
         # known by the end of the as-of day
         from .collections import ActivityLog, activity_frame
-        from .disputes import activities_known_by
-        acts = activities_known_by(activity_frame(ledger, ActivityLog(db, ledger)), as_of)
+        acts = activity_frame(ledger, ActivityLog(db, ledger), known_by=as_of)
         props = adj.propose_adjustments(ledger, as_of, _policy(args), db,
                                         ledger_dir=args.ledger.resolve(), activities=acts)
         if args.dry_run:

@@ -337,23 +337,22 @@ def state_rows_of(ledger: Ledger):
 
 
 def activity_frame(ledger: Ledger, log: ActivityLog | None = None, known_by=None) -> pd.DataFrame:
-    """The ledger's activities (from the ERP) and the activity log's, in one frame.
+    """The ledger's activities (from the ERP) and the activity log's, in one frame
+    (:func:`merge_activities`). ``known_by``: the log as it stood at the end of that day
+    (:meth:`ActivityLog.frame`)."""
+    return merge_activities(ledger, None if log is None else log.frame(known_by))
 
-    Log rows keep ``recorded_at`` and ``recorded_by`` (when the workbench learned of the
-    activity, and who recorded it), so an as-of view can leave out what was recorded later;
-    the ledger's rows have them empty. ``known_by``: the log as it stood at the end of that
-    day (:meth:`ActivityLog.frame`)."""
-    base = ledger.activities.copy()
-    base["source"] = "ledger"
-    if log is None:
+
+def merge_activities(ledger: Ledger, logged: pd.DataFrame | None) -> pd.DataFrame:
+    """The ledger's activities and logged ones (:meth:`ActivityLog.frame`), every column of
+    both kept, ``source`` ledger or state, in time order. Logged rows carry ``recorded_at``
+    and ``recorded_by`` (when the workbench learned of the activity, and who recorded it), so
+    an as-of view can leave out what was recorded later; the ledger's rows have them empty,
+    and a column the ledger lacks (say ``invoice_id``) is empty on its rows only."""
+    base = ledger.activities.assign(source="ledger")
+    if logged is None or not len(logged):
         return base
-    extra = log.frame(known_by)
-    if not len(extra):
-        return base
-    cols = [c for c in base.columns if c in extra.columns]
-    known = [c for c in ("recorded_at", "recorded_by") if c in extra.columns and c not in cols]
-    merged = pd.concat([base[cols].assign(**{c: None for c in known}), extra[cols + known]],
-                       ignore_index=True)
+    merged = pd.concat([base, logged], ignore_index=True)
     return merged.sort_values(["timestamp", "activity_id"], kind="stable").reset_index(drop=True)
 
 

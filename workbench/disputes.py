@@ -37,7 +37,7 @@ from .money import MoneyError, format_money, parse_amount
 from .policy import INVALID, Items, MapOf, PolicyError, PolicySpec, Section, Text, Whole
 from .schema import DISPUTE_RESOLUTIONS
 
-__all__ = ["activities_known_by", "activity_frame_recorded", "OWNERS", "OPEN_STATUSES", "RESOLUTIONS", "EVENTS", "DisputePolicy",
+__all__ = ["activities_known_by", "OWNERS", "OPEN_STATUSES", "RESOLUTIONS", "EVENTS", "DisputePolicy",
            "load_dispute_policy", "dispute_states", "DisputeBook", "dispute_aging",
            "overdue_disputes", "read_customer_view", "reconcile_customer", "CustomerViewError",
            "app_actor", "status_label", "PolicyError"]
@@ -198,26 +198,6 @@ def activities_known_by(frame: pd.DataFrame | None, D) -> pd.DataFrame | None:
     state = frame["source"].eq("state") if "source" in frame else at.notna()
     late = state & at.notna() & (day > to_date(D))
     return frame[~late.to_numpy()]
-
-
-def activity_frame_recorded(ledger: Ledger, log=None) -> pd.DataFrame:
-    """:func:`workbench.collections.activity_frame` keeping the log's ``recorded_at`` and
-    ``recorded_by`` (the ledger's rows have none: empty there), so that an as-of view can
-    leave out what was recorded after its date (:func:`activities_known_by`)."""
-    from .collections import activity_frame
-
-    frame = activity_frame(ledger, log)
-    if log is None or "recorded_at" in frame:
-        return frame
-    extra = log.frame()
-    if not len(extra):
-        return frame
-    base = ledger.activities.copy()
-    base["source"] = "ledger"
-    cols = [c for c in base.columns if c in extra.columns] + \
-        [c for c in ("recorded_by", "recorded_at") if c in extra.columns and c not in base]
-    merged = pd.concat([base.reindex(columns=cols), extra[cols]], ignore_index=True)
-    return merged.sort_values(["timestamp", "activity_id"], kind="stable").reset_index(drop=True)
 
 
 _LOGGED = re.compile(r"^disputed ([0-9][0-9,]*(?:\.[0-9]+)?) ([A-Z]{3}): ?(.*)$", re.S)

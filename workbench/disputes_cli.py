@@ -142,15 +142,15 @@ def _state(args, create: bool):
 
 def _setup(args, create: bool = False):
     from .cli import CLIError, load_ledger
-    from .collections import ActivityLog
-    from .disputes import PolicyError, activity_frame_recorded, load_dispute_policy
+    from .collections import ActivityLog, activity_frame
+    from .disputes import PolicyError, load_dispute_policy
     try:
         policy = load_dispute_policy(args.policy) if args.policy else load_dispute_policy()
     except PolicyError as e:
         raise CLIError(str(e)) from None
     ledger = load_ledger(args.ledger)
     db = _state(args, create)
-    acts = activity_frame_recorded(ledger, ActivityLog(db, ledger)) if db is not None else None
+    acts = activity_frame(ledger, ActivityLog(db, ledger)) if db is not None else None
     return ledger, policy, db, acts
 
 

@@ -520,13 +520,11 @@ class CollectionsDashboardApp(widgets.VBox):
         self._show_history()
 
     def _activity_frame(self, logged: pd.DataFrame | None) -> pd.DataFrame:
-        """The ledger's activities and those logged in the state database, every column of
-        both kept (:func:`workbench.collections.activity_frame` keeps only the ledger's
-        columns: a ledger without ``invoice_id`` would lose the invoice of a logged one)."""
-        both = self.ledger.activities.assign(source="ledger")
-        if logged is not None and len(logged):
-            both = pd.concat([both, logged], ignore_index=True).sort_values(
-                ["timestamp", "activity_id"], kind="stable").reset_index(drop=True)
+        """The ledger's activities and those logged in the state database
+        (:func:`workbench.collections.merge_activities`), grouped by account once."""
+        from ..collections import merge_activities
+
+        both = merge_activities(self.ledger, logged)
         self._acts_at = both.groupby("customer_id", sort=False).indices   # once, not per pick
         return both
 
