@@ -10,6 +10,7 @@ Customers: C1, C2 USD Ann Lee; C3 USD, Ann Lee until 2026-10-15 then Bob Stone
   I4       C4        2026-06-15  2026-07-15   300.00  paid 07-20 (R3, EUR)         not due / 0
   I5       C1        2026-09-01  2026-10-01   700.00  open, not due on 09-30       - / 0
   R4 (C2, 100.00 on 2026-10-02) is after the period.
+  I6       C3        2026-10-01  2026-10-05  1000.00  400.00 paid 10-10 (R5, Ann's), 600.00 10-20 (R6, Bob's)
 
 Ann Lee, USD (accounts assigned on 09-30: C1, C2, C3 = 3):
   calls 1 (A1; A8 is June, A9 October), e-mails 2 (A2, A3), letters 1 (A6), promises 2 (A4, A5)
@@ -95,7 +96,9 @@ def ledger_dir(tmp_path_factory):
             {"invoice_id": "I4", "customer_id": "C4", "invoice_date": "2026-06-15",
              "due_date": "2026-07-15", "amount": "300.00"},
             {"invoice_id": "I5", "customer_id": "C1", "invoice_date": "2026-09-01",
-             "due_date": "2026-10-01", "amount": "700.00"}],
+             "due_date": "2026-10-01", "amount": "700.00"},
+            {"invoice_id": "I6", "customer_id": "C3", "invoice_date": "2026-10-01",
+             "due_date": "2026-10-05", "amount": "1000.00"}],
         receipts=[
             {"receipt_id": "R1", "receipt_date": "2026-08-10", "amount": "600.00",
              "payer_name": "ONE CO", "reference": "I1", "customer_id": "C1", "currency": "USD"},
@@ -104,11 +107,17 @@ def ledger_dir(tmp_path_factory):
             {"receipt_id": "R3", "receipt_date": "2026-07-20", "amount": "300.00",
              "payer_name": "VIER", "reference": "I4", "customer_id": "C4", "currency": "EUR"},
             {"receipt_id": "R4", "receipt_date": "2026-10-02", "amount": "100.00",
-             "payer_name": "TWO CO", "reference": "", "customer_id": "C2", "currency": "USD"}],
+             "payer_name": "TWO CO", "reference": "", "customer_id": "C2", "currency": "USD"},
+            {"receipt_id": "R5", "receipt_date": "2026-10-10", "amount": "400.00",
+             "payer_name": "THREE CO", "reference": "I6", "customer_id": "C3", "currency": "USD"},
+            {"receipt_id": "R6", "receipt_date": "2026-10-20", "amount": "600.00",
+             "payer_name": "THREE CO", "reference": "I6", "customer_id": "C3", "currency": "USD"}],
         applications=[
             {"receipt_id": "R1", "invoice_id": "I1", "amount": "600.00", "applied_date": "2026-08-10"},
             {"receipt_id": "R2", "invoice_id": "I3", "amount": "2000.00", "applied_date": "2026-09-05"},
-            {"receipt_id": "R3", "invoice_id": "I4", "amount": "300.00", "applied_date": "2026-07-20"}],
+            {"receipt_id": "R3", "invoice_id": "I4", "amount": "300.00", "applied_date": "2026-07-20"},
+            {"receipt_id": "R5", "invoice_id": "I6", "amount": "400.00", "applied_date": "2026-10-10"},
+            {"receipt_id": "R6", "invoice_id": "I6", "amount": "600.00", "applied_date": "2026-10-20"}],
         activities=[
             _act("A1", "C1", "2026-07-05T10:00:00+00:00", "call", ann),
             _act("A2", "C1", "2026-07-06T10:00:00+00:00", "email", ann),
@@ -242,8 +251,9 @@ def test_accounts_that_move_mid_period_are_noted(ledger):
     moved = [n for n in notes if "changed collector" in n]
     assert moved == [
         "1 account(s) changed collector during 2026Q4: C3 Ann Lee -> Bob Stone on 2026-10-15. "
-        "All of their accounts assigned, past due and cash collected are credited to the "
-        "collector at the period end (activities stay with whoever did them)"]
+        "Each collector is credited with the cash received and the past-due change while they "
+        "held the account; it counts as assigned to the collector at the period end "
+        "(activities stay with whoever did them)"]
     assert not [n for n in activity_metrics(ledger, "2026Q3").attrs["notes"]
                 if "changed collector" in n]
 
@@ -255,3 +265,30 @@ def test_cli_shows_the_moved_accounts(ledger_dir, capsys):
     import json
     doc = json.loads(capsys.readouterr().out)
     assert any("C3 Ann Lee -> Bob Stone on 2026-10-15" in n for n in doc["notes"])
+
+
+def test_an_account_moved_mid_period_is_split_at_the_move(ledger):
+    """2026Q4: C3 is Ann's until 10-14 and Bob's from 10-15.
+
+    Cash by collector on the receipt date: Ann R4 100.00 (C2) + R5 400.00 (C3, 10-10) =
+    500.00; Bob R6 600.00 (C3, 10-20). Past due, USD:
+      Ann: C1 09-30 I1 400 (I5 not due) -> 12-31 I1 400 + I5 700 = 1100; C2 500 -> 500
+           (R4 unapplied); C3 her stretch 09-30 0 -> 10-14 I6 1000 - 400 = 600.
+           start 400 + 500 + 0 = 900.00, end 1100 + 500 + 600 = 2200.00, reduction -1300.00
+      Bob: C3 his stretch 10-14 600 -> 12-31 0: start 600.00, end 0, reduction 100 %.
+    Assigned at the period end: Ann C1, C2 = 2; Bob C3 (USD) = 1, C4 (EUR) = 1.
+    The company's cash (1100.00 USD) and past-due change are the same however it is split.
+    """
+    rows = _rows(activity_metrics(ledger, "2026Q4"))
+    ann, bob = rows[("Ann Lee", "USD")], rows[("Bob Stone", "USD")]
+    assert (ann["cash_collected"], bob["cash_collected"]) == (50000, 60000)
+    assert (ann["past_due_start"], ann["past_due_end"], ann["past_due_reduction"]) == \
+        (90000, 220000, -130000)
+    assert (bob["past_due_start"], bob["past_due_end"], bob["past_due_reduction"]) == (60000, 0, 60000)
+    assert bob["past_due_reduction_pct"] == 100.0
+    assert (ann["accounts_assigned"], bob["accounts_assigned"]) == (2, 1)
+    from workbench.kpis import kpi_table
+    kt = kpi_table(ledger, "2026Q4").set_index("currency")
+    assert ann["cash_collected"] + bob["cash_collected"] == kt.loc["USD", "cash_collected"]
+    assert ann["past_due_end"] + bob["past_due_end"] - ann["past_due_start"] - \
+        bob["past_due_start"] == kt.loc["USD", "ending_past_due_ar"] - (40000 + 50000)

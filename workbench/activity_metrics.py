@@ -13,11 +13,17 @@ For each collector and currency (the currency of the accounts: every customer ha
   (the point-in-time customer master, :func:`workbench.master.customers_as_of`; without
   ``customer_changes`` a past date's assignment is unknown and the notes say so);
   **accounts touched**: those with at least one activity of the collector in the period.
-* **cash collected** on the collector's accounts: :func:`workbench.kpis.kpi_table`'s
-  ``cash_collected`` grouped by collector (assignment as of the period end).
+* **cash collected** on the collector's accounts: receipts dated in the period, in the
+  receipt's currency, credited to the customer's collector **on the receipt date**
+  (:func:`workbench.master.master_values`): an account that moved mid-period credits the
+  cash before the move to the collector who had it then. Receipts of no known customer
+  (unidentified cash) are nobody's.
 * **past-due reduction**: past-due AR (more than 0 days past due) of the collector's
   accounts at the period start (the close of the day before) less at the period end;
-  positive means it went down; in percent of the start.
+  positive means it went down; in percent of the start. An account that changed collector
+  during the period is split at each change: each collector is answerable for the change
+  over the days they held it (the start of their stretch is the close of the day before the
+  change), so the stretches add up to the account's change over the period.
 
 Money is in integer minor units of the row's currency.
 """
@@ -29,9 +35,9 @@ import pandas as pd
 
 from .disputes import activities_known_by
 from .goals import ACTIVITY_GOALS, Goals, _object_frame, goal_status, judge, period_frequency
-from .kpis import KPIOptions, kpi_table, promise_outcomes
+from .kpis import KPIOptions, promise_outcomes
 from .ledger import Ledger
-from .master import customers_as_of
+from .master import customers_as_of, master_values
 from .money import format_amount
 from .periods import Period, parse_period
 
@@ -106,14 +112,16 @@ def activity_metrics(ledger: Ledger, period: str | Period, activities: pd.DataFr
                          "past_due_start": 0, "past_due_end": 0}
         return rows[key]
 
-    # accounts assigned, and past due at the start and end of the period on them
-    start_pd = _past_due(ledger, p.start - pd.Timedelta(days=1))
-    end_pd = _past_due(ledger, p.end)
+    # accounts assigned at the period end; past due at the start and end of each stretch
+    # an account was held by one collector (one stretch unless it moved in the period)
     for cid, who in assigned.items():
+        row(who, currency_of.get(cid))["accounts_assigned"] += 1
+    stretches = _stretches(ledger, p, assigned)
+    snap = {d: _past_due(ledger, d) for d in sorted({d for s in stretches for d in s[2:]})}
+    for cid, who, begin, end in stretches:
         r = row(who, currency_of.get(cid))
-        r["accounts_assigned"] += 1
-        r["past_due_start"] += int(start_pd.get(cid, 0))
-        r["past_due_end"] += int(end_pd.get(cid, 0))
+        r["past_due_start"] += int(snap[begin].get(cid, 0))
+        r["past_due_end"] += int(snap[end].get(cid, 0))
 
     # activities of the period, by who did them
     if len(acts):
@@ -149,17 +157,11 @@ def activity_metrics(ledger: Ledger, period: str | Period, activities: pd.DataFr
                 elif rec["status"] == "broken":
                     r["promises_broken"] += 1
 
-    # cash collected on the collector's accounts: the KPI table's, grouped by collector
-    try:
-        kt = kpi_table(ledger, p, by="collector", options=options, activities=acts)
-    except ValueError as e:                          # a period before any data
-        notes.append(str(e))
-        kt = pd.DataFrame(columns=["collector", "currency", "cash_collected"])
-    for rec in kt[["collector", "currency", "cash_collected"]].to_dict("records"):
-        if rec["collector"] in ("(unidentified)", "(none)", "(unknown)"):
-            continue
-        if int(rec["cash_collected"]) or (str(rec["collector"]), rec["currency"]) in rows:
-            row(rec["collector"], rec["currency"])["cash_collected"] += int(rec["cash_collected"])
+    # cash collected on the collector's accounts: by the collector on the receipt date
+    cash, why = _cash_by_collector(ledger, p)
+    notes += why
+    for (who, cur), amount in cash.items():
+        row(who, cur)["cash_collected"] += amount
 
     notes += moved_accounts_notes(ledger, p)
     out = []
@@ -175,6 +177,48 @@ def activity_metrics(ledger: Ledger, period: str | Period, activities: pd.DataFr
     frame = _object_frame(out, METRIC_COLUMNS)
     frame.attrs.update({"period": p.label, "notes": list(dict.fromkeys(notes))})
     return frame
+
+
+def _stretches(ledger: Ledger, p: Period, assigned: pd.Series) -> list[tuple]:
+    """``(customer_id, collector, begin, end)``: who held each account over which part of
+    the period, as closes of business (``begin`` the close before the stretch's first day).
+    An account that did not move is one stretch with its period-end collector; a moved one
+    is cut at each change (:func:`moved_accounts`), each stretch with the collector then."""
+    before, last = p.start - pd.Timedelta(days=1), p.end
+    moves: dict[str, list[dict]] = {}
+    for m in moved_accounts(ledger, p):
+        moves.setdefault(m["customer_id"], []).append(m)
+    out = [(cid, who, before, last) for cid, who in assigned.items() if cid not in moves]
+    for cid, ms in moves.items():
+        cuts = [pd.Timestamp(m["date"]) - pd.Timedelta(days=1) for m in ms]
+        holders = [ms[0]["from"]] + [m["to"] for m in ms]
+        for who, begin, end in zip(holders, [before] + cuts, cuts + [last]):
+            if who not in ("(unknown)", "(none)") and begin < end:
+                out.append((cid, who, begin, end))
+    return sorted(out, key=lambda s: (s[0], s[2]))
+
+
+def _cash_by_collector(ledger: Ledger, p: Period) -> tuple[dict[tuple, int], list[str]]:
+    """Receipts dated in the period per (collector on the receipt date, receipt currency),
+    minor units; notes for cash whose collector is not known."""
+    rec = ledger.receipts
+    if not len(rec):
+        return {}, []
+    day = pd.to_datetime(rec["receipt_date"]).dt.normalize()
+    sel = rec[((day >= p.start) & (day <= p.end)).to_numpy()
+              & rec["customer_id"].isin(ledger.customers["customer_id"]).to_numpy()]
+    if not len(sel):
+        return {}, []
+    who, known, notes = master_values(ledger, "collector", sel["customer_id"].to_numpy(),
+                                      sel["receipt_date"].to_numpy())
+    ok = known & pd.notna(who) & (pd.Series(who, dtype=object).astype(str) != "").to_numpy()
+    frame = pd.DataFrame({"who": who[ok], "cur": sel["currency"].to_numpy()[ok],
+                          "amt": sel["amount_minor"].to_numpy(dtype="int64")[ok]})
+    if (~ok).any():
+        notes.append(f"{int((~ok).sum())} receipt(s) in {p.label} on accounts with no "
+                     f"collector known on the receipt date: not credited to anyone")
+    sums = frame.groupby(["who", "cur"], sort=True)["amt"].sum()
+    return {(str(w), str(c)): int(v) for (w, c), v in sums.items()}, notes
 
 
 def moved_accounts(ledger: Ledger, p: Period) -> list[dict]:
@@ -211,9 +255,10 @@ def moved_accounts_notes(ledger: Ledger, p: Period) -> list[str]:
         return []
     listed = "; ".join(f"{m['customer_id']} {m['from']} -> {m['to']} on {m['date']}"
                        for m in moved)
-    return [f"{len(moved)} account(s) changed collector during {p.label}: {listed}. All of "
-            f"their accounts assigned, past due and cash collected are credited to the "
-            f"collector at the period end (activities stay with whoever did them)"]
+    return [f"{len(moved)} account(s) changed collector during {p.label}: {listed}. Each "
+            f"collector is credited with the cash received and the past-due change while "
+            f"they held the account; it counts as assigned to the collector at the period "
+            f"end (activities stay with whoever did them)"]
 
 
 def _collector_total(rows: list[dict]) -> dict:
