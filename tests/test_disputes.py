@@ -411,3 +411,30 @@ def test_cli_as_of_defaults_to_the_ledgers_last_date(ledger, tmp_path, capsys):
                 "--format", "json") == 0
     listed = {r["dispute_id"]: r["age_days"] for r in json.loads(capsys.readouterr().out)}
     assert listed == {"D1": 67, "D2": 14, "D3": 26}
+
+
+def test_cli_as_of_reads_the_log_as_it_stood_that_day(ledger, tmp_path, capsys, monkeypatch):
+    """A dispute logged in the app on 09-10 (60.00) and corrected on 10-03 (80.00): listed
+    as of 09-30 it is the 60.00 known then; as of 10-05 the correction replaces it."""
+    import json
+
+    from workbench import state
+    from workbench.collections import ActivityLog
+    from workbench.state import StateDB
+    url = f"sqlite:///{tmp_path / 'log.db'}"
+    db = StateDB(url)
+    monkeypatch.setattr(state, "_now", lambda: "2026-09-10T09:05:00+00:00")
+    rid = ActivityLog(db, ledger).add("C1", "dispute", "ann", at="2026-09-10T09:00:00+00:00",
+                                      invoice_id="I6", note="disputed 60.00 USD: price")
+    monkeypatch.setattr(state, "_now", lambda: "2026-10-03T10:00:00+00:00")
+    ActivityLog(db, ledger).correct(rid, {"note": "disputed 80.00 USD: price"}, "typed 60",
+                                    actor="ann")
+    db.close()
+
+    def listed(as_of):
+        assert _cli("list", "--ledger", str(tmp_path / "ledger"), "--db", url, "--as-of",
+                    as_of, "--format", "json") == 0
+        return {r["dispute_id"]: r["amount"] for r in json.loads(capsys.readouterr().out)
+                if r["dispute_id"].startswith("LOG-")}
+    assert listed("2026-09-30") == {f"LOG-S-{rid}": "60.00"}
+    assert listed("2026-10-05") == {f"LOG-S-{rid + 1}": "80.00"}

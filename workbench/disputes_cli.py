@@ -140,7 +140,10 @@ def _state(args, create: bool):
     return StateDB(url)
 
 
-def _setup(args, create: bool = False):
+def _setup(args, create: bool = False, as_of: bool = False):
+    """Ledger, policy, state database and activity frame. ``as_of``: the activity log as it
+    stood at the end of the as-of day (a correction recorded later is not yet known);
+    otherwise as it stands now (recording works on the current log)."""
     from .cli import CLIError, load_ledger
     from .collections import ActivityLog, activity_frame
     from .disputes import PolicyError, load_dispute_policy
@@ -150,7 +153,8 @@ def _setup(args, create: bool = False):
         raise CLIError(str(e)) from None
     ledger = load_ledger(args.ledger)
     db = _state(args, create)
-    acts = activity_frame(ledger, ActivityLog(db, ledger)) if db is not None else None
+    known_by = _as_of(args, ledger) if as_of else None
+    acts = activity_frame(ledger, ActivityLog(db, ledger), known_by) if db is not None else None
     return ledger, policy, db, acts
 
 
@@ -210,7 +214,7 @@ def run(args) -> int:
 
 def _report(args) -> int:
     from .disputes import dispute_aging, dispute_states, overdue_disputes
-    ledger, policy, db, acts = _setup(args)
+    ledger, policy, db, acts = _setup(args, as_of=True)
     states = dispute_states(ledger, _as_of(args, ledger), db, acts, policy)
     if args.owner:
         states = states[states["owner"].isin(args.owner)].reset_index(drop=True)
@@ -272,7 +276,7 @@ def _record(args) -> int:
 def _reconcile(args) -> int:
     from .cli import CLIError, _customer
     from .disputes import CustomerViewError, dispute_states, read_customer_view, reconcile_customer
-    ledger, policy, db, acts = _setup(args)
+    ledger, policy, db, acts = _setup(args, as_of=True)
     cid = _customer(ledger, args.customer)
     as_of = _as_of(args, ledger)
     try:
