@@ -22,6 +22,9 @@ for var, sub in (("JUPYTER_RUNTIME_DIR", "runtime"), ("JUPYTER_DATA_DIR", "data"
 os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
 # the ledger store of the tests (validated ledgers, see workbench.io.store) is theirs alone
 os.environ.setdefault("WORKBENCH_STORE", str(_home / "store"))
+# a command run without --ledger never reads the developer's data/demo by accident: a test
+# that wants the default ledger sets WORKBENCH_LEDGER itself
+os.environ["WORKBENCH_LEDGER"] = str(_home / "no-default-ledger")
 # tests run in 2 workers plus notebook kernels on 2 cores: OpenMP threads that spin-wait in
 # several processes at once slow scikit-learn's gradient boosting down a hundredfold
 os.environ.setdefault("OMP_NUM_THREADS", "1")

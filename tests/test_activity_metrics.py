@@ -292,3 +292,21 @@ def test_an_account_moved_mid_period_is_split_at_the_move(ledger):
     assert ann["cash_collected"] + bob["cash_collected"] == kt.loc["USD", "cash_collected"]
     assert ann["past_due_end"] + bob["past_due_end"] - ann["past_due_start"] - \
         bob["past_due_start"] == kt.loc["USD", "ending_past_due_ar"] - (40000 + 50000)
+
+
+def test_cli_reads_the_default_ledger_without_ledger_option(ledger_dir, capsys, monkeypatch):
+    """``workbench activity metrics --period 2026Q3`` as the issue spells it: the ledger is
+    $WORKBENCH_LEDGER (else the demo ledger), named on stderr; the figures are the same."""
+    import json
+    from workbench.cli import main
+    base = ["activity", "metrics", "--period", "2026Q3", "--format", "json", "--no-log"]
+    assert main(base + ["--ledger", str(ledger_dir)]) == 0
+    explicit = json.loads(capsys.readouterr().out)
+    monkeypatch.setenv("WORKBENCH_LEDGER", str(ledger_dir))
+    assert main(base) == 0
+    got = capsys.readouterr()
+    assert json.loads(got.out) == explicit
+    assert f"ledger: {ledger_dir} (WORKBENCH_LEDGER)" in got.err
+    monkeypatch.setenv("WORKBENCH_LEDGER", str(ledger_dir / "nowhere"))
+    assert main(base) == 2
+    assert f"ledger folder {ledger_dir / 'nowhere'} does not exist" in capsys.readouterr().err

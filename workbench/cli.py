@@ -34,6 +34,9 @@ EPILOG = ("Exit codes: 0 success; 1 the ledger or input is invalid (every proble
           "'workbench COMMAND --help' describes a command.")
 
 
+LEDGER_HELP = "ledger folder (default: $WORKBENCH_LEDGER, else the demo ledger data/demo)"
+
+
 class CLIError(Exception):
     """A failure to report in one line and exit 2."""
 
@@ -444,7 +447,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--column-map", type=Path)
 
     k = sub.add_parser("kpis", help="collections KPIs for a period (DSO, CEI, ...)")
-    k.add_argument("--ledger", required=True, type=Path)
+    k.add_argument("--ledger", type=Path, help=LEDGER_HELP)
     k.add_argument("--period", required=True, type=period_text,
                    help="2026-09, 2026Q3, 2026 or 2026-07-01..2026-09-30")
     k.add_argument("--format", choices=("table", "json", "csv"), default="table")
@@ -492,7 +495,7 @@ def build_parser() -> argparse.ArgumentParser:
     al.add_argument("--db")
     am = act_sub.add_parser("metrics", help="per-collector activity metrics for a period, "
                                             "against the goals file's activity targets")
-    am.add_argument("--ledger", required=True, type=Path)
+    am.add_argument("--ledger", type=Path, help=LEDGER_HELP)
     am.add_argument("--period", required=True, type=period_text,
                     help="2026Q3, 2026-09, 2026 or 2026-07-01..2026-09-30")
     am.add_argument("--collector", help="only this collector")
@@ -573,13 +576,13 @@ def build_parser() -> argparse.ArgumentParser:
     cr = sub.add_parser("credit", help="credit review, credit file, decisions, scorecard training")
     cr_sub = cr.add_subparsers(dest="action", required=True, metavar="ACTION")
     rv = cr_sub.add_parser("review", help="analysis and limit recommendation for one customer")
-    rv.add_argument("--ledger", type=Path, default=None, help="ledger folder (default: data/demo)")
+    rv.add_argument("--ledger", type=Path, default=None, help=LEDGER_HELP)
     rv.add_argument("--customer", required=True)
     rv.add_argument("--as-of", type=iso_date, help="default: the ledger's last date")
     rv.add_argument("--format", choices=("table", "json"), default="table")
     rv.add_argument("--scorecard", type=Path)
     fl = cr_sub.add_parser("file", help="write the audit-ready credit file (HTML)")
-    fl.add_argument("--ledger", type=Path, default=None, help="ledger folder (default: data/demo)")
+    fl.add_argument("--ledger", type=Path, default=None, help=LEDGER_HELP)
     fl.add_argument("--customer", required=True)
     fl.add_argument("--out", required=True, type=Path, help="file.html, or file.pdf (needs chromium)")
     fl.add_argument("--as-of", type=iso_date, help="default: the ledger's last date")
@@ -587,7 +590,7 @@ def build_parser() -> argparse.ArgumentParser:
     fl.add_argument("--db", help="state database with the limit history (default: "
                     "$WORKBENCH_DB_URL or sqlite:///data/workbench.db)")
     dc = cr_sub.add_parser("decide", help="record a credit decision (append-only, authority checked)")
-    dc.add_argument("--ledger", type=Path, default=None, help="ledger folder (default: data/demo)")
+    dc.add_argument("--ledger", type=Path, default=None, help=LEDGER_HELP)
     dc.add_argument("--customer", required=True)
     dc.add_argument("--decision", required=True, choices=("approve", "approve_other", "decline", "hold"),
                     help="approve: the recommended limit; approve_other: the --limit given; "
@@ -604,7 +607,7 @@ def build_parser() -> argparse.ArgumentParser:
     dc.add_argument("--scorecard", type=Path)
     dc.add_argument("--db")
     tr = cr_sub.add_parser("train", help="fit the scorecard on the ledger's history and save it")
-    tr.add_argument("--ledger", type=Path, default=None, help="ledger folder (default: data/demo)")
+    tr.add_argument("--ledger", type=Path, default=None, help=LEDGER_HELP)
     tr.add_argument("--out", required=True, type=Path, help="where to save the scorecard")
     tr.add_argument("--test-from", type=iso_date,
                     help="monthly reviews from this date are held out (default: the newest third)")
@@ -785,10 +788,15 @@ def _amount(option: str, text: str, currency: str) -> int:
                        f"{format_amount(25000 * 10**digits, currency)}") from None
 
 
-def load_ledger(path: Path, column_map=None):
+def load_ledger(path: Path | None, column_map=None):
     """The validated ledger of a folder for a command (from the ledger store when its files
-    are unchanged); every problem printed and exit 1 when it is not valid."""
+    are unchanged); every problem printed and exit 1 when it is not valid. ``path`` None:
+    the default ledger (:func:`workbench.config.default_ledger`), named on stderr."""
     from .ledger import Ledger, LedgerError
+    if path is None:
+        from .config import default_ledger
+        path, why = default_ledger()
+        print(f"ledger: {path} ({why})", file=sys.stderr)
     if not path.is_dir():
         raise CLIError(f"ledger folder {path} does not exist")
     try:
@@ -1341,9 +1349,8 @@ def cmd_cashapp_post(args) -> int:
 
 
 def _credit_inputs(args):
-    from .config import DEMO_DIR
     from .ledger import to_date
-    ledger = load_ledger(args.ledger or DEMO_DIR)
+    ledger = load_ledger(args.ledger)
     args.customer = _customer(ledger, args.customer)
     if getattr(args, "limit", None) is not None:
         cust = ledger.customers
@@ -1371,8 +1378,7 @@ def _credit_inputs(args):
 def cmd_credit(args) -> int:
     from . import credit
     if args.action == "train":
-        from .config import DEMO_DIR
-        ledger = load_ledger(args.ledger or DEMO_DIR)
+        ledger = load_ledger(args.ledger)
         last = ledger.last_date
         if args.test_from:
             try:

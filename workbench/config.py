@@ -45,6 +45,14 @@ def company_name() -> str:
     return "Company name not configured (set WORKBENCH_COMPANY)"
 
 
+def default_ledger() -> tuple[Path, str]:
+    """The ledger folder a command reads when ``--ledger`` is not given, and why:
+    ``WORKBENCH_LEDGER``, else the demo ledger ``data/demo`` (``make report`` writes it)."""
+    if os.environ.get("WORKBENCH_LEDGER"):
+        return Path(os.environ["WORKBENCH_LEDGER"]), "WORKBENCH_LEDGER"
+    return DEMO_DIR, "the demo ledger; set WORKBENCH_LEDGER for yours"
+
+
 def db_url() -> str:
     """The state database URL: ``WORKBENCH_DB_URL`` or the SQLite file ``data/workbench.db``."""
     url = os.environ.get("WORKBENCH_DB_URL")

@@ -51,7 +51,10 @@ def add_evidence_arguments(parser: argparse.ArgumentParser) -> argparse.Argument
                         help="the evidence folder (new, empty, or an earlier evidence folder)")
     parser.add_argument("--ledger", type=Path, default=None,
                         help="ledger folder: adds its write-offs and credit memos, and the "
-                        "documents behind each sampled item")
+                        "documents behind each sampled item (default: $WORKBENCH_LEDGER, "
+                        "else the demo ledger data/demo, when it exists)")
+    parser.add_argument("--no-ledger", action="store_true",
+                        help="the state database's records only (no ledger)")
     parser.add_argument("--db", default=None,
                         help="state database URL (default: WORKBENCH_DB_URL or data/workbench.db)")
     parser.add_argument("--sample", type=_count, default=DEFAULT_SAMPLE,
@@ -66,7 +69,16 @@ def run_evidence(args) -> int:
     from .evidence import EvidenceError, build_evidence
 
     ledger = None
-    if args.ledger is not None:
+    if args.ledger is None and not args.no_ledger:
+        from .config import default_ledger
+        path, why = default_ledger()
+        if path.is_dir():
+            args.ledger = path
+            print(f"ledger: {path} ({why})", file=sys.stderr)
+        else:
+            print(f"no ledger ({path} does not exist): the state database's records only; "
+                  f"pass --ledger for the ERP's write-offs and credit memos", file=sys.stderr)
+    if args.ledger is not None and not args.no_ledger:
         from .ledger import Ledger, LedgerError
         if not Path(args.ledger).is_dir():
             print(f"{_NAME}: error: ledger folder {args.ledger} does not exist", file=sys.stderr)
