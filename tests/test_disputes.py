@@ -216,7 +216,7 @@ def test_policy_errors_collected(tmp_path):
 
 
 def _cli(*argv):
-    """Run ``workbench disputes ...`` through the module's own parser (cli.py wires it)."""
+    """Run ``workbench disputes ...`` through the module's own parser (workbench.cli wires it)."""
     import argparse
 
     from workbench import disputes_cli
