@@ -438,3 +438,20 @@ def test_cli_as_of_reads_the_log_as_it_stood_that_day(ledger, tmp_path, capsys, 
                 if r["dispute_id"].startswith("LOG-")}
     assert listed("2026-09-30") == {f"LOG-S-{rid}": "60.00"}
     assert listed("2026-10-05") == {f"LOG-S-{rid + 1}": "80.00"}
+
+
+@pytest.mark.parametrize("action, empty", [("list", "no disputes"),
+                                           ("overdue", "no dispute is past its due date"),
+                                           ("aging", "no open disputes")])
+def test_cli_on_a_ledger_without_disputes(tmp_path, capsys, action, empty):
+    """The hand ledger has no disputes table: every report says so and exits 0 (no crash)."""
+    import json
+
+    from .conftest import FIXTURES
+    db = f"sqlite:///{tmp_path / 'none.db'}"
+    assert _cli(action, "--ledger", str(FIXTURES / "hand"), "--db", db) == 0
+    assert capsys.readouterr().out.strip().endswith(empty)
+    assert _cli(action, "--ledger", str(FIXTURES / "hand"), "--db", db, "--format", "json") == 0
+    assert json.loads(capsys.readouterr().out) == []
+    states = dispute_states(Ledger.load(FIXTURES / "hand"), "2026-03-31")
+    assert len(states) == 0 and states["is_open"].dtype == bool

@@ -180,6 +180,7 @@ def _emit(df, fmt: str, empty: str) -> None:
 
 
 def _listing(states, fmt):
+    import pandas as pd
     cols = {"dispute_id": "Dispute", "customer_name": "Customer", "invoice_id": "Invoice",
             "amount": "Amount", "currency": "Currency", "reason": "Reason",
             "opened": "Opened", "owner_label": "Owner", "owner_name": "Owner name",
@@ -189,8 +190,8 @@ def _listing(states, fmt):
                         fmt == "table")
     if "amount_known" in df:          # a dispute logged without a readable amount
         df["amount"] = [a if k else "unknown" for a, k in zip(df["amount"], df["amount_known"])]
-    df["opened"] = df["opened_date"].dt.date.astype(str)
-    df["due"] = df["due_date"].dt.date.astype(str)
+    df["opened"] = pd.to_datetime(df["opened_date"]).dt.date.astype(str)   # object when empty
+    df["due"] = pd.to_datetime(df["due_date"]).dt.date.astype(str)
     df["owner_name"] = df["owner_name"].fillna("")
     df["owner_label"] = [o + ("" if a else " (policy default)")
                          for o, a in zip(df["owner_label"], df["assigned"])]

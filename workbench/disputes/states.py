@@ -213,8 +213,13 @@ def dispute_states(ledger: Ledger, as_of=None, events=None, activities: pd.DataF
             "owner_label", "owner_name", "assigned", "due_date", "status", "status_label",
             "is_open", "closed_date", "age_days", "days_overdue", "source", "notes", "history"]
     frame = pd.DataFrame(out, columns=cols)
+    # the same dtypes with no dispute at all (a boolean mask of an empty object column
+    # would select columns, not rows)
+    frame = frame.astype({"amount_minor": np.int64, "amount_known": bool, "assigned": bool,
+                          "is_open": bool, "age_days": np.int64, "days_overdue": np.int64,
+                          "opened_date": "datetime64[ns]", "due_date": "datetime64[ns]",
+                          "closed_date": "datetime64[ns]"})
     if len(frame):
-        frame["amount_minor"] = frame["amount_minor"].astype(np.int64)
         frame = frame.sort_values(["customer_id", "opened_date", "dispute_id"], kind="stable")
     frame = frame.reset_index(drop=True)
     frame.attrs.update({"as_of": str(ref.date()), "policy": policy.label})
