@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import shutil
 import threading
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from workbench.adjustments import (
     load_adjustments_policy,
     load_export_map,
     propose_adjustments,
+    rebuild_export,
     record_proposals,
     refuse,
     withdraw,
@@ -474,3 +476,99 @@ def test_cli_propose_reads_pricing_errors_logged_in_the_workbench(db, ledger_dir
     assert f"ADJ-PRICINGERROR-S-{rid}" not in proposed("2026-09-30")     # logged later
     out = proposed(today)
     assert f"ADJ-PRICINGERROR-S-{rid}" in out and "25.00" in out
+
+
+def _exported_batch(db, ledger_dir, out):
+    """D1 (maria, with a note), A1 and I4 (al) approved and exported on 2026-10-01; I2
+    approved after the export."""
+    ledger, _, _ = _proposed(db, ledger_dir)
+    approve(db, "ADJ-DISPUTE-D1", "maria", "manager", ledger, "credit agreed with sales")
+    approve(db, "ADJ-PRICINGERROR-A1", "al", "analyst", ledger)
+    approve(db, "ADJ-SMALLBALANCE-I4", "al", "analyst", ledger)
+    res = export_adjustments(db, ledger, out, date="2026-10-01", actor="maria")
+    approve(db, "ADJ-SHORTPAY-I2", "maria", "manager", ledger)
+    return res
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_rebuild_export_writes_the_recorded_batch_again_byte_for_byte(db, ledger_dir, tmp_path):
+    out = tmp_path / "erp"
+    res = _exported_batch(db, ledger_dir, out)
+    copies = _files(res.folder)
+    assert sorted(copies) == ["credit_memos.csv", "manifest.json", "netsuite_adjustments.csv",
+                              "write_offs.csv"]
+    # after the export, D1's approval note is corrected: the ERP was given the note as it was
+    appr = db.rows("adjustments", where={"adjustment_id": "ADJ-DISPUTE-D1", "event": "approved"})[0]
+    db.correct("adjustments", appr["id"], {"note": "agreed with sales (ticket 42)"}, "detail",
+               actor="maria")
+    shutil.rmtree(res.folder)                     # the folder is lost
+    rows, audit = db.count("adjustments"), db.verify_audit_chain().audit_rows
+
+    again = rebuild_export(db, res.batch_id, out)
+    assert (again.batch_id, again.folder, again.adjustment_ids, again.files, again.skipped) == (
+        res.batch_id, res.folder, res.adjustment_ids, res.files, {})
+    assert _files(again.folder) == copies          # byte-identical, manifest included
+    # nothing recorded, nothing new exported: I2 (approved after the batch) stays approved
+    assert db.count("adjustments") == rows and db.verify_audit_chain().audit_rows == audit
+    assert adjustment_status(db).set_index("adjustment_id")["status"].to_dict() == {
+        "ADJ-DISPUTE-D1": "exported", "ADJ-PRICINGERROR-A1": "exported",
+        "ADJ-SHORTPAY-I2": "approved", "ADJ-SMALLBALANCE-I4": "exported"}
+    # an existing folder of the batch (a file edited by hand) is replaced whole
+    (again.folder / "write_offs.csv").write_text("edited\n")
+    (again.folder / "stray.txt").write_text("x\n")
+    rebuild_export(db, res.batch_id, out)
+    assert _files(res.folder) == copies
+    assert sorted(p.name for p in out.iterdir()) == [res.batch_id]    # no temporary folder left
+    assert db.count("adjustments") == rows and db.verify_audit_chain().ok
+
+
+def test_rebuild_export_refuses_an_unknown_batch_and_another_column_map(db, ledger_dir, tmp_path):
+    out = tmp_path / "erp"
+    with pytest.raises(AdjustmentError, match="no export batch 'EXP-2026-10-01-0123456789' is "
+                                              "recorded"):
+        rebuild_export(db, "EXP-2026-10-01-0123456789", out)
+    assert not out.exists()
+    res = _exported_batch(db, ledger_dir, out)
+    other = tmp_path / "map.yaml"
+    other.write_text("name: other\nversion: '2'\nfile: other.csv\ncolumns: {amount: Amount}\n")
+    with pytest.raises(AdjustmentError, match="was exported with the column map "
+                                              "netsuite-adjustments .*, not other 2"):
+        rebuild_export(db, res.batch_id, out, column_map=other)
+    assert sorted(p.name for p in res.folder.iterdir()) == [
+        "credit_memos.csv", "manifest.json", "netsuite_adjustments.csv", "write_offs.csv"]
+
+
+def test_cli_export_batch_rebuilds_through_main(db, ledger_dir, tmp_path, cli_user, capsys):
+    from workbench.cli import main
+
+    ledger, _, _ = _proposed(db, ledger_dir)
+    approve(db, "ADJ-DISPUTE-D1", "maria", "manager", ledger, "ok")
+    cli_user("manager", "maria")
+    out = tmp_path / "erp"
+
+    def cli(*argv):
+        return main(["adjustments", "--db", db.url, "export", "--ledger", str(ledger_dir),
+                     "--out", str(out), *argv])
+
+    assert cli("--date", "2026-10-01") == 0
+    assert "exported 1 adjustment(s)" in capsys.readouterr().out
+    (folder,) = out.iterdir()
+    batch, copies = folder.name, _files(folder)
+    shutil.rmtree(folder)
+    rows = db.count("adjustments")
+    assert cli("--batch", batch) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith(f"rebuilt batch {batch} (1 adjustment(s)) from its recorded "
+                              f"events in {out / batch}; nothing recorded")
+    assert "credit_memos.csv: 1 row(s)" in printed
+    assert _files(out / batch) == copies and db.count("adjustments") == rows
+    assert cli("--batch", "EXP-NOPE") == 2
+    err = capsys.readouterr().err
+    assert "workbench adjustments: error: no export batch 'EXP-NOPE' is recorded" in err
+    assert "Traceback" not in err
+    assert cli("--batch", batch, "--date", "2026-10-02") == 2
+    assert "--date does not go with --batch" in capsys.readouterr().err
+    assert db.count("adjustments") == rows

@@ -8,6 +8,7 @@ Registered in :mod:`workbench.cli` through :func:`add_parser` and :func:`run`::
     workbench adjustments refuse ID --note TEXT
     workbench adjustments withdraw ID --note TEXT
     workbench adjustments export --ledger DIR --out DIR [--map FILE] [--date DATE]
+    workbench adjustments export --out DIR --batch BATCH_ID [--map FILE]
 
 Who approves, refuses or exports, and with what authority, is the users-file entry of the OS
 login (:func:`workbench.cli.command_line_authority`), never an option.
@@ -55,11 +56,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     wd.add_argument("--note", required=True, help="why (required)")
     ex = sub.add_parser("export", help="export approved adjustments as ERP import files "
                         "(never the same adjustment twice)")
-    ex.add_argument("--ledger", required=True, type=Path, help="ledger folder")
+    ex.add_argument("--ledger", type=Path, help="ledger folder (required, except with --batch)")
     ex.add_argument("--out", required=True, type=Path, help="folder for the export batches")
     ex.add_argument("--map", type=Path, help="column map YAML for the NetSuite-style CSV "
                     "(default: workbench/io/maps/netsuite_adjustments.yaml)")
     ex.add_argument("--date", help="the ERP posting date written on the rows (default: today, UTC)")
+    ex.add_argument("--batch", metavar="BATCH_ID", help="write this recorded batch's files again "
+                    "from its recorded events (same rows, date and approvers, byte for byte); "
+                    "records and exports nothing new")
     p.set_defaults(command="adjustments", func=run)
     return p
 
@@ -145,6 +149,15 @@ def _run(args) -> int:
         user, authority = command_line_authority(name)
         adj.withdraw(db, args.adjustment_id, user, args.note, authority)
         print(f"{args.adjustment_id} withdrawn by {user} ({authority})")
+        return 0
+    if cmd == "export" and args.batch:
+        if args.date:
+            raise CLIError("--date does not go with --batch: a rebuilt batch keeps its own date")
+        command_line_authority(name)
+        res = adj.rebuild_export(db, args.batch, args.out, column_map=args.map)
+        print(f"rebuilt batch {res.batch_id} ({len(res.adjustment_ids)} adjustment(s)) from its "
+              f"recorded events in {res.folder}; nothing recorded"
+              + "".join(f"\n  {f}: {n} row(s)" for f, n in res.files.items()))
         return 0
     if cmd == "export":
         user, _ = command_line_authority(name)

@@ -1,0 +1,61 @@
+"""Evidence for auditors: one folder a controller can hand over for a period.
+
+:func:`build_evidence` reads the period's records from the state database (credit
+decisions, cash postings, adjustment events, dispute events, activities; every record
+*recorded* in the period, by ``recorded_at`` in UTC, corrections included) and, when a
+ledger is given, its write-offs and credit memos (by their ``date``), and writes:
+
+- one CSV per kind (``credit_decisions.csv``, ``postings.csv``, ...): the uniform columns
+  ``record_id, who, when_utc, why, authority`` first, then every column of the record under
+  its business name; money as exact decimal text in the currency's ISO 4217 decimals
+  (:func:`workbench.money.format_amount`) beside a ``currency`` column; times in UTC ISO 8601;
+- ``audit_verification.txt`` (what ``workbench audit verify`` prints) and
+  ``audit_verification.json`` (result, problems, counts, last MAC, the anchor);
+- ``sample/``: a seeded random sample of items across the kinds (numpy ``default_rng``:
+  the same inputs and seed give the same sample), one folder per item with ``item.html``
+  (the record and the documents behind it) and, for a credit decision, ``credit_file.html``;
+- ``index.html`` and ``index.csv``: period, generated when and by whom, the database and
+  ledger identities, counts, the verification result, the sample with links and the
+  SHA-256 of every other file (the manifest); ``SHA256SUMS`` (``sha256sum -c``) covers
+  every file including the index.
+
+The folder is written into a temporary folder beside ``out`` and renamed into place.
+
+The modules: :mod:`.records` (the period's records as evidence rows), :mod:`.sample` (the
+seeded sample and each item's documents) and :mod:`.folder` (the verification, the index and
+the folder).
+"""
+
+from __future__ import annotations
+
+from .folder import DEFAULT_SAMPLE, EvidenceResult, build_evidence, verification
+from .records import (
+    KIND_ORDER,
+    LEDGER_KINDS,
+    STATE_KINDS,
+    EvidenceError,
+    StateKind,
+    read_ledger,
+    read_state,
+    state_row_evidence,
+    utc_iso,
+)
+from .sample import draw_sample, write_sample_item
+
+__all__ = [
+    "DEFAULT_SAMPLE",
+    "KIND_ORDER",
+    "LEDGER_KINDS",
+    "STATE_KINDS",
+    "EvidenceError",
+    "EvidenceResult",
+    "StateKind",
+    "build_evidence",
+    "draw_sample",
+    "read_ledger",
+    "read_state",
+    "state_row_evidence",
+    "utc_iso",
+    "verification",
+    "write_sample_item",
+]
