@@ -314,3 +314,23 @@ def test_corrections_are_marked_and_generated_by_is_the_command_line_user(
     assert meta["generated_by"] == name == "tessa"
     assert "counts include both a corrected record and its correction" in meta["selection"]
     assert "counts include both a corrected record" in (out / "index.html").read_text()
+
+
+def test_the_default_ledger_is_used_unless_no_ledger(setup, monkeypatch, capsys):
+    """``workbench audit evidence --period 2026Q3 --out DIR`` as the issue spells it takes
+    the default ledger ($WORKBENCH_LEDGER) and says so; ``--no-ledger`` leaves it out; a
+    default that does not exist gives the state database's records only, said on stderr."""
+    monkeypatch.setenv("WORKBENCH_LEDGER", str(setup["ledger"]))
+    out = setup["tmp"] / "ev-default"
+    assert run_evidence(_parse("--period", "2026Q3", "--out", out, "--db", setup["url"])) == 0
+    assert f"ledger: {setup['ledger']} (WORKBENCH_LEDGER)" in capsys.readouterr().err
+    assert [r["record_id"] for r in _csv(out / "write_offs.csv")] == ["I1@2026-08-15#1"]
+    bare = setup["tmp"] / "ev-bare"
+    assert run_evidence(_parse("--period", "2026Q3", "--out", bare, "--db", setup["url"],
+                               "--no-ledger")) == 0
+    assert not (bare / "write_offs.csv").exists()
+    monkeypatch.setenv("WORKBENCH_LEDGER", str(setup["tmp"] / "nowhere"))
+    gone = setup["tmp"] / "ev-gone"
+    assert run_evidence(_parse("--period", "2026Q3", "--out", gone, "--db", setup["url"])) == 0
+    assert "no ledger (" in capsys.readouterr().err
+    assert not (gone / "write_offs.csv").exists()
