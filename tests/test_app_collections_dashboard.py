@@ -1,7 +1,10 @@
 """The collections dashboard driven in Python (no browser): filters, KPI tiles against the
 project's KPI functions, aging, the worklist, an account's open items, history, promises and
 disputes, and the log form: validation messages, what is recorded (the signed-in user, never
-a typed name; amounts in minor units), a double-click recorded once, read only without a user.
+a typed name; amounts in minor units), a double-click recorded once, read only without a user;
+a dispute opened through the dispute book (``dispute_events``) with the policy's owner and due
+date (``policies/disputes.yaml``: pricing -> Sales 14 days, damaged goods -> Order management
+15 days whoever owns it, goods not received -> Order management, its owner's days; Billing 7).
 
 The ledger is hand-made; as of 2026-03-31 (its last date):
 
@@ -204,8 +207,13 @@ def test_selected_account_shows_open_items_history_promises_disputes(ledger_dir,
     assert "wb-open-items" in app.account.value and "1,150.00 USD" in app.account.value
     assert app.promises("C1").values.tolist() == [
         ["2026-03-01", "2026-03-10", "300.00", "USD", "0.00", "broken"]]
+    # D1: pricing -> Sales by the policy (nobody assigned it), due 03-20 + 14 days = 04-03
     assert app.disputes("C1").values.tolist() == [
-        ["D1", "I2", "2026-03-20", "pricing", "200.00", "USD", "open"]]
+        ["D1", "I2", "2026-03-20", "Pricing", "200.00", "USD", "Sales (policy default)",
+         "2026-04-03", "Open", "no"]]
+    assert "wb-disputes" in app.history.value and "Sales (policy default)" in app.history.value
+    assert app.view.display.set_index("Customer")["Open disputes"].to_dict() == {
+        "C1": 1, "C2": 0, "C3": 0}
     hist = app.history.value
     assert "10 Mar 2026, 10:00 UTC" in hist and "left a message" in hist
     assert hist.index("left a message") < hist.index("will pay part")      # newest first
@@ -257,14 +265,29 @@ def test_validation_messages(ledger_dir, db_url, user):
     app.invoice.value = "I2"
     app.amount.value = ""
     app.submit.click()
-    assert "Write a note: the reason for the dispute." in _message(app)
+    assert "Amount: enter the disputed amount in USD." in _message(app)
+    app.amount.value = "500.01"
+    app.submit.click()
+    assert "Amount 500.01 USD is more than the open balance of invoice I2: 500.00 USD." in _message(app)
+    app.amount.value = "50.00"
+    app.due.value = "2020-01-31"
+    app.submit.click()
+    assert f"Due date 2020-01-31 is in the past (today is {today})." in _message(app)
+    app.due.value = "next week"
+    app.submit.click()
+    assert "Due date: enter a date as YYYY-MM-DD; got 'next week'." in _message(app)
     _pick(app, "C3")                                        # JPY has no decimals
     app.kind.value = "promise_to_pay"
     app.promise_date.value = _future()
     app.amount.value = "5.5"
     app.submit.click()
     assert "Amount: '5.5' has more decimals than JPY allows (0)." in _message(app)
+    app.kind.value = "dispute"
+    app.invoice.value = "I5"
+    app.submit.click()
+    assert "Amount: '5.5' has more decimals than JPY allows (0)." in _message(app)
     assert StateDB(db_url).rows("activities") == []
+    assert StateDB(db_url).rows("dispute_events") == []
 
 
 def test_promise_recorded_once_with_the_signed_in_user(ledger_dir, db_url, user):
@@ -299,20 +322,102 @@ def test_promise_recorded_once_with_the_signed_in_user(ledger_dir, db_url, user)
     assert f"Recorded call for C1 (activity {rows[1]['id']}), by ann." in _message(app)
 
 
-def test_dispute_is_logged_as_an_activity(ledger_dir, db_url, user):
+def test_dispute_is_opened_through_the_dispute_book_once(ledger_dir, db_url, user):
     app = _app(ledger_dir, db_url)
+    today = dt.datetime.now(dt.timezone.utc).date()
+    day = lambda n: str(today + dt.timedelta(days=n))  # noqa: E731
     _pick(app, "C1")
     app.kind.value = "dispute"
+    assert app.reason.layout.display is None and app.due.layout.display is None
+    assert app.reason.options[:3] == (("Pricing", "pricing"), ("Damaged goods", "damaged_goods"),
+                                      ("Goods not received", "not_received"))
+    assert [o[0] for o in app.owner.options] == ["Order management", "Billing", "Sales",
+                                                 "Collector"]
+    # the policy's defaults, shown before anything is recorded
+    assert (app.reason.value, app.owner.value, app.due.value) == ("pricing", "sales", day(14))
+    assert f"due 14 days after it is opened: {day(14)}" in app.dispute_hint.value
+    app.reason.value = "damaged_goods"           # the reason's owner and the reason's 15 days
+    assert (app.owner.value, app.due.value) == ("order_management", day(15))
+    app.owner.value = "billing"                  # another owner: the reason's days still win
+    assert app.due.value == day(15)
+    app.reason.value = "not_received"            # no days of its own: its owner's 10 days
+    assert (app.owner.value, app.due.value) == ("order_management", day(10))
+    app.owner.value = "billing"                  # Billing's 7 days
+    assert app.due.value == day(7) and "changed from Order management" in app.dispute_hint.value
     app.invoice.value = "I1"
     app.amount.value = "100"
-    app.note.value = "wrong unit price"
+    app.note.value = "pallet never arrived"
     app.submit.click()
-    [r] = StateDB(db_url).rows("activities")
-    assert (r["kind"], r["invoice_id"], r["collector"]) == ("dispute", "I1", "ann")
-    assert r["note"] == "disputed 100.00 USD: wrong unit price" and r["promise_amount_minor"] is None
-    d = app.disputes("C1").values.tolist()
-    assert d[0][1] == "I1" and d[0][-1] == "logged here (not yet in the ERP)"
-    assert d[1][0] == "D1"
+    assert ("Opened dispute WB-I1-not_received on invoice I1 for 100.00 USD (Goods not "
+            f"received), owner Billing, due {day(7)}, by ann." in _message(app)), _message(app)
+    app.submit.click()                                      # a double-click
+    db = StateDB(db_url)
+    [r] = db.rows("dispute_events")
+    assert (r["event"], r["dispute_id"], r["customer_id"], r["invoice_id"]) == (
+        "opened", "WB-I1-not_received", "C1", "I1")
+    assert (r["amount_minor"], r["currency"], r["reason_code"], r["status"]) == (
+        10000, "USD", "not_received", "open")
+    # opened today (UTC): due = opened + Billing's 7 days
+    assert r["recorded_by"] == "ann" and r["owner"] == "billing" and r["owner_name"] is None
+    assert pd.Timestamp(r["recorded_at"]).date() == today and r["due_date"] == day(7)
+    assert r["note"] == "pallet never arrived" and len(r["idempotency_key"]) == 32
+    assert db.rows("activities") == []                      # no activity any more
+    assert "Already recorded as dispute WB-I1-not_received" in _message(app)
+    # as of 03-31 (the page's date) it was not yet known: listed first, marked so
+    assert app.disputes("C1").values.tolist() == [
+        ["WB-I1-not_received", "I1", str(today), "Goods not received", "100.00", "USD",
+         "Billing", day(7), "Open (recorded after 2026-03-31)", "no"],
+        ["D1", "I2", "2026-03-20", "Pricing", "200.00", "USD", "Sales (policy default)",
+         "2026-04-03", "Open", "no"]]
+    assert "WB-I1-not_received" in app.history.value and day(7) in app.history.value
+    assert app.open_items("C1")["In dispute"].tolist() == ["", "yes", ""]
+    # a new submission on the same invoice and reason: the book refuses it, nothing recorded
+    app.note.value = "again"
+    app.submit.click()
+    assert "Not recorded: dispute WB-I1-not_received on I1 for this reason is still open" \
+        in _message(app)
+    assert db.count("dispute_events") == 1
+    # as of today the dispute is known: in the table unmarked, its invoice in dispute, counted
+    app.as_of_input.value = str(today)
+    assert "after the ledger's last date 2026-03-31" in html.unescape(app.status.value)
+    _pick(app, "C1")
+    d1_late = (today - dt.date(2026, 4, 3)).days
+    assert app.disputes("C1").values.tolist() == [
+        ["WB-I1-not_received", "I1", str(today), "Goods not received", "100.00", "USD",
+         "Billing", day(7), "Open", "no"],
+        ["D1", "I2", "2026-03-20", "Pricing", "200.00", "USD", "Sales (policy default)",
+         "2026-04-03", "Open", f"yes, {d1_late} days"]]
+    assert app.open_items("C1")["In dispute"].tolist() == ["yes", "yes", ""]
+    assert app.view.display.set_index("Customer").at["C1", "Open disputes"] == 2
+
+
+def test_disputes_opened_before_the_page_started_and_logged_as_activities(ledger_dir, db_url,
+                                                                        user):
+    from workbench.collections import ActivityLog
+    from workbench.disputes import DisputeBook
+
+    led, db = Ledger.load(ledger_dir), StateDB(db_url)
+    today = dt.datetime.now(dt.timezone.utc).date()
+    # the old way: an activity of kind dispute, its amount in the note (opened 03-25)
+    ActivityLog(db, led).add("C1", "dispute", "bob", at="2026-03-25T09:00:00+00:00",
+                             invoice_id="I1", note="disputed 100.00 USD: wrong unit price",
+                             actor="bob")
+    DisputeBook(db, led).open("I3", "50.00", "duplicate_billing", actor="bob",
+                              owner_name="Kim Park")
+    app = _app(ledger_dir, db_url)
+    _pick(app, "C1")
+    [aid] = app.activities.loc[app.activities["kind"] == "dispute", "activity_id"]
+    # recorded today: after 03-31. "logged" is no policy reason: the default owner, Collector
+    # (5 days): due 03-30, overdue today; duplicate billing: Billing, its own 5 days
+    rows = app.disputes("C1").values.tolist()
+    assert rows[:2] == [
+        ["WB-I3-duplicate_billing", "I3", str(today), "Duplicate billing", "50.00", "USD",
+         "Billing · Kim Park", str(today + dt.timedelta(days=5)),
+         "Open (recorded after 2026-03-31)", "no"],
+        [f"LOG-{aid}", "I1", "2026-03-25", "Logged in the app (not coded)", "100.00", "USD",
+         "Collector (policy default)", "2026-03-30", "Open (recorded after 2026-03-31)",
+         f"yes, {(today - dt.date(2026, 3, 30)).days} days"]]
+    assert rows[2][0] == "D1" and len(rows) == 3
 
 
 def test_state_activities_are_read_at_start(ledger_dir, db_url, user):

@@ -254,6 +254,20 @@ def test_open_twice_with_one_key_is_one_dispute(book):
     assert (s["owner"], s["due_date"]) == ("collector", pd.Timestamp("2026-10-06"))
 
 
+def test_a_reason_disputed_again_after_it_was_resolved_gets_the_next_id(book):
+    first = book.open("I6", "25.00", "pricing", actor="bea")
+    with pytest.raises(ValueError, match="WB-I6-pricing on I6 for this reason is still open"):
+        book.open("I6", "10.00", "pricing", actor="bea")
+    book.resolve(first, "paid", actor="bea")
+    assert book.open("I6", "10.00", "pricing", actor="bea") == "WB-I6-pricing-2"
+    assert book.open("I6", "5.00", "freight", actor="bea") == "WB-I6-freight"
+    with pytest.raises(ValueError, match="dispute WB-I6-freight already exists"):
+        book.open("I6", "5.00", "freight", actor="bea", dispute_id="WB-I6-freight")
+    s = by_id(book.states())
+    assert (s.at["WB-I6-pricing", "is_open"], s.at["WB-I6-pricing-2", "amount_minor"]) == \
+        (False, 1000)
+
+
 def test_dispute_logged_in_the_app_is_worked_too(ledger):
     acts = pd.DataFrame([{
         "activity_id": "S-7", "customer_id": "C1", "kind": "dispute", "source": "state",
@@ -358,7 +372,7 @@ def test_concurrent_open_one_dispute_id(ledger, tmp_path):
     results, errors = _race(url, ledger,
                             lambda b, i: b.open("I6", "25.00", "pricing", actor=f"u{i}"))
     assert results == ["WB-I6-pricing"] and len(errors) == 3
-    assert all("dispute WB-I6-pricing already exists" in e for e in errors)
+    assert all("dispute WB-I6-pricing on I6 for this reason is still open" in e for e in errors)
     assert db.count("dispute_events") == 1
     db.close()
 

@@ -1,8 +1,12 @@
 """The collections dashboard in a real browser, behind sign-in: an analyst signs in, the
 page shows KPI tiles, the aging chart and the worklist; the table's search filters rows;
 clicking a row shows the account; a promise dated in the past is refused under the button;
-a call is recorded with the signed-in user (nothing typed on the page says who). No request
-leaves the machine. Kernel start is slow: generous timeouts (see serving.py)."""
+a call is recorded with the signed-in user (nothing typed on the page says who); a dispute is
+opened with the policy's due date for the owner picked, a double-click recording it once, and
+its owner and due date show in the account's disputes table. No request leaves the machine.
+Kernel start is slow: generous timeouts (see serving.py)."""
+
+import datetime as dt
 
 import pytest
 
@@ -73,11 +77,48 @@ def test_analyst_sees_the_dashboard_and_logs_a_call(served):
             timeout=30_000)
         page.locator(".wb-history-table").scroll_into_view_if_needed()
         shot(page, "collections_dashboard_recorded", full_page=False)
+        # a dispute: pricing goes to Sales (14 days); given to Billing instead, due in 7 days
+        today = dt.datetime.now(dt.timezone.utc).date()
+        page.select_option(".wb-kind select", label="Dispute")
+        page.wait_for_selector(".wb-reason select", state="visible", timeout=30_000)
+        page.select_option(".wb-invoice select", index=1)
+        page.select_option(".wb-reason select", label="Pricing")
+        page.wait_for_function("d => document.querySelector('.wb-due input').value === d",
+                               arg=str(today + dt.timedelta(days=14)), timeout=30_000)
+        assert page.locator(".wb-owner select option:checked").inner_text() == "Sales"
+        page.select_option(".wb-owner select", label="Billing")
+        due = str(today + dt.timedelta(days=7))
+        page.wait_for_function("d => document.querySelector('.wb-due input').value === d",
+                               arg=due, timeout=30_000)
+        assert f"due 7 days after it is opened: {due}" in page.inner_text(".wb-dispute-policy")
+        page.fill(".wb-amount input", "1")
+        page.fill(".wb-note textarea", "Disputed from the browser test")
+        page.locator(".wb-log-form").scroll_into_view_if_needed()
+        shot(page, "collections_dashboard_dispute_form", full_page=False)
+        page.dblclick(".wb-submit")                      # a double-click: recorded once
+        page.wait_for_function(
+            "() => document.querySelector('.wb-disputes') && "
+            "document.querySelector('.wb-disputes').innerText.includes('-pricing')",
+            timeout=60_000)
+        page.wait_for_selector(".wb-form-status .wb-ok", timeout=60_000)
+        table = page.inner_text(".wb-disputes")
+        row = next(line for line in table.splitlines() if "-pricing" in line)
+        assert "Billing" in row and due in row and "Pricing" in row and str(today) in row, row
+        page.locator(".wb-disputes").scroll_into_view_if_needed()
+        shot(page, "collections_dashboard_dispute", full_page=False)
+        status = page.inner_text(".wb-form-status")
+        assert "by ann" in status or "Already recorded as dispute" in status, status
         assert external == [], external
-    rows = StateDB(served.db_url).rows("activities")
+    db = StateDB(served.db_url)
+    rows = db.rows("activities")
     assert len(rows) == 1, rows
     r = rows[0]
     assert (r["kind"], r["customer_id"], r["note"]) == ("call", customer,
                                                          "Called from the browser test")
     assert r["recorded_by"] == "ann" and r["collector"] == "ann"
     assert r["idempotency_key"]
+    [e] = db.rows("dispute_events")                      # the double-click recorded once
+    assert (e["event"], e["customer_id"], e["reason_code"], e["owner"]) == (
+        "opened", customer, "pricing", "billing")
+    assert e["recorded_by"] == "ann" and e["due_date"] == due and e["idempotency_key"]
+    assert e["dispute_id"] == f"WB-{e['invoice_id']}-pricing" and e["dispute_id"] in row

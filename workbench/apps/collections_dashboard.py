@@ -1,14 +1,24 @@
 """The collectors' dashboard: filters, KPI tiles, the aging chart, the prioritized worklist;
 for the account picked its open items, promises, disputes and history, and a form to log a
-call, a promise to pay or a dispute.
+call, a promise to pay or open a dispute.
 
 Start-up computes everything for the as-of date once (:class:`DayView`: worklist, KPIs, aging,
 per-customer groupings); a filter or a pick only looks it up. The signed-in user is asked for
 after that work (a preheated kernel waits there) and the state database is read after it.
 What is logged carries the signed-in user as collector and actor, never a typed name; without
 a user the form is read only. Voila hides tracebacks: every failure is shown in plain words.
-The state database has no dispute table: a dispute raised here is an activity of kind
-``dispute`` on the invoice (its amount, when given, is written into the note).
+
+Calls and promises are activities (:class:`workbench.collections.ActivityLog`). A dispute is
+opened through :meth:`workbench.disputes.DisputeBook.open`: an ``opened`` row of the state
+database's ``dispute_events`` with a reason code of the dispute policy
+(``policies/disputes.yaml``), its owner (the reason's owner by default, another owner if
+picked) and due date (today, UTC, plus the policy's days by default, shown before it is
+recorded). A double-click sends the same idempotency key twice and records once.
+
+The account's disputes table is :func:`workbench.disputes.dispute_states` as of the page's
+date: the ledger's disputes, those opened in the workbench and recorded by the end of that
+day, and the older ones logged as activities of kind ``dispute``; disputes the workbench
+recorded after the as-of date are listed too, marked so (as promises logged after it are).
 """
 
 from __future__ import annotations
@@ -24,13 +34,15 @@ import numpy as np
 import pandas as pd
 import traitlets
 
-from ..money import MoneyError, format_money, parse_amount
+from ..money import MoneyError, format_amount, format_money, parse_amount
 from . import common
 
 __all__ = ["CollectionsDashboardApp", "PROMISE_HORIZON_DAYS"]
 
 # a promise to pay further out than this is not a promise (a payment plan is the tool)
 PROMISE_HORIZON_DAYS = 180
+DISPUTE_HEADER = ["Dispute", "Invoice", "Opened", "Reason", "Amount", "Currency", "Owner", "Due",
+                  "Status", "Overdue"]
 
 from .dashboard_view import (ALL, KINDS, HISTORY_ROWS, CSS, css_classes, grid_html, day_text, num_text, combine_kpis, DayView, aging_chart_png, promise_text, missing_sqlite)
 
@@ -71,6 +83,7 @@ class CollectionsDashboardApp(widgets.VBox):
 
         from ..aging import load_aging_policy
         from ..collections import ActivityLog, load_collections_policy
+        from ..disputes import load_dispute_policy
         from ..ledger import Ledger
         from ..state import StateDB
 
@@ -78,6 +91,9 @@ class CollectionsDashboardApp(widgets.VBox):
         self.ledger = Ledger.load(os.environ.get("WORKBENCH_APP_LEDGER", ledger_dir))
         self.policy = load_collections_policy()
         self.aging_policy = load_aging_policy()
+        self.dispute_policy = load_dispute_policy()
+        self.db = None
+        self._now_states = None         # disputes as known now (those recorded after the as-of)
         self.activities = self._activity_frame(None)
         D = self.ledger.require_data_by(as_of or self.ledger.last_date)
         self._views = {D: DayView(self, D)}
@@ -98,6 +114,8 @@ class CollectionsDashboardApp(widgets.VBox):
                 self.activities = self._activity_frame(logged)
                 self._views = {D: DayView(self, D)}
                 self.view = self._views[D]
+            else:                       # the disputes opened in the workbench
+                self.view.load_disputes(self)
         self.timings["start"] = time.perf_counter() - t0
 
     def _build(self):
@@ -150,6 +168,18 @@ class CollectionsDashboardApp(widgets.VBox):
                                  "wb-promise-date")
         self.amount = css_classes(widgets.Text(description="Amount", placeholder="e.g. 1250.00"),
                            "wb-amount")
+        dpol = self.dispute_policy
+        self.reason = css_classes(widgets.Dropdown(
+            options=[(dpol.reason_label(code), code) for code in dpol.reasons],
+            description="Reason", layout=widgets.Layout(width="95%")), "wb-reason")
+        self.owner = css_classes(widgets.Dropdown(
+            options=[(dpol.owner_label(o), o) for o in dpol.owners], description="Owner",
+            layout=widgets.Layout(width="95%")), "wb-owner")
+        self.due = css_classes(widgets.Text(description="Due by", placeholder="YYYY-MM-DD"),
+                               "wb-due")
+        self.dispute_hint = css_classes(widgets.HTML(), "wb-dispute-policy")
+        self.reason.observe(self._on_reason, names="value")
+        self.owner.observe(lambda _c: self._default_due(), names="value")
         self.note = css_classes(widgets.Textarea(description="Note", placeholder="what was said / agreed",
                                           layout=widgets.Layout(width="95%", height="70px")),
                          "wb-note")
@@ -160,7 +190,8 @@ class CollectionsDashboardApp(widgets.VBox):
         self.kind.observe(lambda _c: self._show_fields(), names="value")
         self._form_key = uuid.uuid4().hex
         self._last_ok = None            # (what was submitted, its key, its time, its id)
-        fields = [self.kind, self.invoice, self.promise_date, self.amount, self.note]
+        fields = [self.kind, self.invoice, self.promise_date, self.amount, self.reason,
+                  self.owner, self.due, self.note]
         for w in fields:
             w.style.description_width = "90px"
         read_only = self.user is None
@@ -170,9 +201,11 @@ class CollectionsDashboardApp(widgets.VBox):
             self.form_status.value = common.box("Read only: no signed-in user, so nothing can be "
                                                 "recorded here.", "info")
         self.form = css_classes(widgets.VBox(
-            [widgets.HTML("<h3>Log an activity</h3>"), *fields, self.submit, self.form_status],
+            [widgets.HTML("<h3>Log an activity</h3>"), *fields[:-1], self.dispute_hint,
+             fields[-1], self.submit, self.form_status],
             layout=widgets.Layout(flex="2 1 0", min_width="0", margin="0 0 0 16px")),
             "wb-log-form")
+        self._on_reason(None)
         self._show_fields()
 
     def _show_fields(self):
@@ -180,6 +213,45 @@ class CollectionsDashboardApp(widgets.VBox):
         self.promise_date.layout.display = None if kind == "promise_to_pay" else "none"
         self.amount.layout.display = None if kind in ("promise_to_pay", "dispute") else "none"
         self.amount.description = "Disputed" if kind == "dispute" else "Amount"
+        for w in (self.reason, self.owner, self.due, self.dispute_hint):
+            w.layout.display = None if kind == "dispute" else "none"
+
+    # a dispute's owner and due date default from the dispute policy
+    @staticmethod
+    def _today_utc() -> dt.date:
+        """Today as :class:`workbench.disputes.DisputeBook` counts it (UTC): a dispute opened
+        now is opened on this day."""
+        return dt.datetime.now(dt.timezone.utc).date()
+
+    def policy_due(self, owner: str, reason: str) -> dt.date:
+        """The policy's due date of a dispute opened today: today (UTC) + the reason's days,
+        else the owner's."""
+        return self._today_utc() + dt.timedelta(days=self.dispute_policy.due_days(owner, reason))
+
+    def _on_reason(self, _change):
+        """Another reason: its owner and the due date of the policy."""
+        if self.reason.value is None:
+            return
+        owner = self.dispute_policy.owner_for(self.reason.value)
+        if self.owner.value != owner:
+            self.owner.value = owner            # its observer sets the due date
+        else:
+            self._default_due()
+
+    def _default_due(self):
+        reason, owner = self.reason.value, self.owner.value
+        if reason is None or owner is None:
+            return
+        pol = self.dispute_policy
+        days = pol.due_days(owner, reason)
+        due = self.policy_due(owner, reason)
+        self.due.value = str(due)
+        default = pol.owner_for(reason)
+        whose = ("the reason's owner" if owner == default
+                 else f"changed from {pol.owner_label(default)}")
+        self.dispute_hint.value = (
+            f"<p class='wb-sub'>Owner {html.escape(pol.owner_label(owner))} ({whose}); due "
+            f"{days} days after it is opened: {due} (policy {html.escape(pol.label)}).</p>")
 
     # ------------------------------------------------------------------ filters
     def _on_as_of(self, change):
@@ -313,6 +385,7 @@ class CollectionsDashboardApp(widgets.VBox):
             self.form_status.value = ""
             for w in (self.note, self.amount, self.promise_date):
                 w.value = ""
+            self._on_reason(None)               # the policy's owner and a fresh due date
         if pos is None or pos >= len(self.visible):
             self.customer_id = self.account_currency = None
             self.account.value = ("<p class='wb-no-account'>Pick an account in the worklist to "
@@ -329,6 +402,14 @@ class CollectionsDashboardApp(widgets.VBox):
             (f"{r['Invoice']} · due {r['Due']} · {r['Open amount']} {r['Currency']}", r["Invoice"])
             for r in items.to_dict("records")]
         self.invoice.value = ""
+        self._row = row
+        self._show_account(items)
+        self._show_history()
+
+    def _show_account(self, items: pd.DataFrame | None = None):
+        """The picked account's head and open items."""
+        row, cid = self._row, self.customer_id
+        items = self.open_items(cid) if items is None else items
         head = common.kv_table([
             ("Account", f"{row['customer_name']} ({cid})"),
             ("Collector / segment", f"{row.get('collector') or '-'} / {row.get('segment') or '-'}"),
@@ -341,7 +422,6 @@ class CollectionsDashboardApp(widgets.VBox):
                      numeric=(3, 4, 5), empty="No open items.")
         self.account.value = (f"<h3>{html.escape(str(row['customer_name']))}</h3>{head}"
                               f"<h4>Open items as of {self.view.D.date()}</h4>{grid}")
-        self._show_history()
 
     def open_items(self, cid: str) -> pd.DataFrame:
         """The account's open items as shown: invoice, dates, days past due, open amount."""
@@ -358,7 +438,8 @@ class CollectionsDashboardApp(widgets.VBox):
             "Amount": [common.money_text(a, c) for a, c in zip(g["amount_minor"], g["currency"])],
             "Open amount": [common.money_text(a, c) for a, c in zip(g["open_minor"], g["currency"])],
             "Currency": g["currency"].to_numpy(),
-            "In dispute": np.where(g["in_dispute"], "yes", "").tolist()}, columns=cols)
+            "In dispute": np.where(g["invoice_id"].isin(self.view.disputed_invoices), "yes",
+                                   "").tolist()}, columns=cols)
 
     def _show_history(self):
         cid = self.customer_id
@@ -379,8 +460,7 @@ class CollectionsDashboardApp(widgets.VBox):
                 ["Made", "Promised for", "Amount", "Currency", "Received", "Status"],
                 "wb-promises", numeric=(2, 4), empty="No promises to pay.")
             + "<h4>Disputes</h4>" + grid_html(
-                self.disputes(cid).values.tolist(),
-                ["Dispute", "Invoice", "Opened", "Reason", "Amount", "Currency", "Status"],
+                self.disputes(cid).values.tolist(), DISPUTE_HEADER,
                 "wb-disputes", numeric=(4,), empty="No disputes.")
             + "<h4>Activity history</h4>" + grid_html(
                 hist, ["When", "Kind", "Invoice", "Collector", "Note", "Promise", "Source"],
@@ -410,28 +490,60 @@ class CollectionsDashboardApp(widgets.VBox):
                                            "received", "status"])
 
     def disputes(self, cid: str) -> pd.DataFrame:
-        """The ledger's disputes on the account's invoices (open or closed on the as-of date)
-        and the disputes logged here (activities of kind dispute)."""
+        """The account's disputes as of the page's date (:func:`workbench.disputes.dispute_states`:
+        the ledger's, those opened in the workbench, those logged as activities), newest
+        first: id, invoice, opened, reason, amount, currency, owner, due date, status and
+        whether it is overdue on the as-of date. Disputes the workbench recorded after the
+        as-of date come first, as known now, their status saying so."""
+        D = self.view.D
+        mine = self.view.disputes.get(cid)
+        known = set() if mine is None else set(mine["dispute_id"])
+        later = self._states_now()
+        later = later[(later["customer_id"] == cid) & (later["source"] != "ledger")
+                      & ~later["dispute_id"].isin(known)]
         rows = []
-        d = self.view.disputes.get(cid)
-        if d is not None:
-            for r in d.sort_values("opened_date", ascending=False).to_dict("records"):
-                rows.append([r["dispute_id"], r["invoice_id"], day_text(r["opened_date"]),
-                             r["reason_code"], common.money_text(r["amount_minor"], r["currency"]),
-                             r["currency"], r["status"].strip()])
-        acts = self._acts(cid)
-        logged = acts[(acts["kind"] == "dispute") & (acts["source"] == "state")]
-        for r in logged.sort_values("timestamp", ascending=False).to_dict("records"):
-            rows.insert(0, [r["activity_id"], r.get("invoice_id") or "",
-                            day_text(r["timestamp"].tz_convert(None)), r.get("note") or "", "", "",
-                            "logged here (not yet in the ERP)"])
+        for frame, after in ((later, True), (mine, False)):
+            if frame is None or not len(frame):
+                continue
+            for r in frame.sort_values(["opened_date", "dispute_id"], ascending=False,
+                                       kind="stable").to_dict("records"):
+                rows.append(self._dispute_row(r, f"recorded after {D.date()}" if after else ""))
         return pd.DataFrame(rows, columns=["dispute", "invoice", "opened", "reason", "amount",
-                                           "currency", "status"])
+                                           "currency", "owner", "due", "status", "overdue"])
+
+    @staticmethod
+    def _dispute_row(r: dict, remark: str) -> list:
+        cur = r["currency"] if isinstance(r["currency"], str) else ""
+        amount = (common.money_text(r["amount_minor"], cur) if r["amount_known"] and cur
+                  else "unknown")
+        owner = r["owner_label"] + (f" · {r['owner_name']}" if r["owner_name"] else "")
+        if not r["assigned"]:
+            owner += " (policy default)"
+        if not r["is_open"]:
+            overdue = ""
+        elif r["days_overdue"] > 0:
+            overdue = f"yes, {int(r['days_overdue'])} days"
+        else:
+            overdue = "no"
+        status = r["status_label"] + (f" ({remark})" if remark else "")
+        return [r["dispute_id"], r["invoice_id"] or "", day_text(r["opened_date"]), r["reason"],
+                amount, cur, owner, day_text(r["due_date"]), status, overdue]
+
+    def _states_now(self) -> pd.DataFrame:
+        """Every dispute as known now (ages to today), for those recorded after the as-of
+        date; computed once until something is recorded."""
+        from ..disputes import dispute_states
+
+        if self._now_states is None:
+            self._now_states = dispute_states(self.ledger, None, self.db, self.activities,
+                                              self.dispute_policy)
+        return self._now_states
 
     # ------------------------------------------------------------------ the form
     def _fingerprint(self) -> tuple:
         return (self.customer_id, self.kind.value, self.invoice.value,
-                self.promise_date.value.strip(), self.amount.value.strip(), self.note.value.strip())
+                self.promise_date.value.strip(), self.amount.value.strip(), self.note.value.strip(),
+                self.reason.value, self.owner.value, self.due.value.strip())
 
     def validate(self) -> dict:
         """The form's values checked; raises ValueError with the message for the page."""
@@ -452,12 +564,12 @@ class CollectionsDashboardApp(widgets.VBox):
         out = {"customer_id": cid, "kind": kind, "invoice_id": inv, "currency": cur}
         if kind == "dispute" and not inv:
             raise ValueError("Pick the disputed invoice.")
-        if kind in ("call", "dispute") and not note:
-            raise ValueError("Write a note: " + ("what was said on the call." if kind == "call"
-                                                 else "the reason for the dispute."))
+        if kind == "call" and not note:
+            raise ValueError("Write a note: what was said on the call.")
         amount_text = self.amount.value.strip()
-        if kind == "promise_to_pay" and not amount_text:
-            raise ValueError(f"Amount: enter the promised amount in {cur}.")
+        if kind in ("promise_to_pay", "dispute") and not amount_text:
+            what_amount = "promised" if kind == "promise_to_pay" else "disputed"
+            raise ValueError(f"Amount: enter the {what_amount} amount in {cur}.")
         if kind in ("promise_to_pay", "dispute") and amount_text:
             try:
                 minor = parse_amount(amount_text, cur)
@@ -482,10 +594,28 @@ class CollectionsDashboardApp(widgets.VBox):
                 raise ValueError(f"Promise date {day} is more than {PROMISE_HORIZON_DAYS} days "
                                  f"ahead: agree a payment plan instead of a promise to pay.")
             out.update(promise_date=str(day), promise_amount=amount_text)
-        if kind == "dispute" and "minor" in out:
-            note = f"disputed {format_money(out['minor'], cur)}: {note}"
+        if kind == "dispute":
+            out.update(self._dispute_fields(), amount=format_amount(out["minor"], cur))
         out["note"] = note or None
         return out
+
+    def _dispute_fields(self) -> dict:
+        """Reason, owner and due date of a dispute, checked against the dispute policy."""
+        pol = self.dispute_policy
+        reason, owner = self.reason.value, self.owner.value
+        if reason not in pol.reasons:
+            raise ValueError("Reason: pick the reason of the dispute.")
+        if owner not in pol.owners:
+            raise ValueError("Owner: pick who owns the dispute.")
+        text = self.due.value.strip()
+        try:
+            due = dt.date.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"Due date: enter a date as YYYY-MM-DD; got '{text}'.") from None
+        today = self._today_utc()
+        if due < today:
+            raise ValueError(f"Due date {due} is in the past (today is {today}).")
+        return {"reason_code": reason, "owner": owner, "due_date": str(due)}
 
     def _on_submit(self, _button):
         try:
@@ -497,6 +627,9 @@ class CollectionsDashboardApp(widgets.VBox):
         again = self._last_ok is not None and self._last_ok[0] == fp
         key, at = ((self._last_ok[1], self._last_ok[2]) if again else
                    (self._form_key, dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")))
+        if v["kind"] == "dispute":
+            self._open_dispute(v, fp, key, at, again)
+            return
         try:
             rid = self.activity_log.add(
                 v["customer_id"], v["kind"], self.user, at=at, invoice_id=v["invoice_id"],
@@ -519,6 +652,38 @@ class CollectionsDashboardApp(widgets.VBox):
         self._reload_activities()
         self._show_history()
 
+    def _open_dispute(self, v: dict, fp: tuple, key: str, at: str, again: bool):
+        """Open the dispute through :meth:`workbench.disputes.DisputeBook.open` (the signed-in
+        user as actor); the same key sent again returns the dispute it opened, recording
+        nothing."""
+        from ..disputes import DisputeBook
+
+        # a book per submission: its "today" (opened day, due dates) is the day of the click
+        book = DisputeBook(self.db, self.ledger, self.dispute_policy, activities=self.activities)
+        try:
+            did = book.open(v["invoice_id"], v["amount"], v["reason_code"], actor=self.user,
+                            owner=v["owner"], due_date=v["due_date"], note=v["note"],
+                            idempotency_key=key)
+        except Exception as e:  # noqa: BLE001
+            self.form_status.value = common.box(f"Not recorded: {e}", "error")
+            return
+        if again:
+            self.form_status.value = common.box(f"Already recorded as dispute {did}: the same "
+                                                f"submission was sent twice.", "ok")
+            return
+        self._last_ok = (fp, key, at, did)
+        self._form_key = uuid.uuid4().hex           # the next entry is a new submission
+        pol = self.dispute_policy
+        self.form_status.value = common.box(
+            f"Opened dispute {did} on invoice {v['invoice_id']} for "
+            f"{format_money(v['minor'], v['currency'])} ({pol.reason_label(v['reason_code'])}), "
+            f"owner {pol.owner_label(v['owner'])}, due {v['due_date']}, by {self.user}.", "ok")
+        self._now_states = None
+        self.view.load_disputes(self)
+        self._views = {self.view.D: self.view}     # other dates are recomputed with it
+        self._show_account()
+        self._show_history()
+
     def _activity_frame(self, logged: pd.DataFrame | None) -> pd.DataFrame:
         """The ledger's activities and those logged in the state database
         (:func:`workbench.collections.merge_activities`), grouped by account once."""
@@ -534,4 +699,5 @@ class CollectionsDashboardApp(widgets.VBox):
 
     def _reload_activities(self):
         self.activities = self._activity_frame(self.activity_log.frame())
+        self._now_states = None
         self._views = {self.view.D: self.view}     # other dates are recomputed with it

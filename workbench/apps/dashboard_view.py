@@ -1,6 +1,13 @@
 """What the collections dashboard shows for one as-of date, computed once (:class:`DayView`:
-worklist, KPIs, aging, per-customer groupings), with the HTML and chart helpers the page
-uses. The widget itself is :mod:`workbench.apps.collections_dashboard`."""
+worklist, KPIs, aging, per-customer groupings, the disputes as of the date), with the HTML
+and chart helpers the page uses. The widget itself is
+:mod:`workbench.apps.collections_dashboard`.
+
+Disputes come from :func:`workbench.disputes.dispute_states` as of the date: the ledger's,
+those opened in the workbench (``dispute_events`` recorded by the end of the day) and the
+older ones logged as activities of kind ``dispute``. An invoice is "in dispute" and an
+account's "Open disputes" counts from the same states, so the worklist, the open items and
+the disputes table agree."""
 
 from __future__ import annotations
 
@@ -8,7 +15,6 @@ import html
 import io
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ..money import format_money, to_major_float
@@ -36,6 +42,8 @@ table.wb-grid th,table.wb-grid td,.wb-account-head th,.wb-account-head td{line-h
 table.wb-grid td.num{text-align:right;font-variant-numeric:tabular-nums}
 .wb-dash h3{margin:10px 0 4px 0}.wb-dash h4{margin:8px 0 2px 0}
 .wb-account-head th{font-weight:600;color:#333;vertical-align:top;white-space:nowrap}.wb-more{color:#666;font-size:12px}
+table.wb-disputes td:nth-child(4),table.wb-disputes td:nth-child(7),table.wb-disputes td:nth-child(9){white-space:normal}
+.wb-history{overflow-x:auto}
 </style>"""
 
 
@@ -138,16 +146,25 @@ class DayView:
         self.items = {c: g for c, g in items.groupby("customer_id", sort=False)}
         outcomes = promise_outcomes(led, D, kacts, opts)
         self.promises = {c: g for c, g in outcomes.groupby("customer_id", sort=False)}
-        disp = led.disputes
-        if len(disp):
-            disp = disp[disp["opened_date"] <= D].merge(
-                led.invoices[["invoice_id", "customer_id"]], on="invoice_id")
-            closed = disp["closed_date"] <= D if "closed_date" in disp else False
-            disp = disp.assign(status=np.where(closed, "closed " + disp.get(
-                "resolution", pd.Series("", index=disp.index)).fillna("").astype(str), "open"))
-            self.disputes = {c: g for c, g in disp.groupby("customer_id", sort=False)}
-        else:
-            self.disputes = {}
+        self.load_disputes(app)
+
+    def load_disputes(self, app) -> None:
+        """The disputes as of the date (:func:`workbench.disputes.dispute_states` over the
+        ledger, ``app.db``'s ``dispute_events`` and ``app.activities``), per account; the
+        invoices with an open one; the worklist's "Open disputes" counted from them. Called
+        again when the state database is read or a dispute is recorded."""
+        from ..disputes import dispute_states
+
+        states = dispute_states(app.ledger, self.D, getattr(app, "db", None), app.activities,
+                                app.dispute_policy)
+        self.dispute_states = states
+        self.disputes = {c: g for c, g in states.groupby("customer_id", sort=False)}
+        open_ = states[states["is_open"].astype(bool)]
+        self.disputed_invoices = set(open_["invoice_id"].dropna())
+        if len(self.display):
+            counts = open_.groupby("customer_id").size()
+            self.display["Open disputes"] = (self.worklist["customer_id"].map(counts)
+                                             .fillna(0).astype(int).to_numpy())
 
 
 def _text(frame: pd.DataFrame, col: str):

@@ -139,21 +139,36 @@ class DisputeBook:
         owner = self._owner(owner or self.policy.owner_for(reason_code))
         due = self._due(due_date) or str((self.today + pd.Timedelta(
             days=self.policy.due_days(owner, reason_code))).date())
-        dispute_id = dispute_id or f"WB-{invoice_id}-{reason_code}"
+        base = f"WB-{invoice_id}-{reason_code}"
+
+        def new_id(states: pd.DataFrame) -> str:
+            """The given id (refused when taken), else ``WB-<invoice>-<reason>`` with a
+            ``-2``, ``-3``... once earlier ones are closed; refused while one is open."""
+            known = dict(zip(states["dispute_id"], states["is_open"]))
+            if dispute_id:
+                if dispute_id in known:
+                    raise ValueError(f"dispute {dispute_id} already exists")
+                return dispute_id
+            ids = [base] + [f"{base}-{k}" for k in range(2, len(known) + 3)]
+            taken = [i for i in ids if i in known]
+            still = [i for i in taken if known[i]]
+            if still:
+                raise ValueError(f"dispute {still[0]} on {invoice_id} for this reason is still "
+                                 f"open: work it (assign, status, note) or resolve it first")
+            return next(i for i in ids if i not in known)
 
         def decide(current):
             if idempotency_key:
                 prior = [r for r in current if r.get("idempotency_key") == idempotency_key]
                 if prior:                   # a double submit: the dispute it opened
                     return [], prior[0]["dispute_id"]
-            if dispute_id in set(self._states_of(current)["dispute_id"]):
-                raise ValueError(f"dispute {dispute_id} already exists")
-            return [{"dispute_id": dispute_id, "customer_id": inv.at[invoice_id, "customer_id"],
+            did = new_id(self._states_of(current))
+            return [{"dispute_id": did, "customer_id": inv.at[invoice_id, "customer_id"],
                      "invoice_id": invoice_id, "event": "opened",
                      "idempotency_key": idempotency_key, "owner": owner,
                      "owner_name": owner_name, "due_date": due, "status": "open",
                      "reason_code": reason_code, "amount_minor": minor, "currency": cur,
-                     "note": note}], dispute_id
+                     "note": note}], did
 
         _, result = self.db.append_checked("dispute_events", decide, actor=actor)
         return result
