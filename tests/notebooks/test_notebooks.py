@@ -17,7 +17,7 @@ def test_there_are_notebooks():
                                            "collections_overview.ipynb", "credit_evaluation.ipynb",
                                            "payment_risk.ipynb", "quarterly_reserve.ipynb"]
     assert sorted(p.name for p in (ROOT / "notebooks" / "apps").glob("*.ipynb")) == [
-        "cash_review.ipynb", "collections_dashboard.ipynb", "credit_review.ipynb"]
+        "adjustments_review.ipynb", "cash_review.ipynb", "collections_dashboard.ipynb", "credit_review.ipynb"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
