@@ -304,6 +304,41 @@ def test_cli_round_trip(db, ledger_dir, tmp_path, cli_user, capsys):
                    "ADJ-SMALLBALANCE-I4": ("proposed", "ann")}
 
 
+def test_cli_approves_several_each_on_its_own_and_lists_for_people(db, ledger_dir, tmp_path,
+                                                                   cli_user, capsys):
+    """``approve A B``: each its own decision; one above the analyst's limit is refused
+    without undoing the other (exit 2). The table names things for people and totals each
+    status per currency."""
+    from workbench.adjustments_cli import add_parser, run
+
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers(dest="command"))
+
+    def cli(*argv):
+        return run(parser.parse_args(["adjustments", "--db", db.url, *argv]))
+
+    cli_user("analyst", "ann")
+    assert cli("propose", "--ledger", str(ledger_dir), "--as-of", AS_OF) == 0
+    (tmp_path / "cli-users.toml").unlink()
+    cli_user("analyst", "al")
+    capsys.readouterr()
+    assert cli("approve", "ADJ-SMALLBALANCE-I4", "ADJ-DISPUTE-D1", "ADJ-SMALLBALANCE-I4") == 2
+    got = capsys.readouterr()
+    assert got.out == "ADJ-SMALLBALANCE-I4 approved by al (analyst)\n1 approved, 1 not\n"
+    assert "ADJ-DISPUTE-D1 not approved:" in got.err and "above the analyst limit" in got.err
+    assert [r["adjustment_id"] for r in db.rows("adjustments", where={"event": "approved"})] \
+        == ["ADJ-SMALLBALANCE-I4"]
+    assert cli("list") == 0
+    out = capsys.readouterr().out
+    header = out.splitlines()[0].split()
+    assert header[:6] == ["Adjustment", "Status", "Kind", "Customer", "Invoice", "Amount"]
+    assert "Credit memo" in out and "Write-off" in out and "adjustment_id" not in out
+    # proposed: D1 800.00 USD credit memo, I2 short pay 10.00 USD, A1 pricing 12.345 KWD;
+    # approved: I4 small balance 2,500 JPY
+    assert out.endswith("\n\nproposed: 3 adjustment(s): 12.345 KWD (1); 810.00 USD (2)\n"
+                        "approved: 1 adjustment(s): 2,500 JPY (1)\n")
+
+
 def test_second_dispute_and_reproposal_after_withdrawal_get_their_own_ids(db, tmp_path):
     # I1 1000.00 USD: D1 800.00 and D2 150.00 both closed as credit_memo -> two credit memos,
     # 800.00 + 150.00 = 950.00 <= 1000.00 open; ids from the dispute ids
@@ -435,7 +470,15 @@ def test_cli_withdraw_and_skipped_are_printed(db, ledger_dir, cli_user, capsys):
     capsys.readouterr()
     assert cli("propose", "--ledger", str(ledger_dir), "--as-of", AS_OF) == 0
     out = capsys.readouterr().out
-    assert "0 newly recorded" in out and "5 skipped:" in out    # 4 recorded, I2 small balance
+    assert "0 newly recorded" in out    # 4 recorded, I2 small balance: counted by why
+    assert "5 skipped (--verbose lists each with why):\n" \
+        "  4 already recorded (proposed): ADJ-DISPUTE-D1, ADJ-PRICINGERROR-A1, " \
+        "ADJ-SHORTPAY-I2, ... (1 more)\n" \
+        "  1 nothing left open: the balance is held by other adjustments: " \
+        "ADJ-SMALLBALANCE-I2\n" in out
+    assert cli("propose", "--ledger", str(ledger_dir), "--as-of", AS_OF, "--verbose") == 0
+    out = capsys.readouterr().out
+    assert "5 skipped:\n" in out
     assert "  ADJ-DISPUTE-D1: ADJ-DISPUTE-D1 is already recorded (proposed)" in out
     assert cli("withdraw", "ADJ-DISPUTE-D1", "--note", "customer paid instead") == 0
     assert "ADJ-DISPUTE-D1 withdrawn by maria (manager)" in capsys.readouterr().out

@@ -38,11 +38,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     pr.add_argument("--ledger", required=True, type=Path, help="ledger folder")
     pr.add_argument("--as-of", help="date of the proposals (default: the ledger's last date)")
     pr.add_argument("--dry-run", action="store_true", help="show, record nothing")
+    pr.add_argument("--verbose", action="store_true",
+                    help="list every skipped source record with why (default: counts by why)")
     ls = sub.add_parser("list", help="adjustments and their status")
     ls.add_argument("--status", choices=_STATUSES, help="only adjustments in this state")
     ls.add_argument("--format", choices=("table", "json", "csv"), default="table")
-    ap = sub.add_parser("approve", help="approve a proposed adjustment (within your authority)")
-    ap.add_argument("adjustment_id", metavar="ID", help="the adjustment (as workbench adjustments list shows it)")
+    ap = sub.add_parser("approve", help="approve proposed adjustments (within your authority), "
+                        "each one its own decision")
+    ap.add_argument("adjustment_id", metavar="ID", nargs="+",
+                    help="the adjustment(s) (as workbench adjustments list shows them)")
     ap.add_argument("--note", help="a note kept with the approval")
     ap.add_argument("--ledger", type=Path, help="ledger folder (default: the one it was "
                     "proposed from)")
@@ -91,6 +95,78 @@ def _print_frame(df, fmt: str) -> None:
         print(df.to_string(index=False))
 
 
+def _short(text, n: int) -> str:
+    text = "" if text is None or text != text else str(text)
+    return text if len(text) <= n else text[:n - 1] + "…"
+
+
+def _when(iso) -> str:
+    """A recorded UTC timestamp to the minute (``2026-11-24 02:20 UTC``)."""
+    return "" if not iso else str(iso)[:16].replace("T", " ") + " UTC"
+
+
+def status_table(frame):
+    """``adjustment_status`` for people: business names, amounts with separators in each
+    currency's decimals, times to the minute, notes shortened; plus the totals per status and
+    currency (exact sums of minor units)."""
+    import pandas as pd
+
+    from .money import format_money, parse_amount
+    kinds = {"credit_memo": "Credit memo", "write_off": "Write-off"}
+    shown = pd.DataFrame({
+        "Adjustment": frame["adjustment_id"], "Status": frame["status"],
+        "Kind": [kinds.get(k, k) for k in frame["kind"]],
+        "Customer": frame["customer_id"], "Invoice": frame["invoice_id"].fillna(""),
+        "Amount": [format_money(parse_amount(a, c), c) for a, c in
+                   zip(frame["amount"], frame["currency"])],
+        "Source": frame["source"].str.replace("_", " "),
+        "Proposed": [_when(t) for t in frame["proposed_at"]],
+        "Last by": frame["last_by"],
+        "Authority": frame["authority"].fillna(""),
+        "Last": [_when(t) for t in frame["last_at"]],
+        "Note": [_short(n, 48) for n in frame["note"]]})
+    totals = []
+    minor = [parse_amount(a, c) for a, c in zip(frame["amount"], frame["currency"])]
+    every = pd.DataFrame({"status": frame["status"], "currency": frame["currency"],
+                          "minor": minor})
+    for st in [s for s in _STATUSES if s in set(every["status"])]:
+        g = every[every["status"] == st].groupby("currency", sort=True)["minor"]
+        per = "; ".join(f"{format_money(int(v.sum()), cur)} ({len(v)})" for cur, v in g)
+        totals.append(f"{st}: {int(g.size().sum())} adjustment(s): {per}")
+    return shown, totals
+
+
+_SKIP_KINDS = ((r" is already recorded \((\w+)\)$", "already recorded ({0})"),
+               (r"held by ", "nothing left open: the balance is held by other adjustments"),
+               (r"has an open dispute", "an open dispute on the invoice"),
+               (r"is not past due", "not past due yet"))
+
+
+def skipped_lines(skipped: dict, verbose: bool) -> list[str]:
+    """The skipped source records: counted by why (three ids each), or every one with
+    ``verbose``; a why of no known kind is always listed in full."""
+    import re
+    if not skipped:
+        return []
+    if verbose:
+        return [f"{len(skipped)} skipped:"] + [f"  {k}: {why}" for k, why in skipped.items()]
+    groups: dict[str, list[str]] = {}
+    other = []
+    for k, why in skipped.items():
+        for pattern, label in _SKIP_KINDS:
+            m = re.search(pattern, why)
+            if m:
+                groups.setdefault(label.format(*m.groups()), []).append(k)
+                break
+        else:
+            other.append(f"  {k}: {why}")
+    out = [f"{len(skipped)} skipped (--verbose lists each with why):"]
+    for label, ids in groups.items():
+        more = f", ... ({len(ids) - 3} more)" if len(ids) > 3 else ""
+        out.append(f"  {len(ids)} {label}: {', '.join(ids[:3])}{more}")
+    return out + other
+
+
 def _run(args) -> int:
     from . import adjustments as adj
     from .cli import CLIError, command_line_authority
@@ -110,36 +186,55 @@ def _run(args) -> int:
                                         ledger_dir=args.ledger.resolve(), activities=acts)
         if args.dry_run:
             _print_frame(props.drop(columns=["evidence", "base_id"]), "table")
-            for k, why in (props.attrs.get("skipped") or {}).items():
-                print(f"skipped {k}: {why}")
+            print("\n".join(skipped_lines(props.attrs.get("skipped") or {}, args.verbose)))
             return 0
         user, _ = command_line_authority(name)
         ids = adj.record_proposals(db, props, actor=user, ledger=ledger)
         print(f"{len(props)} proposal(s) on {props.attrs.get('as_of')}; {len(ids)} newly recorded"
               + "".join(f"\n  {i}" for i in ids))
         if ids.skipped:
-            print(f"{len(ids.skipped)} skipped:"
-                  + "".join(f"\n  {k}: {why}" for k, why in ids.skipped.items()))
+            print("\n".join(skipped_lines(ids.skipped, args.verbose)))
         return 0
     if cmd == "list":
-        _print_frame(adj.adjustment_status(db, args.status), args.format)
+        frame = adj.adjustment_status(db, args.status)
+        if args.format != "table" or not len(frame):
+            _print_frame(frame, args.format)
+            return 0
+        shown, totals = status_table(frame)
+        print(shown.to_string(index=False))
+        print("\n" + "\n".join(totals))
         return 0
     if cmd == "approve":
         user, authority = command_line_authority(name)
-        path = args.ledger
-        if path is None:
-            rows = db.rows("adjustments", where={"adjustment_id": args.adjustment_id,
-                                                 "event": "proposed"})
-            if not rows:
-                raise CLIError(f"no adjustment {args.adjustment_id!r} was proposed")
-            path = json.loads(rows[0]["evidence"] or "{}").get("ledger")
-            if not path:
-                raise CLIError(f"{args.adjustment_id}: give --ledger DIR (the proposal names none)")
-        ledger = _ledger(Path(path))
-        adj.approve(db, args.adjustment_id, user, authority, ledger, args.note,
-                    policy=_policy(args), as_of=args.as_of)
-        print(f"{args.adjustment_id} approved by {user} ({authority})")
-        return 0
+        ledgers: dict[str, object] = {}
+
+        def ledger_of(a: str):
+            path = args.ledger
+            if path is None:
+                rows = db.rows("adjustments", where={"adjustment_id": a, "event": "proposed"})
+                if not rows:
+                    raise adj.AdjustmentError(f"no adjustment {a!r} was proposed")
+                path = json.loads(rows[0]["evidence"] or "{}").get("ledger")
+                if not path:
+                    raise adj.AdjustmentError(f"{a}: give --ledger DIR (the proposal names none)")
+            key = str(Path(path).resolve())
+            if key not in ledgers:
+                ledgers[key] = _ledger(Path(path))
+            return ledgers[key]
+
+        failed = 0
+        for a in dict.fromkeys(args.adjustment_id):        # each once, in the order given
+            try:        # each its own decision: one refused does not undo the others
+                adj.approve(db, a, user, authority, ledger_of(a), args.note,
+                            policy=_policy(args), as_of=args.as_of)
+            except (adj.AdjustmentError, ValueError) as e:
+                failed += 1
+                print(f"{name}: {a} not approved: {e}", file=sys.stderr)
+                continue
+            print(f"{a} approved by {user} ({authority})")
+        if len(args.adjustment_id) > 1:
+            print(f"{len(dict.fromkeys(args.adjustment_id)) - failed} approved, {failed} not")
+        return 2 if failed else 0
     if cmd == "refuse":
         user, authority = command_line_authority(name)
         adj.refuse(db, args.adjustment_id, user, authority, args.note)

@@ -112,8 +112,8 @@ def propose_adjustments(ledger: Ledger, as_of, policy: AdjustmentsPolicy | None 
 
     def add(source, record_id, invoice_id, amount, what, where, figures):
         base = _adjustment_id(source, record_id)
-        if base in found or invoice_id not in bal.index:
-            return
+        if base in found or invoice_id not in bal.index or int(amount) <= 0:
+            return              # nothing (left) to credit: the ERP booked it already
         a, why = _resolve_id(states, base)
         b = bal.loc[invoice_id]
         cur, open_minor = b["currency"], int(b["open_minor"])
