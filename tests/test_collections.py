@@ -313,6 +313,40 @@ def test_worklist_priority_formula(tmp_path):
     assert list(wl.index) == ["X", "Y"]
 
 
+def test_worklist_counts_disputes_opened_in_the_workbench(tmp_path):
+    """Y and Z: 1,000.00 each, 20 days past due, risk 0.25, no dispute in the ledger.
+    Disputes opened in the workbench: Y1 on 09-15 (15 days, but the e-mail of 09-25 came
+    after it: not awaiting), Z1 on 09-16 (14 days >= the policy's 10, Z never contacted:
+    awaiting action). Y = 1000 * 0.25 (e-mailed 5 days ago); Z = 1000 * 0.25 * 1.25
+    (dispute awaiting action) * 1.2 (never contacted)."""
+    from workbench.disputes import dispute_states
+    led = Ledger.load(write_ledger(
+        tmp_path / "wd",
+        customers=[cust("Y"), cust("Z")],
+        invoices=[inv("Y1", "Y", "2026-08-11", "2026-09-10", "1000.00"),
+                  inv("Z1", "Z", "2026-08-11", "2026-09-10", "1000.00")],
+        activities=[{"activity_id": "CY", "customer_id": "Y",
+                     "timestamp": "2026-09-25T09:00:00+00:00", "kind": "email",
+                     "collector": "Ann"}]))
+    events = [{"id": 1, "dispute_id": "WB-Y1-pricing", "customer_id": "Y", "invoice_id": "Y1",
+               "event": "opened", "recorded_at": "2026-09-15T10:00:00+00:00",
+               "recorded_by": "ann", "reason_code": "pricing", "amount_minor": 10000,
+               "currency": "USD", "status": "open"},
+              {"id": 2, "dispute_id": "WB-Z1-pricing", "customer_id": "Z", "invoice_id": "Z1",
+               "event": "opened", "recorded_at": "2026-09-16T10:00:00+00:00",
+               "recorded_by": "ann", "reason_code": "pricing", "amount_minor": 10000,
+               "currency": "USD", "status": "open"}]
+    st = dispute_states(led, AS_OF, events)
+    plain = worklist(led, AS_OF).set_index("customer_id")
+    assert plain["open_disputes"].tolist() == [0, 0]
+    wl = worklist(led, AS_OF, disputes=st[st["is_open"]]).set_index("customer_id")
+    assert wl.loc["Y", "open_disputes"] == 1 and wl.loc["Z", "open_disputes"] == 1
+    assert wl.loc["Y", "priority"] == pytest.approx(1000 * 0.25)
+    assert wl.loc["Z", "priority"] == pytest.approx(1000 * 0.25 * 1.25 * 1.2)
+    assert "dispute awaiting action (WB-Z1-pricing open 14 days) x1.25" in wl.loc["Z", "reasons"]
+    assert wl.loc["Z", "next_action"] == "work the dispute (WB-Z1-pricing open 14 days) with sales/billing"
+
+
 def test_worklist_uses_a_risk_model_when_given(rules_ledger):
     scores = pd.Series({"S2": 0.9, "S3": 0.1})
     wl = worklist(rules_ledger, AS_OF, risk_scores=scores).set_index("customer_id")

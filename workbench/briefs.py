@@ -78,6 +78,13 @@ def _text(v) -> str:
 
 # =========================================================================== one account
 
+def _worklist(ledger: Ledger, D, activities, events) -> pd.DataFrame:
+    """The worklist on ``D`` with every dispute open then (the ledger's and the
+    workbench's), so the next action and escalation see the disputes the brief shows."""
+    st = dispute_states(ledger, D, events, activities)
+    return worklist(ledger, D, activities=activities, disputes=st[st["is_open"]])
+
+
 def account_brief(ledger: Ledger, customer_id: str, as_of, *,
                   activities: pd.DataFrame | None = None, events=None,
                   dispute_policy: DisputePolicy | None = None,
@@ -186,7 +193,7 @@ def account_brief(ledger: Ledger, customer_id: str, as_of, *,
                  "overdue_days": max(int(r["days_overdue"]), 0), "opened": _day(r["opened_date"])}
                 for r in st.to_dict("records")]
     # next action and escalation
-    work = worklist(ledger, D, activities=activities) if work is None else work
+    work = _worklist(ledger, D, activities, events) if work is None else work
     row = work[work["customer_id"] == customer_id]
     if len(row):
         r0 = row.iloc[0]
@@ -277,7 +284,7 @@ def write_briefs(ledger: Ledger, customer_ids: list[str], as_of, out: str | Path
     out.mkdir(parents=True, exist_ok=True)
     D = ledger.require_data_by(as_of)
     activities = activities_known_by(activities, D)
-    work = worklist(ledger, D, activities=activities)
+    work = _worklist(ledger, D, activities, events)
     dpol = load_dispute_policy()
     written = []
     for cid in customer_ids:
@@ -317,7 +324,7 @@ def team_summary(ledger: Ledger, customer_ids: list[str], as_of, *,
     p = p[(p["status"] == "pending") & (p["promise_date"] > D) & (p["promise_date"] <= D + WEEK)]
     st = dispute_states(ledger, D, events, activities)
     st = st[st["is_open"] & (st["days_overdue"] > 0)]
-    work = worklist(ledger, D, activities=activities)
+    work = _worklist(ledger, D, activities, events)
     names = ledger.customers.set_index("customer_id")["name"]
     cur_of = ledger.customers.set_index("customer_id")["currency"]
     rows = []

@@ -411,7 +411,8 @@ def _last_contact(acts: pd.DataFrame, D: pd.Timestamp) -> pd.Series:
 def worklist(ledger: Ledger, as_of, policy: CollectionsPolicy | None = None,
              activities: pd.DataFrame | None = None, risk_scores: pd.Series | None = None,
              collector: str | None = None, report_currency: str | None = None,
-             without_history: str = "strict") -> pd.DataFrame:
+             without_history: str = "strict", disputes: pd.DataFrame | None = None
+             ) -> pd.DataFrame:
     """Accounts ranked by what a collector should do first, each with why and what next.
 
     Parameters
@@ -435,6 +436,10 @@ def worklist(ledger: Ledger, as_of, policy: CollectionsPolicy | None = None,
         The account's collector and status are those in force on ``as_of``
         (:mod:`workbench.master`); on a past date without a ``customer_changes`` table they
         are unknown (``strict``) or taken from today's master (``assume_unchanged``).
+    disputes : DataFrame, optional
+        The disputes open on ``as_of`` (``dispute_id, invoice_id, opened_date``): the rows
+        of :func:`workbench.disputes.dispute_states` that are open, so disputes opened in
+        the workbench count too; default the ledger's (:meth:`Ledger.open_disputes`).
 
     Returns
     -------
@@ -518,9 +523,11 @@ def worklist(ledger: Ledger, as_of, policy: CollectionsPolicy | None = None,
     last_contact = _last_contact(acts, D)
     acc["last_contact"] = pd.to_datetime(_lookup(acc["customer_id"], last_contact))
     acc["days_since_contact"] = (D - acc["last_contact"]).dt.days
-    disputes = ledger.open_disputes(D)
+    disputes = ledger.open_disputes(D) if disputes is None else disputes
     if len(disputes):
-        d = disputes.merge(ledger.invoices[["invoice_id", "customer_id"]], on="invoice_id")
+        d = disputes.loc[disputes["invoice_id"].notna(), ["dispute_id", "invoice_id",
+                                                          "opened_date"]]
+        d = d.merge(ledger.invoices[["invoice_id", "customer_id"]], on="invoice_id")
         d["age"] = (D - d["opened_date"]).dt.days
         d["contact_since"] = pd.Series(_lookup(d["customer_id"], last_contact),
                                        index=d.index) >= d["opened_date"]

@@ -131,7 +131,10 @@ class DayView:
         self.period = kpi_period(D)
         master, self.notes = customers_as_of(led, D, ("segment", "collector"))
         self.master = master.set_index("customer_id")
-        wl = worklist(led, D, policy, activities=acts)
+        self.display = None
+        self.load_disputes(app)     # first: the worklist ranks on every open dispute
+        wl = worklist(led, D, policy, activities=acts,
+                      disputes=self.dispute_states[self.dispute_states["is_open"].astype(bool)])
         wl["segment"] = wl["customer_id"].map(self.master["segment"]) if len(wl) else None
         self.worklist = wl.reset_index(drop=True)
         self.display = _worklist_display(self.worklist)
@@ -146,7 +149,6 @@ class DayView:
         self.items = {c: g for c, g in items.groupby("customer_id", sort=False)}
         outcomes = promise_outcomes(led, D, kacts, opts)
         self.promises = {c: g for c, g in outcomes.groupby("customer_id", sort=False)}
-        self.load_disputes(app)
 
     def load_disputes(self, app) -> None:
         """The disputes as of the date (:func:`workbench.disputes.dispute_states` over the
@@ -161,7 +163,7 @@ class DayView:
         self.disputes = {c: g for c, g in states.groupby("customer_id", sort=False)}
         open_ = states[states["is_open"].astype(bool)]
         self.disputed_invoices = set(open_["invoice_id"].dropna())
-        if len(self.display):
+        if self.display is not None and len(self.display):
             counts = open_.groupby("customer_id").size()
             self.display["Open disputes"] = (self.worklist["customer_id"].map(counts)
                                              .fillna(0).astype(int).to_numpy())

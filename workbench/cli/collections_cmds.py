@@ -184,9 +184,14 @@ def cmd_worklist(args) -> int:
             scores = customer_risk(score_open_items(ledger, load_model(args.risk_model, as_of), as_of))
         except (ValueError, OSError) as e:
             raise CLIError(str(e)) from None
+    acts, disputes = _activities_for(args, ledger), None
+    if not args.no_log:     # disputes opened in the workbench count too (with the ledger's)
+        from ..disputes import dispute_states
+        st = dispute_states(ledger, as_of, _state(args.db), acts)
+        disputes = st[st["is_open"]]
     try:
-        wl = worklist(ledger, as_of, policy, _activities_for(args, ledger), risk_scores=scores,
-                      collector=args.collector)
+        wl = worklist(ledger, as_of, policy, acts, risk_scores=scores,
+                      collector=args.collector, disputes=disputes)
     except ValueError as e:
         raise CLIError(str(e)) from None
     if args.top:
