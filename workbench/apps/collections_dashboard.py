@@ -638,12 +638,8 @@ class CollectionsDashboardApp(widgets.VBox):
         except Exception as e:  # noqa: BLE001
             self.form_status.value = common.box(f"Not recorded: {e}", "error")
             return
-        if again:
-            self.form_status.value = common.box(f"Already recorded as activity {rid}: the same "
-                                                f"submission was sent twice.", "ok")
+        if self._sent_twice(again, "activity", rid, fp, key, at):
             return
-        self._last_ok = (fp, key, at, rid)
-        self._form_key = uuid.uuid4().hex           # the next entry is a new submission
         what = {k: label.lower() for label, k in KINDS}[v["kind"]]
         if v["kind"] == "promise_to_pay":
             what += f" of {format_money(v['minor'], v['currency'])} by {v['promise_date']}"
@@ -651,6 +647,17 @@ class CollectionsDashboardApp(widgets.VBox):
                                             f"(activity {rid}), by {self.user}.", "ok")
         self._reload_activities()
         self._show_history()
+
+    def _sent_twice(self, again: bool, what: str, rid, fp: tuple, key: str, at: str) -> bool:
+        """After a record call: the same submission sent again says so (True); a new one
+        is remembered and the next entry gets a new key (False)."""
+        if again:
+            self.form_status.value = common.box(f"Already recorded as {what} {rid}: the same "
+                                                f"submission was sent twice.", "ok")
+            return True
+        self._last_ok = (fp, key, at, rid)
+        self._form_key = uuid.uuid4().hex           # the next entry is a new submission
+        return False
 
     def _open_dispute(self, v: dict, fp: tuple, key: str, at: str, again: bool):
         """Open the dispute through :meth:`workbench.disputes.DisputeBook.open` (the signed-in
@@ -667,12 +674,8 @@ class CollectionsDashboardApp(widgets.VBox):
         except Exception as e:  # noqa: BLE001
             self.form_status.value = common.box(f"Not recorded: {e}", "error")
             return
-        if again:
-            self.form_status.value = common.box(f"Already recorded as dispute {did}: the same "
-                                                f"submission was sent twice.", "ok")
+        if self._sent_twice(again, "dispute", did, fp, key, at):
             return
-        self._last_ok = (fp, key, at, did)
-        self._form_key = uuid.uuid4().hex           # the next entry is a new submission
         pol = self.dispute_policy
         self.form_status.value = common.box(
             f"Opened dispute {did} on invoice {v['invoice_id']} for "
