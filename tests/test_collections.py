@@ -444,3 +444,27 @@ def test_the_log_as_it_stood_on_a_day_keeps_what_a_later_correction_replaced(tmp
     assert notes(None) == ["will pay", "left a message"]
     frame = activity_frame(led, log, known_by="2026-09-30")
     assert frame.loc[frame["source"] == "state", "note"].tolist() == ["no answer", "will pay"]
+
+
+def test_suspension_stage_below_the_suspension_rule_is_not_told_to_suspend(tmp_path):
+    """Three accounts 100 days past due (the suspension stage by age, policy >= 90 days):
+    S owes 6,000.00 (>= 5,000.00: the rule is met: recommend suspension); T owes 50.00 and
+    Ann called on the day (contact on the as-of day counts as 0 days, never -1); W owes
+    20.00 (a small balance the policy writes off: <= 25.00, >= 90 days)."""
+    led = Ledger.load(write_ledger(
+        tmp_path / "sus",
+        customers=[cust("S"), cust("T"), cust("W")],
+        invoices=[inv("S1", "S", "2026-05-23", "2026-06-22", "6000.00"),
+                  inv("T1", "T", "2026-05-23", "2026-06-22", "50.00"),
+                  inv("W1", "W", "2026-05-23", "2026-06-22", "20.00")],
+        activities=[{"activity_id": "CT", "customer_id": "T", "kind": "call",
+                     "timestamp": "2026-09-30T15:00:00+00:00", "collector": "Ann"}]))
+    wl = worklist(led, AS_OF).set_index("customer_id")
+    assert wl["oldest_days_past_due"].tolist() == [100, 100, 100]
+    assert wl.loc["S", "next_action"] == "recommend suspension (see suspension proposals)"
+    assert wl.loc["T", "next_action"] == (
+        "escalate to sales: stage suspension by age, but no suspension (past due under "
+        "5,000.00 USD; fewer than 2 broken promises)")
+    assert wl.loc["W", "next_action"] == ("propose the small-balance write-off (see write-off "
+                                          "proposals); below the suspension rule")
+    assert wl.loc["T", "days_since_contact"] == 0

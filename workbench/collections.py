@@ -403,9 +403,9 @@ def _master_on(ledger: Ledger, D: pd.Timestamp, fields: tuple[str, ...], without
 def _last_contact(acts: pd.DataFrame, D: pd.Timestamp) -> pd.Series:
     if not len(acts):
         return pd.Series(dtype="datetime64[ns]")
-    ts = acts["timestamp"].dt.tz_convert(None)
-    sel = acts["kind"].isin(CONTACT_KINDS).to_numpy() & (ts.dt.normalize() <= D).to_numpy()
-    return ts[sel].groupby(acts.loc[sel, "customer_id"].to_numpy()).max()
+    day = acts["timestamp"].dt.tz_convert(None).dt.normalize()   # the day of the contact:
+    sel = acts["kind"].isin(CONTACT_KINDS).to_numpy() & (day <= D).to_numpy()  # 0 days on D
+    return day[sel].groupby(acts.loc[sel, "customer_id"].to_numpy()).max()
 
 
 def worklist(ledger: Ledger, as_of, policy: CollectionsPolicy | None = None,
@@ -564,6 +564,8 @@ def worklist(ledger: Ledger, as_of, policy: CollectionsPolicy | None = None,
     priorities, reasons, actions = [], [], []
     suspended = set(suspension_proposals(ledger, D, policy, acts, without_history,
                                          outcomes=outcomes)["customer_id"])
+    small = write_off_proposals(ledger, D, policy)
+    small = set(small["customer_id"]) if len(small) else set()
     for i, row in enumerate(acc.itertuples(index=False)):
         why, factor = [], 1.0
         cur = row.currency
@@ -602,7 +604,8 @@ def worklist(ledger: Ledger, as_of, policy: CollectionsPolicy | None = None,
         priority = base * factor if base else row.due_soon / 10 ** 6 * 1e-3
         priorities.append(priority)
         reasons.append("; ".join(why))
-        actions.append(_next_action(row, stage_objs[i], done[i], policy, row.customer_id in suspended))
+        actions.append(_next_action(row, stage_objs[i], done[i], policy,
+                                    row.customer_id in suspended, row.customer_id in small))
     acc["priority"] = np.round(priorities, 4)
     acc["reasons"] = reasons
     acc["next_action"] = actions
@@ -655,7 +658,7 @@ def _stage_done(acc: pd.DataFrame, stages, acts: pd.DataFrame, D: pd.Timestamp) 
 
 
 def _next_action(row, stage: DunningStage | None, done: bool, policy: CollectionsPolicy,
-                 suspend: bool) -> str:
+                 suspend: bool, small_balance: bool = False) -> str:
     if suspend and row.status not in ("suspended", "closed"):
         return "recommend suspension (see suspension proposals)"
     if row.promise_due_today:
@@ -668,6 +671,19 @@ def _next_action(row, stage: DunningStage | None, done: bool, policy: Collection
         return "no action: not yet in a dunning stage"
     if isinstance(row.pending_promise, pd.Timestamp) and not pd.isna(row.pending_promise):
         return f"wait: promise to pay by {row.pending_promise.date()}"
+    if stage.action == "suspension" and not suspend:
+        # the suspension stage by age, but not the policy's suspension rule (amount, broken
+        # promises): never advise suspending an account the policy would not suspend
+        if small_balance:
+            return ("propose the small-balance write-off (see write-off proposals); "
+                    "below the suspension rule")
+        least = format_amount(policy.suspension_min_amount.minor(row.currency), row.currency,
+                              thousands=True)
+        short = (f"oldest {int(row.oldest_days_past_due)} days past due, under "
+                 f"{policy.suspension_min_days}" if row.oldest_days_past_due
+                 < policy.suspension_min_days else f"past due under {least} {row.currency}")
+        return (f"escalate to sales: stage {stage.stage} by age, but no suspension ({short}; "
+                f"fewer than {policy.suspension_broken_promises} broken promises)")
     if not done:
         what = stage.template or stage.stage
         return {"email": f"send the {what} email",
