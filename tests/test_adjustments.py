@@ -432,6 +432,33 @@ def test_dispute_resolved_in_the_workbench_becomes_a_credit_memo(db, ledger_dir)
     assert ev["where"][0]["key"]["dispute_id"] == did and ev["where"][0]["recorded_by"] == "bob"
     assert "resolved in the workbench by bob" in ev["what"]
     assert ev["figures"]["disputed"] == "120.00" and ev["figures"]["open_balance"] == "250.00"
+    # the ledger as of its last date with the workbench's records up to now (the command's
+    # default without --as-of): today's resolution is proposed, balances of 09-30
+    now = propose_adjustments(ledger, AS_OF, db=db, known_by=None).set_index("adjustment_id")
+    assert now.at[f"ADJ-DISPUTE-{did}", "amount_minor"] == 12000
+
+
+def test_cli_propose_without_as_of_takes_todays_resolutions(db, ledger_dir, cli_user, capsys):
+    from workbench.adjustments_cli import add_parser, run
+    from workbench.disputes import DisputeBook
+
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers(dest="command"))
+
+    def cli(*argv):
+        return run(parser.parse_args(["adjustments", "--db", db.url, *argv]))
+
+    book = DisputeBook(db, Ledger.load(ledger_dir))
+    did = book.open("I5", "120.00", "pricing", actor="ann")
+    book.resolve(did, "credit_memo", actor="bob", note="customer right")
+    cli_user("analyst", "ann")
+    assert cli("propose", "--ledger", str(ledger_dir), "--as-of", AS_OF, "--dry-run") == 0
+    assert f"ADJ-DISPUTE-{did}" not in capsys.readouterr().out      # not known on 09-30
+    assert cli("propose", "--ledger", str(ledger_dir)) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("ledger as of 2026-09-30 (its last date); the workbench's notes and "
+                          "dispute resolutions as recorded up to now\n")
+    assert f"  ADJ-DISPUTE-{did}\n" in out
 
 
 def test_a_correction_does_not_reverse_the_status_and_key_clashes_are_plain_errors(db, ledger_dir):

@@ -178,12 +178,18 @@ def _run(args) -> int:
     if cmd == "propose":
         ledger = _ledger(args.ledger)
         as_of = args.as_of or ledger.last_date
-        # pricing errors noted in the ledger's activities and in the workbench's log, as
-        # known by the end of the as-of day
+        # pricing errors noted and disputes resolved in the workbench: as known by the end
+        # of --as-of; without it, the ledger as of its last date and everything the
+        # workbench has recorded so far (a dispute resolved today is proposed today)
+        known_by = as_of if args.as_of else None
         from .collections import ActivityLog, activity_frame
-        acts = activity_frame(ledger, ActivityLog(db, ledger), known_by=as_of)
+        acts = activity_frame(ledger, ActivityLog(db, ledger), known_by=known_by)
         props = adj.propose_adjustments(ledger, as_of, _policy(args), db,
-                                        ledger_dir=args.ledger.resolve(), activities=acts)
+                                        ledger_dir=args.ledger.resolve(), activities=acts,
+                                        known_by=known_by)
+        if known_by is None:
+            print(f"ledger as of {ledger.last_date.date()} (its last date); the workbench's "
+                  f"notes and dispute resolutions as recorded up to now")
         if args.dry_run:
             _print_frame(props.drop(columns=["evidence", "base_id"]), "table")
             print("\n".join(skipped_lines(props.attrs.get("skipped") or {}, args.verbose)))

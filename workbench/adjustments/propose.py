@@ -70,7 +70,7 @@ def propose_adjustments(ledger: Ledger, as_of, policy: AdjustmentsPolicy | None 
                         db=None, *, collections_policy=None, deductions: pd.DataFrame | None = None,
                         ledger_dir: str | Path | None = None,
                         activities: pd.DataFrame | None = None,
-                        dispute_events=None) -> pd.DataFrame:
+                        dispute_events=None, known_by="as_of") -> pd.DataFrame:
     """Adjustments the sources call for on ``as_of`` (nothing recorded here).
 
     Parameters
@@ -89,6 +89,9 @@ def propose_adjustments(ledger: Ledger, as_of, policy: AdjustmentsPolicy | None 
     activities : the activity frame (:func:`workbench.collections.activity_frame`, with a
         ``source`` column: ``ledger`` or ``state``); default the ledger's activities.
     dispute_events : the ``dispute_events`` rows (default: ``db``'s).
+    known_by : the day by whose end dispute events count (default ``as_of``); ``None``:
+        every event recorded so far (the ledger as of its last date, the workbench's
+        resolutions up to now).
 
     Returns
     -------
@@ -152,7 +155,7 @@ def propose_adjustments(ledger: Ledger, as_of, policy: AdjustmentsPolicy | None 
     from ..disputes import dispute_states
 
     events = dispute_events if dispute_events is not None else db
-    dstates = dispute_states(ledger, D, events=events) \
+    dstates = dispute_states(ledger, D, events=events, known_by=known_by) \
         if len(ledger.disputes) or events is not None else pd.DataFrame()
     if src["dispute"]["enabled"] and len(dstates):
         won = dstates[(dstates["status"] == "credit_memo") & ~dstates["is_open"]

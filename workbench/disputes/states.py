@@ -111,8 +111,12 @@ def _logged_disputes(ledger: Ledger, activities: pd.DataFrame | None, D) -> list
     return out
 
 
+AS_OF = "as_of"      # known_by's default: the events recorded by the end of the as-of day
+
+
 def dispute_states(ledger: Ledger, as_of=None, events=None, activities: pd.DataFrame | None = None,
-                   policy: DisputePolicy | None = None, today=None) -> pd.DataFrame:
+                   policy: DisputePolicy | None = None, today=None, known_by=AS_OF
+                   ) -> pd.DataFrame:
     """Every dispute as of a date: the ledger's row plus the events recorded by then.
 
     Parameters
@@ -127,6 +131,10 @@ def dispute_states(ledger: Ledger, as_of=None, events=None, activities: pd.DataF
         The activity frame (:func:`workbench.collections.activity_frame`): disputes logged
         in the app join as ``LOG-<activity>``.
     policy : DisputePolicy, optional
+    known_by : date or None, optional
+        Whose end the events count by (default: the as-of day). ``None``: every event
+        recorded so far, for a ledger read as of its last date while the workbench's
+        records run to today (adjustments proposed from today's resolutions).
 
     Returns
     -------
@@ -159,7 +167,9 @@ def dispute_states(ledger: Ledger, as_of=None, events=None, activities: pd.DataF
             "source": "ledger", "amount_known": True, "notes": []}
     for r in _logged_disputes(ledger, activities, D):
         base.setdefault(r["dispute_id"], r)
-    rows = _events_as_of(_event_rows(events), D)
+    K = D if isinstance(known_by, str) and known_by == AS_OF else \
+        (None if known_by is None else to_date(known_by))
+    rows = _events_as_of(_event_rows(events), K)
     for r in rows:                       # disputes opened in the workbench
         if r["event"] == "opened" and r["dispute_id"] not in base:
             base[r["dispute_id"]] = {
