@@ -297,11 +297,19 @@ def test_cli_round_trip(db, ledger_dir, tmp_path, cli_user, capsys):
     assert cli("export", "--ledger", str(ledger_dir), "--out", str(tmp_path / "x")) == 0
     assert "nothing to export" in capsys.readouterr().out
     assert cli("list", "--format", "json") == 0
-    got = {r["adjustment_id"]: (r["status"], r["last_by"]) for r in
-           json.loads(capsys.readouterr().out)}
+    listed = json.loads(capsys.readouterr().out)
+    got = {r["adjustment_id"]: (r["status"], r["last_by"]) for r in listed}
     assert got == {"ADJ-DISPUTE-D1": ("exported", "maria"), "ADJ-SHORTPAY-I2": ("refused", "maria"),
                    "ADJ-PRICINGERROR-A1": ("proposed", "ann"),
                    "ADJ-SMALLBALANCE-I4": ("proposed", "ann")}
+    # who approved stays on the row once it is exported; who proposed, too
+    decided = {r["adjustment_id"]: (r["proposed_by"], r["decision"], r["decided_by"],
+                                    r["decided_authority"], r["decision_note"]) for r in listed}
+    assert decided["ADJ-DISPUTE-D1"] == ("ann", "approved", "maria", "manager", "ok")
+    assert decided["ADJ-SHORTPAY-I2"] == ("ann", "refused", "maria", "manager", "fee")
+    assert decided["ADJ-SMALLBALANCE-I4"] == ("ann", None, None, None, None)
+    assert cli("list", "--status", "exported") == 0
+    assert "approved by maria (manager)" in capsys.readouterr().out
 
 
 def test_cli_approves_several_each_on_its_own_and_lists_for_people(db, ledger_dir, tmp_path,

@@ -85,8 +85,9 @@ def _policy(args):
 
 
 def _print_frame(df, fmt: str) -> None:
-    if fmt == "json":
-        print(json.dumps(df.to_dict("records"), indent=2, default=str))
+    if fmt == "json":           # missing values are null (never NaN: not JSON)
+        clean = df.astype(object).where(df.notna(), None)
+        print(json.dumps(clean.to_dict("records"), indent=2, default=str, allow_nan=False))
     elif fmt == "csv":
         df.to_csv(sys.stdout, index=False, lineterminator="\n")
     elif not len(df):
@@ -120,11 +121,13 @@ def status_table(frame):
         "Amount": [format_money(parse_amount(a, c), c) for a, c in
                    zip(frame["amount"], frame["currency"])],
         "Source": frame["source"].str.replace("_", " "),
-        "Proposed": [_when(t) for t in frame["proposed_at"]],
-        "Last by": frame["last_by"],
-        "Authority": frame["authority"].fillna(""),
-        "Last": [_when(t) for t in frame["last_at"]],
-        "Note": [_short(n, 48) for n in frame["note"]]})
+        "Proposed": [f"{_when(t)} {b}" for t, b in zip(frame["proposed_at"],
+                                                        frame["proposed_by"])],
+        "Decided": [f"{d} by {b} ({a})" if d else "" for d, b, a in
+                    zip(frame["decision"].fillna(""), frame["decided_by"],
+                        frame["decided_authority"])],
+        "Last": [f"{_when(t)} {b}" for t, b in zip(frame["last_at"], frame["last_by"])],
+        "Note": [_short(n, 40) for n in frame["note"]]})
     totals = []
     minor = [parse_amount(a, c) for a, c in zip(frame["amount"], frame["currency"])]
     every = pd.DataFrame({"status": frame["status"], "currency": frame["currency"],

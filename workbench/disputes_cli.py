@@ -169,8 +169,9 @@ def _money_columns(df, cols, thousands=True):
 
 
 def _emit(df, fmt: str, empty: str) -> None:
-    if fmt == "json":
-        print(json.dumps(df.to_dict("records"), indent=2, default=str))
+    if fmt == "json":           # missing values are null (never NaN or NaT: not JSON)
+        clean = df.astype(object).where(df.notna(), None)
+        print(json.dumps(clean.to_dict("records"), indent=2, default=str, allow_nan=False))
     elif fmt == "csv":
         buf = io.StringIO()
         df.to_csv(buf, index=False, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)

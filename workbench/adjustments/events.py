@@ -60,15 +60,20 @@ def _append_checked(db, decide, actor):
 
 
 def adjustment_status(db, status: str | None = None) -> pd.DataFrame:
-    """One row per adjustment with its status (latest event), who did it and when."""
+    """One row per adjustment with its status (latest event), who did it and when; who
+    proposed it, and who decided it (approved or refused) with what authority, even after
+    it was exported or withdrawn."""
     cols = ["adjustment_id", "status", "kind", "source", "customer_id", "invoice_id", "currency",
             "amount", "reason_code", "proposed_at", "last_by", "last_at", "authority",
-            "export_batch", "note"]
+            "export_batch", "note", "proposed_by", "decided_by", "decided_at",
+            "decided_authority", "decision", "decision_note"]
     rows = []
     for a, s in sorted(_states(db.rows("adjustments")).items()):
         last, first = s["last"], s.get("proposed", s["last"])
         if status and s["status"] != status:
             continue
+        decided = [e for e in s["events"] if e["event"] in ("approved", "refused")]
+        d = decided[-1] if decided else {}
         rows.append({"adjustment_id": a, "status": s["status"], "kind": first["kind"],
                      "source": first["source"], "customer_id": first["customer_id"],
                      "invoice_id": first["invoice_id"], "currency": first["currency"],
@@ -76,7 +81,10 @@ def adjustment_status(db, status: str | None = None) -> pd.DataFrame:
                      "reason_code": first["reason_code"], "proposed_at": first["recorded_at"],
                      "last_by": last["recorded_by"], "last_at": last["recorded_at"],
                      "authority": last["authority"], "export_batch": last["export_batch"],
-                     "note": last["note"]})
+                     "note": last["note"], "proposed_by": first["recorded_by"],
+                     "decided_by": d.get("recorded_by"), "decided_at": d.get("recorded_at"),
+                     "decided_authority": d.get("authority"), "decision": d.get("event"),
+                     "decision_note": d.get("note")})
     return pd.DataFrame(rows, columns=cols)
 
 
