@@ -469,3 +469,20 @@ def test_cli_on_a_ledger_without_disputes(tmp_path, capsys, action, empty):
     assert json.loads(capsys.readouterr().out) == []
     states = dispute_states(Ledger.load(FIXTURES / "hand"), "2026-03-31")
     assert len(states) == 0 and states["is_open"].dtype == bool
+
+
+def test_a_due_date_moved_after_it_passed_stays_on_record_as_missed(ledger):
+    """WB-1 opened 09-01 (owner billing, due 09-08); on 09-05 the due date moves to 09-10
+    (before it passed: not missed); on 09-20 it is reassigned to sales, due 10-01 (09-10
+    had passed: missed). As of 09-25 it is not overdue, but the missed date is kept."""
+    def ev(i, day, event, **kw):
+        return {"id": i, "dispute_id": "WB-1", "customer_id": "C1", "invoice_id": "I6",
+                "event": event, "recorded_at": f"{day}T10:00:00+00:00", "recorded_by": "bea",
+                "reason_code": "pricing", "amount_minor": 1000, "currency": "USD", **kw}
+    events = [ev(1, "2026-09-01", "opened", owner="billing", due_date="2026-09-08"),
+              ev(2, "2026-09-05", "status", status="investigating", due_date="2026-09-10"),
+              ev(3, "2026-09-20", "assigned", owner="sales", due_date="2026-10-01")]
+    s = by_id(dispute_states(ledger, "2026-09-25", events))
+    assert s.at["WB-1", "missed_due_dates"] == ["2026-09-10"]
+    assert (s.at["WB-1", "days_overdue"], s.at["WB-1", "owner"]) == (-6, "sales")
+    assert by_id(dispute_states(ledger, "2026-09-15", events)).at["WB-1", "missed_due_dates"] == []

@@ -193,13 +193,16 @@ def _listing(states, fmt):
         df["amount"] = [a if k else "unknown" for a, k in zip(df["amount"], df["amount_known"])]
     df["opened"] = pd.to_datetime(df["opened_date"]).dt.date.astype(str)   # object when empty
     df["due"] = pd.to_datetime(df["due_date"]).dt.date.astype(str)
+    if "missed_due_dates" in df:        # a due date moved after it had passed stays visible
+        df["due"] = [d + (f" (missed {', '.join(m)})" if m else "")
+                     for d, m in zip(df["due"], df["missed_due_dates"])]
     df["owner_name"] = df["owner_name"].fillna("")
     df["owner_label"] = [o + ("" if a else " (policy default)")
                          for o, a in zip(df["owner_label"], df["assigned"])]
     df["days_overdue"] = df["days_overdue"].clip(lower=0)
     df["last_note"] = [n[-1] if n else "" for n in df["notes"]]
     if fmt == "json":
-        return df[[*cols, "notes", "history"]]
+        return df[[*cols, "notes", "history", "missed_due_dates"]]
     df = df[list(cols)]
     return df if fmt != "table" else df.rename(columns=cols)
 
@@ -225,8 +228,14 @@ def _report(args) -> int:
             from .cli import _customer
             states = states[states["customer_id"] == _customer(ledger, args.customer)]
         states = states if args.all else states[states["is_open"]]
+        if args.format == "table":
+            print(f"{'Disputes' if args.all else 'Open disputes'} as of {states.attrs['as_of']}"
+                  f"{'' if args.as_of else ' (the ledger's last date; --as-of for another day)'}")
         _emit(_listing(states, args.format), args.format, "no disputes")
     elif args.action == "overdue":
+        if args.format == "table":
+            print(f"Open disputes past their due date as of {states.attrs['as_of']}"
+                  f"{'' if args.as_of else ' (the ledger's last date; --as-of for another day)'}")
         _emit(_listing(overdue_disputes(states), args.format), args.format,
               "no dispute is past its due date")
     else:

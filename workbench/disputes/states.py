@@ -144,7 +144,9 @@ def dispute_states(ledger: Ledger, as_of=None, events=None, activities: pd.DataF
         amount in the invoice's currency; amount_minor 0, a note names the activity),
         reason_code, reason, opened_date, owner, owner_label, owner_name,
         assigned, due_date, status, status_label, is_open, closed_date, age_days,
-        days_overdue, source, notes, history``; sorted by customer, opened date, id.
+        days_overdue, source, notes, history, missed_due_dates`` (due dates that had passed,
+        the dispute still open, when a later event set another: a reassignment does not hide
+        a missed date); sorted by customer, opened date, id.
     """
     policy = policy or load_dispute_policy()
     D = None if as_of is None else to_date(as_of)
@@ -179,12 +181,25 @@ def dispute_states(ledger: Ledger, as_of=None, events=None, activities: pd.DataF
                 "reason_code": r.get("reason_code"), "opened_date": _recorded_day(r),
                 "closed_date": pd.NaT, "status": "open", "source": "workbench", "notes": []}
     for b in base.values():
-        b.update(owner=None, owner_name=None, due_date=pd.NaT, history=[])
+        b.update(owner=None, owner_name=None, due_date=pd.NaT, history=[], missed_due_dates=[])
+
+    def due_now(b: dict) -> pd.Timestamp:
+        """The due date in force: the last one set, else the policy's for its owner."""
+        if not pd.isna(b["due_date"]):
+            return b["due_date"]
+        owner = b["owner"] or policy.owner_for(b["reason_code"])
+        return b["opened_date"] + pd.Timedelta(days=policy.due_days(owner, b["reason_code"]))
+
     for r in rows:
         b = base.get(r["dispute_id"])
         if b is None:
             continue
         when, ev = str(r["recorded_at"]), r["event"]
+        if r.get("due_date") and pd.isna(b["closed_date"]):
+            # a due date moved after it had passed stays on record as missed
+            was = due_now(b)
+            if _recorded_day(r) > was and to_date(r["due_date"]) != was:
+                b["missed_due_dates"].append(str(was.date()))
         if r.get("owner"):
             b["owner"], b["owner_name"] = r["owner"], r.get("owner_name")
         if r.get("due_date"):
@@ -206,9 +221,7 @@ def dispute_states(ledger: Ledger, as_of=None, events=None, activities: pd.DataF
         b["owner_name"] = b["owner_name"] if isinstance(b["owner_name"], str) else ""
         if b["owner"] is None:
             b["owner"] = policy.owner_for(b["reason_code"])
-        if pd.isna(b["due_date"]):
-            b["due_date"] = b["opened_date"] + pd.Timedelta(
-                days=policy.due_days(b["owner"], b["reason_code"]))
+        b["due_date"] = due_now(b)
         b["is_open"] = pd.isna(b["closed_date"])
         b["age_days"] = int((ref - b["opened_date"]).days)
         b["days_overdue"] = int((ref - b["due_date"]).days) if b["is_open"] else 0
@@ -221,7 +234,8 @@ def dispute_states(ledger: Ledger, as_of=None, events=None, activities: pd.DataF
     cols = ["dispute_id", "customer_id", "customer_name", "invoice_id", "currency",
             "amount_minor", "amount_known", "reason_code", "reason", "opened_date", "owner",
             "owner_label", "owner_name", "assigned", "due_date", "status", "status_label",
-            "is_open", "closed_date", "age_days", "days_overdue", "source", "notes", "history"]
+            "is_open", "closed_date", "age_days", "days_overdue", "source", "notes", "history",
+            "missed_due_dates"]
     frame = pd.DataFrame(out, columns=cols)
     # the same dtypes with no dispute at all (a boolean mask of an empty object column
     # would select columns, not rows)
