@@ -217,6 +217,9 @@ def run(args) -> int:
         raise CLIError(str(e)) from None
 
 
+_LAST_DATE = " (the ledger's last date; --as-of for another day)"
+
+
 def _report(args) -> int:
     from .disputes import dispute_aging, dispute_states, overdue_disputes
     ledger, policy, db, acts = _setup(args, as_of=True)
@@ -230,12 +233,12 @@ def _report(args) -> int:
         states = states if args.all else states[states["is_open"]]
         if args.format == "table":
             print(f"{'Disputes' if args.all else 'Open disputes'} as of {states.attrs['as_of']}"
-                  f"{'' if args.as_of else ' (the ledger's last date; --as-of for another day)'}")
+                  f"{'' if args.as_of else _LAST_DATE}")
         _emit(_listing(states, args.format), args.format, "no disputes")
     elif args.action == "overdue":
         if args.format == "table":
             print(f"Open disputes past their due date as of {states.attrs['as_of']}"
-                  f"{'' if args.as_of else ' (the ledger's last date; --as-of for another day)'}")
+                  f"{'' if args.as_of else _LAST_DATE}")
         _emit(_listing(overdue_disputes(states), args.format), args.format,
               "no dispute is past its due date")
     else:
