@@ -137,7 +137,14 @@ def cmd_kpis(args) -> int:
     print(f"KPIs for {period.label} ({period.start.date()} to {period.end.date()}, "
           f"{period.days} days)")
     keys = [c for c in ("segment", "collector", "customer_id", "currency") if c in shown.columns]
-    print(shown.drop(columns=["period", "start", "end", "days"]).set_index(keys).T.to_string())
+    from ..reporting.present import label_for
+    body = shown.drop(columns=["period", "start", "end", "days"]).set_index(keys).T
+    if "countback_complete" in body.index:          # a flag (1 == True: only this row)
+        body.loc["countback_complete"] = ["yes" if v is True or v == "True" else "no"
+                                          for v in body.loc["countback_complete"]]
+    body = body.rename(index=label_for)            # business names for people
+    body.columns.names = [label_for(k) for k in keys]
+    print(body.to_string())
     if trend is not None:
         cols = [c for c in ("period", *(["segment", "collector", "customer_id"]), "currency",
                             "ending_ar", "dso", "countback_dso", "cei", "aging_over_60_pct")

@@ -84,6 +84,7 @@ LABELS: dict[str, str] = {
     "best_possible_dso": "Best possible DSO (days)",
     "add": "Average days delinquent",
     "cei": "CEI (%)",
+    "cei_credit_sales": "CEI credit sales",
     "unapplied_cash": "Unapplied cash",
     "unapplied_cash_avg_age_days": "Unapplied cash, average age (days)",
     "cash_collected": "Cash collected",
