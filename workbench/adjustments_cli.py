@@ -139,6 +139,22 @@ def status_table(frame):
     return shown, totals
 
 
+def proposals_table(props):
+    """Proposals for people: id, kind, customer, invoice, amount in its currency, source and
+    what the evidence says (shortened)."""
+    import pandas as pd
+
+    from .money import format_money
+    kinds = {"credit_memo": "Credit memo", "write_off": "Write-off"}
+    return pd.DataFrame({
+        "Adjustment": props["adjustment_id"], "Kind": [kinds.get(k, k) for k in props["kind"]],
+        "Customer": props["customer_id"], "Invoice": props["invoice_id"].fillna(""),
+        "Amount": [format_money(int(m), c) for m, c in zip(props["amount_minor"],
+                                                            props["currency"])],
+        "Source": props["source"].str.replace("_", " "),
+        "Evidence": [_short(json.loads(e).get("what", ""), 60) for e in props["evidence"]]})
+
+
 _SKIP_KINDS = ((r" is already recorded \((\w+)\)$", "already recorded ({0})"),
                (r"held by ", "nothing left open: the balance is held by other adjustments"),
                (r"has an open dispute", "an open dispute on the invoice"),
@@ -194,7 +210,8 @@ def _run(args) -> int:
             print(f"ledger as of {ledger.last_date.date()} (its last date); the workbench's "
                   f"notes and dispute resolutions as recorded up to now")
         if args.dry_run:
-            _print_frame(props.drop(columns=["evidence", "base_id"]), "table")
+            print(proposals_table(props).to_string(index=False) if len(props)
+                  else "no adjustments")
             print("\n".join(skipped_lines(props.attrs.get("skipped") or {}, args.verbose)))
             return 0
         user, _ = command_line_authority(name)
