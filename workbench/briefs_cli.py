@@ -4,6 +4,11 @@ Wired into :mod:`workbench.cli` through :func:`add_parser` and :func:`run`::
 
     workbench accounts brief   --ledger DIR --as-of DATE (--customers C1,C2 | --collector NAME) --out DIR
     workbench accounts summary --ledger DIR --as-of DATE (--customers C1,C2 | --collector NAME) --out DIR
+
+``brief`` writes ``brief-<customer>.html`` and ``.xlsx`` per account; ``summary`` writes
+``summary-<collector or accounts>-<date>.html`` and ``.xlsx`` (:func:`workbench.briefs.summary_name`),
+linking each account to its brief when the briefs are in the same folder. Each file written
+is printed on stdout.
 """
 
 from __future__ import annotations
