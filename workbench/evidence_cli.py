@@ -48,7 +48,8 @@ def add_evidence_arguments(parser: argparse.ArgumentParser) -> argparse.Argument
     parser.add_argument("--period", required=True, type=period_text,
                         help="2026Q3, 2026-09, 2026 or 2026-07-01..2026-09-30 (UTC days, inclusive)")
     parser.add_argument("--out", required=True, type=Path,
-                        help="the evidence folder (new, empty, or an earlier evidence folder)")
+                        help="the evidence folder (new, empty, or an earlier evidence folder of "
+                        "the same period; another period's is refused)")
     parser.add_argument("--ledger", type=Path, default=None,
                         help="ledger folder: adds its write-offs and credit memos, and the "
                         "documents behind each sampled item (default: $WORKBENCH_LEDGER, "
@@ -58,7 +59,9 @@ def add_evidence_arguments(parser: argparse.ArgumentParser) -> argparse.Argument
     parser.add_argument("--db", default=None,
                         help="state database URL (default: WORKBENCH_DB_URL or data/workbench.db)")
     parser.add_argument("--sample", type=_count, default=DEFAULT_SAMPLE,
-                        help=f"items to sample across the kinds (default {DEFAULT_SAMPLE})")
+                        help=f"control executions to sample, stratified by kind (default "
+                        f"{DEFAULT_SAMPLE}); proposals, other dispute events and activities "
+                        f"are not sampled")
     parser.add_argument("--seed", type=_seed, default=0,
                         help="seed of the sample (numpy default_rng; default 0)")
     return parser

@@ -51,6 +51,7 @@ _RENAME = {"supersedes": "corrects_record_id", "approver_level": "authority_leve
            "rule": "match_rule", "at": "happened_at_utc", "recorded_at": "recorded_at_utc"}
 _DROP = {"id", "idempotency_key"}
 _TIME_COLUMNS = {"recorded_at", "at"}
+NOT_IN_LEDGER = "not recorded in the ledger (ERP)"
 _FIRST = ["record_id", "who", "when_utc", "why", "authority", "correction", "audit_problem"]
 
 
@@ -185,9 +186,12 @@ def read_ledger(ledger, period: Period) -> dict[str, tuple[pd.DataFrame, list[di
         for r in df.to_dict("records"):
             key = r.get("credit_memo_id") if table == "credit_memos" else \
                 f"{r['invoice_id']}@{r['date'].date()}#{r['ledger_row']}"
-            e = {"record_id": _text(key),
-                 "who": _text(r.get("approved_by")), "when_utc": r["date"].date().isoformat(),
-                 "why": _text(r.get("reason")), "authority": "", "audit_problem": ""}
+            # the ERP's tables name who approved only where they have an approved_by
+            # column (write-offs may, credit memos do not); no approval level at all
+            approver = _text(r.get("approved_by")) or NOT_IN_LEDGER
+            e = {"record_id": _text(key), "who": approver,
+                 "when_utc": r["date"].date().isoformat(),
+                 "why": _text(r.get("reason")), "authority": approver, "audit_problem": ""}
             for col, v in r.items():
                 if col == "amount_minor":
                     e["amount"] = _money(v, r["currency"], f"{table} row {r['ledger_row']}")
