@@ -135,6 +135,22 @@ def test_round_trip_refused_approved_exported_posted_once(db, ledger_dir, tmp_pa
         approve(db, "ADJ-SHORTPAY-I2", "maria", "manager", ledger)
     with pytest.raises(AdjustmentError, match="no adjustment 'ADJ-NOPE' was proposed"):
         approve(db, "ADJ-NOPE", "maria", "manager", ledger)
+    # each approval records the policy and the limit it was judged against (for the auditor)
+    rec = {r["adjustment_id"]: json.loads(r["evidence"])
+           for r in db.rows("adjustments", where={"event": "approved"})}
+    assert rec["ADJ-DISPUTE-D1"] == {
+        "as_of": "2026-09-30", "authority": "manager", "currency": "USD", "limit": "10000.00",
+        "needed": "manager", "policy": "default-adjustments 2026.1",
+        "what": "approved by maria (manager) under policy default-adjustments 2026.1: limit "
+                "10,000.00 USD, 800.00 USD needs manager"}
+    assert (rec["ADJ-PRICINGERROR-A1"]["limit"], rec["ADJ-SMALLBALANCE-I4"]["limit"]) == \
+        ("150.000", "75000")
+    from workbench.evidence.controls import AuthorityLimits
+    row = next(r for r in db.rows("adjustments", where={"event": "approved"})
+               if r["adjustment_id"] == "ADJ-PRICINGERROR-A1")
+    assert AuthorityLimits(ledger).limit("adjustments", row) == (
+        "up to 150.000 KWD", "adjustments policy default-adjustments 2026.1, as recorded on the "
+        "approval")
 
     out = tmp_path / "erp"
     res = export_adjustments(db, ledger, out, date="2026-10-01", actor="maria")

@@ -3,8 +3,10 @@ still open on the invoice), refuse, withdraw."""
 
 from __future__ import annotations
 
+import json
+
 from ..ledger import Ledger, to_date
-from ..money import format_money
+from ..money import format_amount, format_money
 from ..policy import PolicyError
 from .events import _CARRY, _append_checked, _Book, _open_check, _states
 from .policy import LEVELS, AdjustmentError, AdjustmentsPolicy, load_adjustments_policy
@@ -23,10 +25,9 @@ def _decide_event(db, adjustment_id: str, event: str, user: str, authority: str 
             raise AdjustmentError(f"{adjustment_id} is {last['event']} (by {last['recorded_by']} "
                                   f"at {last['recorded_at']}): only a "
                                   f"{' or '.join(allowed)} adjustment can be {event}")
-        if check is not None:
-            check(states, s["proposed"])
+        evidence = check(states, s["proposed"]) if check is not None else None
         row = {**{k: s["proposed"][k] for k in _CARRY}, "event": event, "note": note,
-               "authority": authority, "ledger_hash": ledger_hash,
+               "authority": authority, "ledger_hash": ledger_hash, "evidence": evidence,
                "idempotency_key": f"{adjustment_id}:{event}"}
         return [row], None
     return _append_checked(db, decide, user)[0][0]
@@ -67,6 +68,15 @@ def approve(db, adjustment_id: str, user: str, authority: str, ledger: Ledger,
         why = _open_check(book, states, adjustment_id)
         if why:
             raise AdjustmentError(why)
+        # the approval's own evidence: the policy and the limit it was judged against
+        return json.dumps({"what": f"approved by {user} ({authority}) under policy "
+                                   f"{policy.label}: limit "
+                                   + ("none" if limit is None else format_money(limit, cur))
+                                   + f", {format_money(amount, cur)} needs {needed}",
+                           "policy": policy.label, "authority": authority,
+                           "limit": None if limit is None else format_amount(limit, cur),
+                           "currency": cur, "needed": needed, "as_of": str(D.date())},
+                          sort_keys=True)
     return _decide_event(db, adjustment_id, "approved", user, authority, note, check, ledger_hash)
 
 

@@ -11,9 +11,11 @@ work, not of a control: they stay in the CSVs but are not sampled.
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 
-from ..money import format_money
+from ..money import format_money, parse_amount
 from .records import _text
 
 
@@ -168,6 +170,15 @@ class AuthorityLimits:
         if not level or _text(raw.get("event")) != "approved":
             # a refusal or withdrawal spends no approval limit
             return "", ""
+        try:                        # the approval records the policy and limit it applied
+            rec = json.loads(raw.get("evidence") or "{}")
+        except (TypeError, ValueError):
+            rec = {}
+        if isinstance(rec, dict) and rec.get("policy") and "limit" in rec:
+            cur = _text(rec.get("currency") or raw.get("currency"))
+            text = "no limit" if rec["limit"] is None else \
+                f"up to {format_money(parse_amount(str(rec['limit']), cur), cur)}"
+            return text, f"adjustments policy {rec['policy']}, as recorded on the approval"
         policy = self._policy("adjustments")
         if policy is None:
             return "unknown", self._errors["adjustments"]
