@@ -49,8 +49,8 @@ __all__ = ["store_root", "sources_of", "store_key", "load", "entries", "StoreWar
            "SCHEMA_MODULES", "schema_version"]
 
 #: the modules whose code decides what a valid ledger is and how it is typed
-SCHEMA_MODULES = ("schema.py", "money.py", "ledger.py", "io/loader.py", "io/snapshot.py",
-                  "io/store.py")
+SCHEMA_MODULES = ("schema/", "money.py", "ledger.py", "io/loader.py", "io/snapshot.py",
+                  "io/store.py")          # a name ending in / : every module of that package
 _SOURCE_SUFFIXES = {".csv", ".parquet", ".xlsx"}
 #: entries kept per ledger folder (the newest first); a changed folder replaces its entry
 KEEP_PER_FOLDER = 2
@@ -85,9 +85,12 @@ def schema_version() -> str:
         from .. import __version__
         base = Path(__file__).resolve().parent.parent
         h = hashlib.sha256(f"{__version__}:{FORMAT}".encode())
-        for name in SCHEMA_MODULES:
-            h.update(name.encode())
-            h.update((base / name).read_bytes())
+        for entry in SCHEMA_MODULES:
+            names = ([f"{entry}{p.name}" for p in sorted((base / entry).glob("*.py"))]
+                     if entry.endswith("/") else [entry])
+            for name in names:
+                h.update(name.encode())
+                h.update((base / name).read_bytes())
         _SCHEMA_VERSION = h.hexdigest()
     return _SCHEMA_VERSION
 
