@@ -22,7 +22,8 @@ import pandas as pd
 
 from ..io.writer import atomic_path
 from ..money import minor_units, to_major_float
-from .present import _BLANK, Column, Table, format_cell, prepare
+from .cells import _BLANK, Column, format_cell, prepare
+from .labels import Table
 
 __all__ = ["amount_format", "write_workbook"]
 
