@@ -519,6 +519,19 @@ def test_closed_customer_and_bankruptcy_write_off_are_specific(policy):
     assert spec.loc["C", "rule"] == "bankruptcy write-off"
 
 
+def test_activity_rules_with_no_activity_of_their_kinds(policy):
+    """Activities exist but none of the kinds the activity rules read (only a call): no
+    specific reserve from them, no crash (the empty frame keeps its day column)."""
+    ledger = frames(
+        customers=[cust("K1")],
+        invoices=[inv("A", "K1", "2026-06-01", "2026-07-01", "500.00")],
+        activities=[{"activity_id": "X1", "customer_id": "K1", "kind": "call",
+                     "timestamp": "2026-09-01T10:00:00+00:00", "collector": "Ann",
+                     "note": "left a message"}])
+    spec = specific_reserves(ledger, "2026-09-30", policy)
+    assert len(spec) == 0
+
+
 # ----------------------------------------------------------------------------- thin ledgers, policy
 
 def test_only_customers_and_invoices_runs_and_says_what_is_missing():

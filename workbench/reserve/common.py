@@ -61,9 +61,11 @@ def customer_values(ledger: Ledger, customers: pd.DataFrame, column: str) -> np.
 
 def activities_as_of(activities: pd.DataFrame, as_of) -> pd.DataFrame:
     """Activities logged on or before ``as_of`` (timestamps compared as UTC dates)."""
-    if activities is None or not len(activities):
-        return pd.DataFrame(columns=["activity_id", "customer_id", "timestamp", "kind", "note",
-                                     "invoice_id"])
+    if activities is None or not len(activities):       # the same columns, "_day" too
+        cols = list(activities.columns) if activities is not None else [
+            "activity_id", "customer_id", "timestamp", "kind", "note", "invoice_id"]
+        return pd.DataFrame({**{c: pd.Series(dtype=object) for c in cols},
+                             "_day": pd.Series(dtype="datetime64[ns]")})
     ts = activities["timestamp"]
     ts = ts.dt.tz_convert(None) if getattr(ts.dtype, "tz", None) is not None else pd.to_datetime(ts)
     day = ts.dt.normalize()
