@@ -103,6 +103,10 @@ def test_quarter_against_targets(ledger, goals_file):
     assert usd["cash_collected"]["status"] == "at risk"
     assert usd["aging_over_60_pct"]["status"] == "missed"
     assert usd["aging_over_60_pct"]["variance"] == pytest.approx(0.7971)
+    # a percentage's variance is in points; a "variance %" of it would mislead: None
+    assert usd["aging_over_60_pct"]["variance_pct"] is None
+    assert usd["cei"]["variance_pct"] is None
+    assert usd["dso"]["variance_pct"] == pytest.approx(5.8)        # days keep it
     assert usd["unapplied_cash"]["variance"] == -10000
     assert usd["unapplied_cash"]["status"] == "on track"
     assert usd["cei"]["status"] == "at risk"                      # the CEI band is 50 %
@@ -117,6 +121,28 @@ def test_quarter_against_targets(ledger, goals_file):
     row = shown[(shown["KPI"] == "Cash collected") & (shown["Currency"] == "USD")].iloc[0]
     assert (row["Actual"], row["Target"], row["Variance"], row["Status"]) == \
         ("3,900.00", "4,000.00", "-100.00", "at risk")
+    row = shown[(shown["KPI"] == "CEI") & (shown["Currency"] == "USD")].iloc[0]
+    assert (row["Actual"], row["Target"], row["Variance"], row["Variance %"]) == \
+        ("49.4 %", "60.0 %", "-10.6 pp", "n/a")
+
+
+def test_goal_values_for_machines(ledger, goals_file):
+    """Machine values of the hand-computed rows: exact decimals in the unit, status codes."""
+    from decimal import Decimal
+
+    from workbench.goals import goal_values
+    values = goal_values(kpis_against_targets(ledger, "2026Q3", load_goals(goals_file)))
+    usd = _by_goal(values)
+    cash, dso, cei = usd["cash_collected"], usd["dso"], usd["cei"]
+    assert (cash["actual"], cash["target"], cash["variance"], cash["variance_pct"],
+            cash["unit"], cash["status"], cash["status_label"]) == \
+        (Decimal("3900.00"), Decimal("4000.00"), Decimal("-100.00"), -2.5, "money",
+         "at_risk", "at risk")
+    assert (dso["actual"], dso["target"], dso["variance"], dso["variance_unit"],
+            dso["variance_pct"]) == (Decimal("84.64"), Decimal("80.0"), Decimal("4.64"), "days", 5.8)
+    assert (cei["actual"], cei["variance"], cei["variance_unit"], cei["variance_pct"],
+            cei["status"]) == (Decimal("49.3506"), Decimal("-10.6494"), "pp", None, "at_risk")
+    assert usd["dispute_age_days"]["status"] == "on_track"
 
 
 def test_month_against_monthly_targets(ledger, goals_file):

@@ -44,7 +44,7 @@ def pack(demo_dir, tmp_path_factory):
 MACHINE = {"aging.json", "aging_by_currency.csv", "aging_by_customer.csv", "aging_by_segment.csv",
            "ledger_summary.json", "kpis.json", "kpis_by_currency.csv", "kpis_by_segment.csv",
            "kpi_trend.csv", "worklist.csv", "suspension_proposals.csv", "write_off_proposals.csv",
-           "reserve.json", "kpi_targets.csv"}
+           "reserve.json", "kpi_targets.csv", "activity_targets.csv"}
 NOTEBOOKS = ["quarterly_reserve", "ar_aging", "collections_overview", "cash_reconciliation",
              "credit_evaluation", "payment_risk"]
 
@@ -59,7 +59,8 @@ def test_pack_is_complete_and_manifest_names_every_file(pack, demo_dir):
     expected = MACHINE | {"quarter_pack.xlsx"} | {f"{n}.{ext}" for n in NOTEBOOKS
                                                    for ext in ("ipynb", "html")}
     assert expected <= set(manifest["files"]), expected - set(manifest["files"])
-    assert {"tables/reserve_methods.csv", "tables/worklist.csv"} <= set(manifest["files"])
+    assert {"tables/reserve_methods.csv", "tables/worklist.csv", "tables/kpi_targets.csv",
+            "tables/activity_targets.csv"} <= set(manifest["files"])
     for name, info in manifest["files"].items():
         assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == info["sha256"], name
     ledger = Ledger.load(demo_dir)
@@ -164,3 +165,55 @@ def test_an_open_quarter_is_refused_unless_allowed(pack, demo_dir):
     assert r.returncode == 0, r.stderr
     assert json.loads((root / "reports" / "2026Q4" / "manifest.json").read_text())[
         "parameters"]["allow_open_period"] is True
+
+
+def test_quarter_goals_of_every_scope_as_machine_values(tmp_path, monkeypatch):
+    """The quarter-end tables (no notebooks) of the KPI ledger with a master history (K1 USD
+    Mid-Market, Avery Chen; K2 EUR Small Business, Bob Stone) against the shipped goals.
+
+    Hand-computed (USD, 2026Q3; actuals of tests/test_goals.py): company DSO 84.64 against
+    60: +24.64 days, +41.0667 %, missed; cash collected 3900.00 against 5500000.00:
+    -5496100.00, -99.9291 %; aging over 60 5.7971 % against 5: +0.7971 pp, no variance %.
+    Segment Mid-Market and collector Avery Chen hold only K1: the same DSO; Avery Chen's
+    open dispute age 10 days against 20: -10.0, -50 %, on track. Activity: Avery Chen's
+    past-due reduction: 400.00 past due at the start (A), 3900.00 at the end: -875 %
+    against 5 %: -880 pp, no variance % (it would say -17,600 %); Ann Lee made 1 call
+    against 150: -149, -99.3333 %."""
+    from .test_pack_runs import kpi_with_history
+    from workbench.reports import write_tables
+
+    monkeypatch.setenv("WORKBENCH_DB_URL", f"sqlite:///{tmp_path / 'none.db'}")
+    ledger = Ledger.load(kpi_with_history(tmp_path / "ledger"))
+    pack = tmp_path / "tables"
+    pack.mkdir()
+    # the parent's machine tables of a quarter-end pack (the month pack of
+    # tests/test_pack_runs.py checks the notebook's copies, the workbook and the manifest)
+    assert write_tables(ledger, parse_period("2026Q3"), pack)["goals"] == "default-goals 2026.1"
+    kt = pd.read_csv(pack / "kpi_targets.csv", dtype=str, keep_default_na=False)
+    assert list(kt.columns) == ["scope", "name", "currency", "period", "goal", "goal_name",
+                                "unit", "direction", "actual", "target", "variance",
+                                "variance_unit", "variance_pct", "status", "status_label"]
+    row = {(r["scope"], r["name"], r["currency"], r["goal"]): r for r in kt.to_dict("records")}
+    cols = ["unit", "actual", "target", "variance", "variance_unit", "variance_pct", "status"]
+    assert [row[("company", "company", "USD", "dso")][c] for c in cols] == \
+        ["days", "84.64", "60.0", "24.64", "days", "41.0667", "missed"]
+    assert [row[("company", "company", "USD", "cash_collected")][c] for c in cols] == \
+        ["money", "3900.00", "5500000.00", "-5496100.00", "money", "-99.9291", "missed"]
+    assert [row[("company", "company", "USD", "aging_over_60_pct")][c] for c in cols] == \
+        ["percent", "5.7971", "5.0", "0.7971", "pp", "", "missed"]
+    assert [row[("segment", "Mid-Market", "USD", "dso")][c] for c in cols] == \
+        ["days", "84.64", "60.0", "24.64", "days", "41.0667", "missed"]
+    assert [row[("collector", "Avery Chen", "USD", "dso")][c] for c in cols] == \
+        ["days", "84.64", "60.0", "24.64", "days", "41.0667", "missed"]
+    assert [row[("collector", "Avery Chen", "USD", "dispute_age_days")][c] for c in cols] == \
+        ["days", "10.0", "20.0", "-10.0", "days", "-50.0", "on_track"]
+    assert set(kt["scope"]) == {"company", "segment", "collector"}
+    assert set(kt["status"]) <= {"on_track", "at_risk", "missed", "no_data"}
+    assert not any("," in v or " " in v for c in ("actual", "target", "variance")
+                   for v in kt[c])                      # no separators, no units in the value
+    at = pd.read_csv(pack / "activity_targets.csv", dtype=str, keep_default_na=False)
+    act = {(r["collector"], r["currency"], r["goal"]): r for r in at.to_dict("records")}
+    assert [act[("Avery Chen", "USD", "past_due_reduction_pct")][c] for c in cols] == \
+        ["percent", "-875.0", "5.0", "-880.0", "pp", "", "missed"]
+    assert [act[("Ann Lee", "", "calls")][c] for c in cols] == \
+        ["count", "1", "150", "-149", "count", "-99.3333", "missed"]

@@ -8,8 +8,12 @@ band, and the collectors' activity targets (:mod:`workbench.activity_metrics`).
 The actuals are :func:`workbench.kpis.kpi_table`'s, never recomputed here. For each KPI
 with a target::
 
-    variance    = actual - target                 (the KPI's units; money in minor units)
-    variance %  = variance / target * 100
+    variance    = actual - target                 (the KPI's units; money in minor units;
+                                                   a percentage KPI's in percentage points)
+    variance %  = variance / target * 100         (money, days and counts only: for a
+                                                   percentage KPI it is None, n/a; the
+                                                   variance in points says it, and a
+                                                   percent of a percentage misleads)
     status      = on track   the actual is at target or better (direction: lower is better
                              for DSO, ages, aging over 60 and unapplied cash; higher for CEI
                              and cash collected)
@@ -34,9 +38,15 @@ from .policy import (Amounts, MapOf, Money, Percent, PolicyError, PolicySpec, Se
 
 __all__ = ["Goals", "load_goals", "KPI_GOALS", "ACTIVITY_GOALS", "goal_status", "variance_of",
            "kpis_against_targets", "goal_records", "goals_display", "target_trend",
-           "plot_target_trend", "period_frequency", "STATUSES", "goals_table"]
+           "plot_target_trend", "period_frequency", "STATUSES", "goals_table",
+           "STATUS_CODES", "PERCENT_UNITS", "goal_values", "goal_values_table", "pack_goals",
+           "PackGoals"]
 
 STATUSES = ("on track", "at risk", "missed")
+#: The status codes machines read (CSV, workbook): ``on_track``, ``at_risk``, ``missed``.
+STATUS_CODES = {s: s.replace(" ", "_") for s in STATUSES}
+#: Goal units that are percentages: their variance is in points, their variance % is None.
+PERCENT_UNITS = ("percent", "pp")
 
 
 @dataclass(frozen=True)
@@ -304,6 +314,8 @@ def judge(row: dict, targets: dict, goals_table: dict, bands, currency: str, led
         if isinstance(actual, float) and actual != actual:
             actual = None
         var, pct = variance_of(actual, t if g.unit != "money" else int(t))
+        if g.unit in PERCENT_UNITS:
+            pct = None      # the variance is in points; a percent of a percentage misleads
         out.append({"goal": key, "goal_name": g.label, "unit": g.unit,
                     "direction": g.direction, "actual": actual,
                     "target": int(t) if g.unit in ("money", "count") else float(t),
@@ -442,14 +454,14 @@ def _shown(v, unit, currency) -> str:
         return format_amount(int(v), currency, thousands=True)
     if unit == "count":
         return f"{int(v):,}"
-    if unit == "percent":
+    if unit in PERCENT_UNITS:
         return f"{float(v):.1f} %"
     return f"{float(v):.1f} days"
 
 
 def _signed(v, unit, currency) -> str:
     """A variance: the KPI's units, a percentage KPI's variance in percentage points."""
-    if unit == "percent" and v is not None and v == v:
+    if unit in PERCENT_UNITS and v is not None and v == v:
         return f"{float(v):+.1f} pp"
     text = _shown(v, unit, currency)
     return f"+{text}" if v is not None and v == v and v > 0 else text
@@ -457,14 +469,19 @@ def _signed(v, unit, currency) -> str:
 
 def goals_display(frame: pd.DataFrame) -> pd.DataFrame:
     """The goals table for people: business names, units, currency, status; no index
-    needed (``Styler.hide(axis="index")`` or ``to_string(index=False)``)."""
+    needed (``Styler.hide(axis="index")`` or ``to_string(index=False)``). Takes
+    :func:`kpis_against_targets`'s frame or
+    :func:`workbench.activity_metrics.activity_against_targets`'s (Scope: the collector)."""
     rows = []
     for r in frame.to_dict("records"):
         cur = r["currency"]
         pct = r["variance_pct"]
+        if "scope" not in r:                 # activity targets: one collector's
+            r = {**r, "scope": "collector", "name": r["collector"]}
         rows.append({"Scope": r["scope"].capitalize() if r["name"] == "company"
                      else f"{r['scope'].capitalize()}: {r['name']}",
-                     "KPI": r["goal_name"], "Currency": cur,
+                     "KPI": r["goal_name"],
+                     "Currency": "all" if cur in (None, "", "all") else cur,
                      "Actual": _shown(r["actual"], r["unit"], cur),
                      "Target": _shown(r["target"], r["unit"], cur),
                      "Variance": _signed(r["variance"], r["unit"], cur),
@@ -536,7 +553,7 @@ def plot_target_trend(trend: pd.DataFrame, currency: str | None = None, ax=None)
     return ax
 
 
-def goals_table(frame: pd.DataFrame, title: str, note: str = ""):
+def goals_table(frame: pd.DataFrame, title: str, note: str = "", name: str = "kpi_targets"):
     """The goals against actuals as a report table (:class:`workbench.reporting.Table`):
     business names, each amount in its currency, status; the status rule in the note."""
     from .reporting import Table
@@ -544,5 +561,177 @@ def goals_table(frame: pd.DataFrame, title: str, note: str = ""):
     shown = goals_display(frame)
     band = note or ("On track: at target or better; at risk: worse by at most the file's "
                     "band (% of target); missed: worse than that. Lower is better for DSO, "
-                    "ages, aging over 60 and unapplied cash; higher for CEI and cash collected.")
-    return Table("kpi_targets", title, shown, columns={c: c for c in shown.columns}, note=band)
+                    "ages, aging over 60 and unapplied cash; higher for CEI and cash collected. "
+                    "A percentage's variance is in points (pp); its variance % is n/a.")
+    return Table(name, title, shown, columns={c: c for c in shown.columns}, note=band)
+
+
+# =========================================================================== machines
+
+def _decimal(v) -> Decimal:
+    """A days or percent figure as an exact Decimal of its shortest text, never in
+    exponent form."""
+    d = _exact(v)
+    return Decimal(format(d, "f"))
+
+
+def _machine_value(v, unit: str, currency):
+    if v is None or (isinstance(v, float) and v != v):
+        return None
+    if unit == "money":
+        return Decimal(format_amount(int(v), currency))
+    if unit == "count":
+        return int(v)
+    return _decimal(v)
+
+
+def goal_values(frame: pd.DataFrame) -> pd.DataFrame:
+    """Goals against actuals for machines (the pack's ``kpi_targets.csv`` and
+    ``activity_targets.csv``, the workbook's sheets).
+
+    Returns the frame's columns with ``actual``, ``target`` and ``variance`` as exact
+    values in the goal's ``unit``: money as a Decimal in the currency's decimals (the CSV
+    text ``2615463.28``, no thousands separators), days and percent as Decimals of the
+    figure (``64.792``), counts as ints; ``variance_unit`` (``pp`` for a percentage's
+    variance, in points; else the unit); ``variance_pct`` a float or None (None for
+    percentages and a zero target); ``status`` the code (``on_track``, ``at_risk``,
+    ``missed``, ``no_data``) and ``status_label`` the words. An activity row over all of a
+    collector's currencies (``currency`` ``all``) has no currency (None).
+    """
+    rows = []
+    for r in frame.to_dict("records"):
+        cur = None if r.get("currency") in (None, "", "all") else r["currency"]
+        unit = r["unit"]
+        rec = dict(r)
+        rec["currency"] = cur
+        for k in ("actual", "target", "variance"):
+            rec[k] = _machine_value(r[k], unit, cur)
+        rec["variance_unit"] = "pp" if unit in PERCENT_UNITS else unit
+        pct = r["variance_pct"]
+        rec["variance_pct"] = None if pct is None or pct != pct or unit in PERCENT_UNITS \
+            else float(pct)
+        rec["status"] = STATUS_CODES.get(r["status"], "no_data")
+        rec["status_label"] = r["status"] or "no data"
+        rows.append(rec)
+    head = [c for c in frame.columns if c not in ("actual", "target", "variance",
+                                                  "variance_pct", "status")]
+    cols = head + ["actual", "target", "variance", "variance_unit", "variance_pct", "status",
+                   "status_label"]
+    out = _object_frame(rows, cols)
+    out.attrs.update(frame.attrs)
+    return out
+
+
+_VALUE_LABELS = {"scope": "Scope", "name": "Name", "collector": "Collector",
+                 "currency": "Currency", "period": "Period", "goal": "Goal",
+                 "goal_name": "Goal name", "unit": "Unit", "direction": "Better when",
+                 "actual": "Actual", "target": "Target", "variance": "Variance",
+                 "variance_unit": "Variance unit", "variance_pct": "Variance %",
+                 "status": "Status", "status_label": "Status (words)"}
+
+
+def goal_values_table(values: pd.DataFrame, name: str, title: str, note: str = ""):
+    """:func:`goal_values` as a report table for the workbook and ``tables/<name>.csv``:
+    actual, target and variance as numbers (two decimals shown; the CSV keeps every
+    digit), the unit beside them, the status code."""
+    from .reporting import Table
+
+    cols = {c: _VALUE_LABELS.get(c, c) for c in values.columns}
+    unit_note = ("Actual, target and variance are in the row's unit: money in the row's "
+                 "currency, days, percent (a percentage's variance in points, pp) or a count; "
+                 "variance % is n/a for percentages.")
+    return Table(name, title, values, columns=cols,
+                 decimals={"actual": 2, "target": 2, "variance": 2, "variance_pct": 2},
+                 note=f"{note} {unit_note}".strip())
+
+
+@dataclass
+class PackGoals:
+    """Every goal of a period against its actual, as the packs show them
+    (:func:`pack_goals`).
+
+    ``kpis``: :func:`kpis_against_targets` rows of the company, then each segment, then
+    each collector (``scope`` says which); ``activity``:
+    :func:`workbench.activity_metrics.activity_against_targets` rows; ``notes``: what
+    could not be judged; ``gap``: why nothing was (a week or a year has no targets)."""
+
+    period: str
+    frequency: str | None
+    kpis: pd.DataFrame
+    activity: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+    gap: str = ""
+
+    def scope(self, scope: str) -> pd.DataFrame:
+        """The KPI rows of one scope (company, segment, collector)."""
+        out = self.kpis[self.kpis["scope"] == scope].reset_index(drop=True)
+        out.attrs.update(self.kpis.attrs)
+        return out
+
+
+_KPI_COLS = ["scope", "name", "currency", "period", "goal", "goal_name", "unit", "direction",
+             "actual", "target", "variance", "variance_pct", "status"]
+_ACTIVITY_COLS = ["collector", "currency", "period", "goal", "goal_name", "unit", "direction",
+                  "actual", "target", "variance", "variance_pct", "status"]
+
+
+def pack_goals(ledger, period: str | Period, goals: Goals, options: KPIOptions = KPIOptions(),
+               activities=None, table: pd.DataFrame | None = None,
+               segment_table: pd.DataFrame | None = None) -> PackGoals:
+    """The company's, each segment's and each collector's KPI targets (as of the period
+    end) and the collectors' activity targets for a period, judged.
+
+    Parameters
+    ----------
+    ledger : Ledger
+    period : str or Period
+        A quarter or a month (a week or a year: ``gap`` says there are no targets).
+    goals : Goals
+    options : KPIOptions
+    activities : DataFrame, optional
+        The activity frame (:func:`workbench.collections.default_activity_frame`).
+    table, segment_table : DataFrame, optional
+        :func:`~workbench.kpis.kpi_table` of the period (per currency, per segment) when
+        already computed.
+    """
+    p = period if isinstance(period, Period) else parse_period(period)
+    empty_kpis, empty_act = _object_frame([], _KPI_COLS), _object_frame([], _ACTIVITY_COLS)
+    try:
+        freq = period_frequency(p)
+    except ValueError as e:
+        return PackGoals(p.label, None, empty_kpis, empty_act, [],
+                         gap=f"No goals for this period: {e}.")
+    frames, notes = [], []
+    frames.append(kpis_against_targets(ledger, p, goals, options=options,
+                                       activities=activities, table=table))
+    for by, named in (("segment", goals.segments), ("collector", goals.collectors)):
+        if not named:
+            continue
+        if by not in ledger.customers.columns:
+            notes.append(f"the customer master has no {by}: the goals file's {by} targets "
+                         f"are not judged")
+            continue
+        frames.append(kpis_against_targets(
+            ledger, p, goals, by=by, options=options, activities=activities,
+            table=segment_table if by == "segment" else None))
+    for f in frames:
+        notes += f.attrs.get("notes", [])
+    kpis = pd.concat([f for f in frames if len(f)], ignore_index=True) \
+        if any(len(f) for f in frames) else empty_kpis
+    kpis.attrs.update({"goals": goals.label, "frequency": freq, "period": p.label})
+
+    activity = empty_act
+    if goals.activity_default or goals.activity_collectors:
+        if "collector" not in ledger.customers.columns:
+            notes.append("the customer master has no collector: the activity targets are "
+                         "not judged")
+        else:
+            from .activity_metrics import activity_against_targets, activity_metrics
+
+            metrics = activity_metrics(ledger, p, activities=activities, options=options)
+            got = activity_against_targets(metrics, goals, ledger)
+            notes += metrics.attrs.get("notes", []) + got.attrs.get("notes", [])
+            if len(got):
+                activity = got
+    activity.attrs.update({"goals": goals.label, "frequency": freq, "period": p.label})
+    return PackGoals(p.label, freq, kpis, activity, list(dict.fromkeys(notes)))

@@ -51,6 +51,19 @@ class PackOutput:
         show(table)
         self._keep("table", table)
 
+    def show(self, table) -> None:
+        """Show a table for people only (its figures are kept in another form, see
+        :meth:`keep`)."""
+        from ..reporting import show
+
+        show(table)
+
+    def keep(self, table) -> None:
+        """Keep a table for the workbook and ``tables/<name>.csv`` without showing it (the
+        machine form of figures shown for people, such as the goals' actual, target and
+        variance as numbers with their unit)."""
+        self._keep("table", table)
+
     def figure(self, fig, alt: str) -> None:
         """Show a matplotlib figure with its alternative text (and close it)."""
         from ..reporting import show_figure

@@ -15,8 +15,11 @@ A run (quarter-end, month-end or weekly):
    prints landscape), collects every table the notebooks showed into one workbook and CSV
    files, and writes ``manifest.json``;
 6. renames the folder into place. A crash leaves the previous pack whole; a failing notebook
-   leaves the partial output under ``reports/_failed/<period>-<timestamp>/`` and raises
-   :class:`PackFailed` naming the notebook and the cell.
+   (an error, a cell over the per-cell time limit of twice ``time_budget``, a worker that
+   died) stops the notebooks still running, starts no other, leaves the partial output
+   under ``reports/_failed/<period>-<timestamp>/`` (its manifest lists each notebook as
+   ok, failed, stopped or not run) and raises :class:`PackFailed` naming the notebook,
+   the cell, its section and the error, whatever the number of jobs.
 
 Exit codes of ``workbench report`` for schedulers: 0 written, 1 a notebook failed,
 2 bad input (invalid ledger, open period, unknown option).
@@ -32,14 +35,16 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from importlib import metadata as md
 from multiprocessing import get_context
+from multiprocessing.connection import wait as wait_ready
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 
 from .. import __version__
@@ -253,15 +258,23 @@ def _heading_before(nb, index: int) -> str:
     return ""
 
 
+def _timeout_text(timeout: int, budget) -> str:
+    """Where the per-cell time limit comes from (it is derived from ``--time-budget``)."""
+    return (f"the cell ran longer than the per-cell time limit of {timeout} s (twice the "
+            f"--time-budget of {budget} s; give a larger --time-budget to allow more)")
+
+
 def _execute(src: str, dst: str, parameters: dict, cwd: str, timeout: int,
-             title_html: str | None = None) -> dict:
+             title_html: str | None = None, budget=None) -> dict:
     """Run one notebook (in a worker process); report status, times and the failing cell.
     With ``title_html``, the HTML for people is written beside it here too (in parallel
-    with the other notebooks, not after all of them)."""
+    with the other notebooks, not after all of them). ``budget``: the ``--time-budget``
+    the per-cell ``timeout`` was derived from (named in a timeout's message)."""
     import warnings
 
     import nbformat
     import papermill as pm
+    from nbclient.exceptions import CellTimeoutError
 
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     started = _now()
@@ -276,6 +289,8 @@ def _execute(src: str, dst: str, parameters: dict, cwd: str, timeout: int,
         ename = getattr(e, "ename", None)
         if ename:
             out["error"] = f"{ename}: {getattr(e, 'evalue', '')}"
+        if isinstance(e, CellTimeoutError):
+            out["error"] = f"CellTimeoutError: {_timeout_text(timeout, budget)}"
         index = getattr(e, "cell_index", None)
         out["cell_index"] = index
         out["exec_count"] = getattr(e, "exec_count", None)
@@ -407,7 +422,8 @@ def run_pack(kind: str, ledger_dir: str | Path, period: str | None = None,
             runs, policies = _run_notebooks(kind, ctx, tmp, jobs, options, say,
                                             meanwhile=tables, titles=titles)
             timing["notebooks"] = time.perf_counter() - t0
-            failed = [r for r in runs if r["status"] != "ok"]
+            failed = [r for r in runs if r["status"] == "failed"] or \
+                [r for r in runs if r["status"] != "ok"]
             if failed:
                 raise _fail(failed[0], runs, tmp, out_root, per, kind, started)
             t0 = time.perf_counter()
@@ -455,8 +471,7 @@ def run_pack(kind: str, ledger_dir: str | Path, period: str | None = None,
         atomic_write_text(tmp / "manifest.json",
                           json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         replace_dir(tmp, target)
-        say(f"{_TITLES[kind]} {per.label} written to {target} "
-            f"({manifest['seconds']['total']:.0f} s)")
+        # no completion line here: the caller (the ``workbench report`` command) says it once
     except BaseException:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -481,18 +496,131 @@ def _gaps(tmp: Path, kind: str) -> dict[str, list[str]]:
     return out
 
 
+def _worker(conn, src: str, dst: str, parameters: dict, cwd: str, timeout: int,
+            title_html: str | None, budget) -> None:
+    """A worker process: run one notebook and send its result to the runner."""
+    try:
+        result = _execute(src, dst, parameters, cwd, timeout, title_html, budget)
+    except BaseException as e:  # noqa: BLE001 - any failure is the notebook's, reported
+        result = {"notebook": Path(src).name, "status": "failed", "started": None,
+                  "ended": _now(), "seconds": None, "error": f"{type(e).__name__}: {e}"}
+    try:
+        conn.send(result)
+    finally:
+        conn.close()
+
+
+class _Notebooks:
+    """Runs the notebooks in worker processes, ``jobs`` at a time, in the given order.
+
+    Each notebook gets its own process (spawned, with a pipe for its result), started only
+    when a slot is free: nothing is queued inside a pool, so nothing is left to cancel.
+    When one fails, no other is started (they are recorded as ``not run``) and those
+    running are stopped (``stopped``: their kernels exit with them), so the run ends at
+    once in the failure path. :meth:`stop` does the same from outside (an error in the
+    runner, Ctrl-C)."""
+
+    def __init__(self, specs: list[tuple[str, tuple]], jobs: int, say):
+        self.specs, self.jobs, self.say = specs, jobs, say
+        self.runs: list[dict] = []
+        self.error: BaseException | None = None
+        self._stop = threading.Event()
+        self._why = ""
+
+    def stop(self, why: str) -> None:
+        self._why = why
+        self._stop.set()
+
+    def run(self) -> None:
+        try:
+            self._run()
+        except BaseException as e:  # noqa: BLE001 - handed to the runner's thread
+            self.error = e
+
+    def _run(self) -> None:
+        mp = get_context("spawn")
+        pending = list(self.specs)
+        running: dict[str, tuple] = {}
+        try:
+            while pending or running:
+                if self._stop.is_set():
+                    break
+                while pending and len(running) < self.jobs:
+                    name, args = pending.pop(0)
+                    reader, writer = mp.Pipe(duplex=False)
+                    proc = mp.Process(target=_worker, args=(writer, *args),
+                                      name=f"workbench-pack-{name}")
+                    proc.start()
+                    writer.close()
+                    running[name] = (proc, reader, time.perf_counter())
+                    self.say(f"started {name}")
+                waits = [w for proc, reader, _ in running.values()
+                         for w in (reader, proc.sentinel)]
+                ready = set(wait_ready(waits, timeout=0.5))
+                for name, (proc, reader, _) in list(running.items()):
+                    if reader not in ready and proc.sentinel not in ready:
+                        continue
+                    result = None
+                    try:
+                        if reader.poll():
+                            result = reader.recv()
+                    except (EOFError, OSError):
+                        result = None
+                    if result is None:
+                        if proc.is_alive():
+                            proc.join(5)
+                        if proc.is_alive():
+                            continue
+                        result = {"notebook": name, "status": "failed", "started": None,
+                                  "ended": _now(), "seconds": None,
+                                  "error": f"the notebook's worker process ended without a "
+                                           f"result (exit code {proc.exitcode})"}
+                    proc.join()
+                    reader.close()
+                    del running[name]
+                    self.runs.append(result)
+                    took = result.get("seconds")
+                    self.say(f"{name}: {result['status']}"
+                             + (f" in {took:.1f} s" if took is not None else ""))
+                    if result["status"] != "ok" and not self._stop.is_set():
+                        self.stop(f"{name} failed")
+        finally:
+            for name, (proc, reader, t0) in running.items():
+                proc.terminate()
+            for name, (proc, reader, t0) in running.items():
+                proc.join(10)
+                if proc.is_alive():
+                    proc.kill()
+                    proc.join()
+                reader.close()
+                self.runs.append({"notebook": name, "status": "stopped", "started": None,
+                                  "ended": _now(),
+                                  "seconds": round(time.perf_counter() - t0, 2),
+                                  "error": f"stopped unfinished: {self._why or 'the run ended'}"})
+                self.say(f"{name}: stopped ({self._why})")
+            for name, _ in pending:
+                self.runs.append({"notebook": name, "status": "not run", "started": None,
+                                  "ended": None, "seconds": None,
+                                  "error": f"not started: {self._why or 'the run ended'}"})
+
+
 def _run_notebooks(kind: str, ctx: Context, tmp: Path, jobs: int | None, options: dict,
                    say, meanwhile: Callable[[], dict], titles: dict[str, str]
                    ) -> tuple[list[dict], dict]:
     """Run the pack's notebooks in worker processes, the longest first; ``meanwhile`` runs
-    in this process once they are queued. Returns the runs and ``meanwhile``'s answer."""
+    in this process while they run. Returns the runs (in the pack's order; a failed one
+    with ``error``, the cell and its section; the others ``ok``, ``stopped`` or ``not
+    run``) and ``meanwhile``'s answer."""
     order = sorted(PACKS[kind], key=lambda j: -j.cost)
     jobs = jobs or min(2, os.cpu_count() or 1)
-    timeout = int(options.get("time_budget", 600)) * 2
+    budget = int(options.get("time_budget", 600))
+    timeout = budget * 2            # the per-cell limit, derived from --time-budget
     base = {"ledger_dir": ctx.snapshot, "as_of": str(ctx.period.end.date()),
             "pack_dir": str(tmp)}
     nb_dir = Path(os.environ.get("WORKBENCH_NOTEBOOKS_DIR", NOTEBOOKS_DIR))
-    runs = []
+    specs = [(job.notebook, (str(nb_dir / job.notebook), str(tmp / job.notebook),
+                             {**base, **job.params(ctx)}, str(nb_dir), timeout,
+                             titles.get(job.notebook), budget)) for job in order]
     # kernels inherit these: no display; one thread each when kernels share the cores
     env_keys = {"MPLBACKEND": "Agg"}
     if jobs > 1:
@@ -500,36 +628,29 @@ def _run_notebooks(kind: str, ctx: Context, tmp: Path, jobs: int | None, options
                          "MKL_NUM_THREADS": "1"})
     saved = {k: os.environ.get(k) for k in env_keys}
     os.environ.update(env_keys)
+    notebooks = _Notebooks(specs, jobs, say)
+    thread = threading.Thread(target=notebooks.run, name="workbench-pack-notebooks",
+                              daemon=True)
     try:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-            futures = {}
-            for job in order:
-                params = {**base, **job.params(ctx)}
-                futures[pool.submit(_execute, str(nb_dir / job.notebook),
-                                    str(tmp / job.notebook), params, str(nb_dir), timeout,
-                                    titles.get(job.notebook))] = job
-                say(f"queued {job.notebook}")
-            try:
-                answer = meanwhile()
-            except BaseException:
-                for f in futures:
-                    f.cancel()
-                raise
-            for fut in as_completed(futures):
-                r = fut.result()
-                runs.append(r)
-                say(f"{r['notebook']}: {r['status']} in {r['seconds']:.1f} s")
-                if r["status"] != "ok":
-                    for f in futures:
-                        f.cancel()
+        thread.start()
+        try:
+            answer = meanwhile()
+            while thread.is_alive():
+                thread.join(0.5)
+        except BaseException:
+            notebooks.stop("the pack run was interrupted")
+            thread.join()
+            raise
     finally:
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+    if notebooks.error is not None:
+        raise notebooks.error
     rank = {j.notebook: i for i, j in enumerate(PACKS[kind])}
-    return sorted(runs, key=lambda r: rank[r["notebook"]]), answer
+    return sorted(notebooks.runs, key=lambda r: rank[r["notebook"]]), answer
 
 
 def _fail(first: dict, runs: list[dict], tmp: Path, out_root: Path, per: Period, kind: str,
@@ -547,8 +668,13 @@ def _fail(first: dict, runs: list[dict], tmp: Path, out_root: Path, per: Period,
         where = f" in cell {first.get('exec_count') or first.get('cell_index')}"
         if first.get("cell_heading"):
             where += f" (section '{first['cell_heading']}')"
-    msg = (f"notebook {first['notebook']} failed{where}: {first.get('error', 'unknown error')}; "
-           f"no pack written, the partial output is in {failed_dir}")
+    others = ""
+    for status, words in (("stopped", "stopped unfinished"), ("not run", "not run")):
+        names = [r["notebook"] for r in runs if r["status"] == status]
+        if names:
+            others += f"; {words}: {', '.join(names)}"
+    msg = (f"notebook {first['notebook']} failed{where}: {first.get('error', 'unknown error')}"
+           f"{others}; no pack written, the partial output is in {failed_dir}")
     return PackFailed(msg, failed_dir, first["notebook"], first.get("exec_count"))
 
 
@@ -590,19 +716,38 @@ def _render(kind: str, ctx: Context, tmp: Path, digest: str, started: str, runs:
                    ledger_hash=digest)
 
 
+def _minor_units_columns(table, df: pd.DataFrame) -> list[str]:
+    """The columns of a kept table holding integer minor units: those declared ``money``
+    and, by the workbench's naming rule, every ``*_minor`` column of whole numbers (a
+    notebook that shows only some of its amounts still keeps them all in the frame)."""
+    cols = [c for c in table.money if c in df.columns]
+    for c in df.columns:
+        if c in cols or not str(c).endswith("_minor"):
+            continue
+        values = [v for v in df[c].astype(object) if not (v is None or v is pd.NA or v != v)]
+        if values and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                          or isinstance(v, (float, np.floating)) and float(v).is_integer()
+                          for v in values):
+            cols.append(c)
+    return cols
+
+
 def _write_csv(table, path: Path) -> None:
-    """A kept table as CSV: code names, money as exact decimal text, one row per row."""
+    """A kept table as CSV: code names, money as exact decimal text (every column of
+    minor units, shown or not), numbers with every digit (no exponents), one row per row."""
     from ..money import format_amount
 
     df = table.frame.copy()
     if "currency" not in df.columns and table.currency:
         df["currency"] = table.currency
-    for c in (c for c in table.money if c in df.columns):
+    money = _minor_units_columns(table, df) if "currency" in df.columns else []
+    for c in money:
         # exact decimal text by each row's currency; an empty cell stays empty
-        df[c] = [("" if v is None or v is pd.NA or v != v else format_amount(int(v), cur))
+        df[c] = [("" if v is None or v is pd.NA or v != v or cur is None or cur != cur
+                  else format_amount(int(v), cur))
                  for v, cur in zip(df[c].astype(object), df["currency"])]
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, df.to_csv(index=False, lineterminator="\n", float_format="%.6g",
+    atomic_write_text(path, df.to_csv(index=False, lineterminator="\n",
                                       date_format="%Y-%m-%d"))
 
 

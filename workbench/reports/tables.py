@@ -15,10 +15,18 @@ import pandas as pd
 from ..aging import aging_records, aging_table, load_aging_policy
 from ..io.writer import atomic_write_text
 from ..ledger import Ledger
-from ..money import format_amount, format_amount_array, minor_units
+from ..money import format_amount_array, minor_units
 from ..periods import Period
+from .views import SUSPENSION_MONEY, WORKLIST_MONEY, WRITE_OFF_MONEY
 
-__all__ = ["money_frame", "write_tables", "write_reserve"]
+__all__ = ["money_frame", "write_tables", "write_reserve", "goals_csv"]
+
+
+def goals_csv(values: pd.DataFrame) -> str:
+    """:func:`workbench.goals.goal_values` as CSV text: exact decimals as they are (money
+    in the currency's decimals, no thousands separators), empty for n/a. The pack's
+    ``kpi_targets.csv`` and ``tables/kpi_targets.csv`` are the same bytes."""
+    return values.to_csv(index=False, lineterminator="\n", date_format="%Y-%m-%d")
 
 
 def money_frame(table: pd.DataFrame, money_columns: list[str]) -> pd.DataFrame:
@@ -93,30 +101,20 @@ def _write_collections(ledger: Ledger, period: Period, folder: Path) -> dict:
                                          activities=acts), money)
     csv("kpi_trend", kpi_trend(ledger, period.end, points=12, options=options, activities=acts),
         money)
-    # the company's goals for the period (quarterly or monthly targets of the shipped goals
-    # file): actual, target, variance, status; money columns as exact decimal text
-    from ..goals import kpis_against_targets, load_goals, period_frequency
+    # the goals for the period (quarterly or monthly targets of the shipped goals file): the
+    # company's, each segment's and each collector's KPIs, the collectors' activity targets;
+    # actual, target, variance as machine values (workbench.goals.goal_values)
+    from ..goals import goal_values, load_goals, pack_goals
     goals = load_goals()
-    try:
-        period_frequency(period)
-    except ValueError:
-        goals_frame = None                          # a week: no targets for it
-    else:
-        goals_frame = kpis_against_targets(ledger, period, goals, options=options,
-                                           activities=acts, table=kpis)
-    if goals_frame is not None:
-        g = goals_frame.copy()
-        is_money = g["unit"] == "money"
-        for col in ("actual", "target", "variance"):
-            g[col] = [format_amount(int(v), c) if m and v is not None and v == v else v
-                      for v, c, m in zip(g[col], g["currency"], is_money)]
-        atomic_write_text(folder / "kpi_targets.csv", g.to_csv(index=False, lineterminator="\n",
-                                                              float_format="%.4f"))
+    judged = pack_goals(ledger, period, goals, options=options, activities=acts, table=kpis)
+    if judged.frequency is not None:                # a week has no targets
+        for name, frame in (("kpi_targets", judged.kpis), ("activity_targets", judged.activity)):
+            atomic_write_text(folder / f"{name}.csv", goals_csv(goal_values(frame)))
     wl = worklist(ledger, period.end, policy, acts)
-    csv("worklist", wl, ["open_ar", "past_due_ar", "promise_due_today"])
+    csv("worklist", wl, WORKLIST_MONEY)
     csv("suspension_proposals", suspension_proposals(ledger, period.end, policy, acts),
-        ["past_due_ar"])
-    csv("write_off_proposals", write_off_proposals(ledger, period.end, policy), ["open_balance"])
+        SUSPENSION_MONEY)
+    csv("write_off_proposals", write_off_proposals(ledger, period.end, policy), WRITE_OFF_MONEY)
     from_log = int((acts["source"] == "state").sum()) if "source" in acts else 0
     return {"collections_policy": policy.label, "kpi_formulas": options.formulas(),
             "activity_log_rows_used": from_log, "goals": goals.label}

@@ -9,7 +9,16 @@ from ..money import format_money
 from ..reporting import Table, label_for
 
 __all__ = ["aging_view", "aging_comparison", "aging_tiles", "kpi_view", "kpi_tiles",
-           "fmt_money", "fmt_pct", "fx_note"]
+           "fmt_money", "fmt_pct", "fx_note", "worklist_view",
+           "goals_views", "WORKLIST_MONEY", "SUSPENSION_MONEY",
+           "WRITE_OFF_MONEY"]
+
+#: The amounts (integer minor units) of :func:`workbench.collections.worklist`, of the
+#: suspension and of the write-off proposals: one list for the pack's CSV files, the
+#: workbook and the notebook (an amount left out would be written in minor units).
+WORKLIST_MONEY = ["open_ar", "past_due_ar", "promise_due_today"]
+SUSPENSION_MONEY = ["past_due_ar"]
+WRITE_OFF_MONEY = ["open_balance"]
 
 
 #: The reserve methods' names for people (the JSON and CSV keep the code names).
@@ -168,3 +177,48 @@ def kpi_tiles(kpis: pd.DataFrame, prior: pd.DataFrame | None = None
              was("unapplied_cash", lambda v: fmt_money(v, r.currency))),
         ]
     return items
+
+
+def worklist_view(wl: pd.DataFrame, as_of: str, max_rows: int | None = 25) -> Table:
+    """The worklist (:func:`workbench.collections.worklist`) for people: who to call first
+    and why; every amount declared, so the workbook and ``tables/worklist.csv`` hold
+    currency amounts, never minor units."""
+    cols = {"rank": "Rank", "customer_id": "Customer", "customer_name": "Customer name",
+            "collector": "Collector", "currency": "Currency", "past_due_ar": "Past due",
+            "oldest_days_past_due": "Oldest (days past due)", "stage": "Stage",
+            "next_action": "Next action", "reasons": "Why"}
+    return Table("worklist", f"Worklist as of {as_of}", wl,
+                 columns={k: v for k, v in cols.items() if k in wl.columns},
+                 money=[c for c in WORKLIST_MONEY if c in wl.columns],
+                 integers=["rank", "oldest_days_past_due"], max_rows=max_rows)
+
+
+def goals_views(judged, period: str) -> tuple[list[Table], list[Table]]:
+    """The goals of a period (:func:`workbench.goals.pack_goals`) as tables: for people
+    (company, segments, collectors, activity; business names, formatted, no index) and
+    for machines (``kpi_targets`` with every scope, ``activity_targets``: numbers with a
+    unit, status codes). Returns ``(shown, kept)``."""
+    from ..goals import goal_values, goal_values_table, goals_table
+
+    label = f"{judged.kpis.attrs.get('goals', '')}, {judged.frequency} targets"
+    shown, kept = [], []
+    for scope, title in (("company", "the company"), ("segment", "each segment"),
+                         ("collector", "each collector")):
+        part = judged.scope(scope)
+        if len(part):
+            shown.append(goals_table(part, f"Goals against actuals, {title}, {period} "
+                                           f"({label})", name=f"kpi_targets_{scope}"))
+    if len(judged.activity):
+        shown.append(goals_table(
+            judged.activity, f"Activity against targets, each collector, {period} ({label})",
+            note="Counts and rates over all of the collector's currencies (Currency: all); "
+                 "cash collected and the past-due reduction per currency. On track: at "
+                 "target or better (higher is better for every activity goal); at risk: "
+                 "short by at most the file's band (% of target); missed: short by more. "
+                 "A percentage's variance is in points (pp); its variance % is n/a.",
+            name="activity_targets_people"))
+    kept.append(goal_values_table(goal_values(judged.kpis), "kpi_targets",
+                                  f"Goals against actuals, {period} ({label})"))
+    kept.append(goal_values_table(goal_values(judged.activity), "activity_targets",
+                                  f"Activity against targets, {period} ({label})"))
+    return shown, kept
