@@ -183,6 +183,12 @@ def test_metrics_against_targets(ledger, tmp_path):
         (260000, 300000, -40000, "missed")
     assert cash["variance_pct"] == pytest.approx(-13.3333)
     assert got[("Ann Lee", "USD", "past_due_reduction_pct")]["status"] == "on track"
+    # a rate's variance is in points (70 - 50 = +20 pp) and has no variance % (a percent of
+    # a percent means nothing; on a tiny base it is absurd)
+    red = got[("Ann Lee", "USD", "past_due_reduction_pct")]
+    assert (red["variance"], red["variance_pct"]) == (pytest.approx(20.0), None)
+    kept = got[("Ann Lee", "all", "promise_kept_rate")]
+    assert (kept["variance"], kept["variance_pct"]) == (pytest.approx(-10.0), None)
     assert got[("Bob Stone", "all", "calls")]["status"] == "on track"
     assert ("Bob Stone", "EUR", "cash_collected") not in got
     assert any("no EUR target" in n for n in frame.attrs["notes"])

@@ -164,6 +164,21 @@ def test_trend_has_the_target_line(ledger, goals_file):
     assert usd["actual"].iloc[-1] == pytest.approx(69.0)
 
 
+def test_trend_plot_names_each_month_end_and_the_monthly_target(ledger, goals_file):
+    import matplotlib
+    matplotlib.use("Agg")
+    from workbench.goals import plot_target_trend
+    trend = target_trend(ledger, "2026-09-30", load_goals(goals_file), "dso", points=3)
+    ax = plot_target_trend(trend)
+    # the 2026-07-31 point is labelled July, not August (its tick is the month end itself)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["Jul 2026", "Aug 2026", "Sep 2026"]
+    assert ax.get_title() == "DSO by month end against its monthly target"
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels[-1].startswith("monthly target (")
+    import matplotlib.pyplot as plt
+    plt.close(ax.figure)
+
+
 def test_shipped_goals_load():
     goals = load_goals()
     assert goals.version and goals.targets("company", None, "quarterly")["dso"] == 60

@@ -515,7 +515,8 @@ def target_trend(ledger, end, goals: Goals, goal: str, points: int = 12,
                      (int(t) if g.unit == "money" else float(t)),
                      "status": goal_status(actual, t, g.direction, goals.band(goal))})
     out = _object_frame(rows, ["period", "end", "currency", "actual", "target", "status"])
-    out.attrs.update({"goal": goal, "label": g.label, "unit": g.unit, "goals": goals.label})
+    out.attrs.update({"goal": goal, "label": g.label, "unit": g.unit, "goals": goals.label,
+                      "target_frequency": "monthly"})
     return out
 
 
@@ -541,11 +542,17 @@ def plot_target_trend(trend: pd.DataFrame, currency: str | None = None, ax=None)
                             for v in data.loc[sel, "actual"]], marker="o", label=f"actual ({cur})")
     first = data.drop_duplicates("end")
     if first["target"].notna().any():
+        freq = trend.attrs.get("target_frequency", "monthly")
         ax.plot(pd.to_datetime(first["end"]), [None if v is None else float(v) / scale
                                                for v in first["target"]],
-                linestyle="--", color="tab:red", label="target")
+                linestyle="--", color="tab:red", label=f"{freq} target ({trend.attrs.get('goals', 'goals file')})")
+    # one tick per month end, labelled with its own month (not the next month's first day)
+    ticks = sorted(pd.to_datetime(first["end"]).unique())
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([pd.Timestamp(t).strftime("%b %Y") for t in ticks], rotation=45,
+                       ha="right")
     units = {"days": "days", "percent": "percent", "money": currency or "", "count": "count"}
-    title = f"{label} by month end against its target"
+    title = f"{label} by month end against its monthly target"
     ax.set_title(title + (f" ({currency})" if unit == "money" else ""))
     ax.set_xlabel("Month end")
     ax.set_ylabel(f"{label} ({units.get(unit, unit)})")
