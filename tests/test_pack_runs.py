@@ -183,7 +183,7 @@ def test_a_notebook_failing_while_others_are_queued_ends_in_the_failure_path(tmp
     assert r.returncode == 1, r.stderr
     assert seconds < 150                     # the sleeping notebook was stopped, not awaited
     # (a kernel stopped may log its own traceback; the runner's never shows)
-    assert "runner.py" not in r.stderr and "CancelledError" not in r.stderr
+    assert "workbench/reports/" not in r.stderr and "CancelledError" not in r.stderr
     assert "notebook payment_risk.ipynb failed in cell 3 (section 'Training the model'): " \
            "RuntimeError: the model cannot be trained today" in r.stderr
     assert "stopped unfinished: credit_evaluation.ipynb" in r.stderr
@@ -211,7 +211,7 @@ def test_a_cell_timeout_names_the_limit_and_where_it_comes_from(tmp_path):
         tmp_path, {"payment_risk.ipynb": "import time\ntime.sleep(120)"}, "x = 1",
         "--jobs", "1", "--time-budget", "1", "--quiet")
     assert r.returncode == 1, r.stderr
-    assert seconds < 100 and "runner.py" not in r.stderr
+    assert seconds < 100 and "workbench/reports/" not in r.stderr
     assert "notebook payment_risk.ipynb failed in cell 3 (section 'Training the model'): " \
            "CellTimeoutError: the cell ran longer than the per-cell time limit of 2 s (twice " \
            "the --time-budget of 1 s; give a larger --time-budget to allow more)" in r.stderr
