@@ -1,174 +1,23 @@
-"""The Ledger: the validated canonical tables and their as-of views.
-
->>> from workbench import Ledger
->>> ledger = Ledger.load("data/demo")                       # doctest: +SKIP
->>> ledger.open_items("2026-09-30")                         # doctest: +SKIP
-
-Money is ``int64`` minor units in ``*_minor`` columns beside a ``currency`` column.
-Every as-of view uses only rows dated on or before the as-of date.
-
-The one event model: :meth:`Ledger.reductions` reads the reducing tables (applications,
-credit memos, write-offs, recoveries) as one stream; :meth:`Ledger.settlement` (and
-:meth:`Ledger.settlement_periods`) give each invoice's open balance, settlement date and
-days late from it, one definition for aging, KPIs, collections, credit, risk and the
-reserve. Results shared by many calls live in :attr:`Ledger.cache` (:class:`LedgerCache`).
-"""
+"""The :class:`Ledger`: the validated tables and their as-of views (one event model)."""
 
 from __future__ import annotations
 
 import hashlib
-import re
 import shutil
 import tempfile
-import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from . import schema
-from .config import REPORT_CURRENCY
-from .io.loader import ColumnMap, LoadReport, load_column_map, read_ledger_folder
-from .io.writer import make_temp_dir, replace_dir, write_table
-from .money import format_amount
-from .schema import (CURRENCY, DATE, ID, INT, MONEY, NUMBER, TABLES, TEXT, TIMESTAMP,
-                     LedgerError, Problem)
-
-__all__ = ["Ledger", "LedgerCache", "LedgerError", "Problem", "validate_folder", "to_date",
-           "REDUCTION_KINDS", "AfterLedgerWarning"]
-
-#: The kinds of event that reduce (or, a recovery, reinstate) an invoice's open balance, in
-#: the order events of one invoice and day are taken: a recovery first (it reinstates what
-#: was written off so that the recovered cash can be applied), then cash, credit memos and
-#: write-offs, so that a same-day write-off of the remainder closes the invoice. It is the
-#: order validation walks them in (``schema._invoice_balance_checks``).
-REDUCTION_KINDS = ("recovery", "application", "credit_memo", "write_off")
-
-
-
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$")
-
-
-class AfterLedgerWarning(UserWarning):
-    """An as-of date or period after the ledger's last date (figures as the ledger stands)."""
-
-
-class LedgerCache:
-    """Results computed from one ledger's tables, kept for the ledger's life.
-
-    Entries are keyed by ``(namespace, key)``: ``cache.get("aging", (as_of, by), compute)``
-    returns the cached value or calls ``compute()`` once. Analyses use it for what many
-    calls share (id lookups, the reduction events, engines, histories per date).
-
-    **The tables are not modified after loading**; every entry assumes so. The cache is
-    bound to the identity of its ledger's tables (the tables mapping and each frame object
-    in it): replacing a table (``ledger.tables["invoices"] = frame``) or the mapping empties
-    it at the next access. A frame changed *in place* is not seen: call :meth:`clear` after
-    doing that. Pickling a ledger drops its cache.
-    """
-
-    def __init__(self):
-        self._spaces: dict[str, dict] = {}
-        self._owner = None
-        self._identity = None
-
-    def bind(self, ledger: "Ledger") -> "LedgerCache":
-        """Tie the cache to ``ledger``'s tables (done by the Ledger itself)."""
-        self._owner = weakref.ref(ledger)
-        self._identity = self._current_identity()
-        return self
-
-    def _current_identity(self):
-        ledger = self._owner() if self._owner is not None else None
-        if ledger is None:
-            return None
-        tables = ledger.__dict__.get("tables")
-        if type(tables) is dict:          # each frame object (reading a plain dict loads nothing)
-            return (id(tables), tuple((name, id(df)) for name, df in tables.items()))
-        # a mapping that reads its tables when asked (the ledger store's): its identity and
-        # names only, never its frames (that would read every table)
-        return (id(tables), tuple(tables) if tables is not None else ())
-
-    def _check(self) -> None:
-        ident = self._current_identity()
-        if ident != self._identity:
-            self.clear()
-            self._identity = ident
-
-    def get(self, namespace: str, key, compute):
-        """The value cached under ``(namespace, key)``, computed by ``compute()`` once."""
-        self._check()
-        space = self._spaces.setdefault(namespace, {})
-        try:
-            return space[key]
-        except KeyError:
-            value = space[key] = compute()
-            return value
-
-    def namespace(self, name: str) -> dict:
-        """The live dict of one namespace (e.g. ``"positions"``, which the ledger store
-        reads and seeds); it stays the same object across :meth:`clear`."""
-        self._check()
-        return self._spaces.setdefault(name, {})
-
-    def clear(self, namespace: str | None = None) -> None:
-        """Forget every entry (or one namespace's). Needed after changing a table in place."""
-        for name, space in self._spaces.items():
-            if namespace is None or name == namespace:
-                space.clear()
-
-    def __contains__(self, item) -> bool:
-        namespace, key = item
-        return key in self._spaces.get(namespace, {})
-
-    def keys(self, namespace: str) -> list:
-        return list(self._spaces.get(namespace, {}))
-
-    def __getstate__(self):
-        return {}
-
-    def __setstate__(self, state):
-        self.__init__()
-
-    def __repr__(self) -> str:
-        return f"LedgerCache({', '.join(f'{k}: {len(v)}' for k, v in self._spaces.items())})"
-
-
-def to_date(value) -> pd.Timestamp:
-    """An as-of date from ``"2026-09-30"`` (ISO 8601 text only: ``01/02/2026`` is ambiguous
-    and refused), a date or a Timestamp (time of day dropped)."""
-    if isinstance(value, str) and not _ISO_DATE.match(value.strip()):
-        raise ValueError(f"not a date: {value!r} (use YYYY-MM-DD)")
-    try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError) as e:
-        raise ValueError(f"not a date: {value!r} (use YYYY-MM-DD)") from e
-    if pd.isna(ts):
-        raise ValueError(f"not a date: {value!r} (use YYYY-MM-DD)")
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert(None)
-    return ts.normalize().as_unit("ns")
-
-
-def _empty_frame(name: str) -> pd.DataFrame:
-    cols = {}
-    for c in TABLES[name].columns:
-        if not c.required and c.name != "currency":
-            continue
-        if c.kind in (ID, TEXT, CURRENCY, schema.CHOICE):
-            cols[c.frame_name] = pd.Series(dtype="str")
-        elif c.kind == DATE:
-            cols[c.frame_name] = pd.Series(dtype="datetime64[ns]")
-        elif c.kind == TIMESTAMP:
-            cols[c.frame_name] = pd.Series(dtype="datetime64[ns, UTC]")
-        elif c.kind in (MONEY, INT):
-            cols[c.frame_name] = pd.Series(dtype="int64")
-        elif c.kind == NUMBER:
-            cols[c.frame_name] = pd.Series(dtype="float64")
-        else:
-            cols[c.frame_name] = pd.Series(dtype=object)
-    return pd.DataFrame(cols)
+from .. import schema
+from ..config import REPORT_CURRENCY
+from ..io.loader import ColumnMap, LoadReport
+from ..io.writer import make_temp_dir, replace_dir, write_table
+from ..money import format_amount
+from ..schema import LedgerError
+from .base import REDUCTION_KINDS, AfterLedgerWarning, LedgerCache, to_date
 
 
 @dataclass
@@ -213,8 +62,8 @@ class Ledger:
         folder (written by a pack, see :mod:`workbench.io.snapshot`) is read as it was
         validated. Either way each table file's SHA-256 is checked as it is read.
         """
-        from .io import store
-        from .io.snapshot import is_snapshot, read_snapshot
+        from ..io import store
+        from ..io.snapshot import is_snapshot, read_snapshot
         if is_snapshot(folder):
             return read_snapshot(folder)
         return store.load(folder, column_map, report_currency, progress)
@@ -228,6 +77,7 @@ class Ledger:
         try:
             for name, df in frames.items():
                 df.to_csv(tmp / f"{name}.csv", index=False, lineterminator="\n")
+            from .validate import validate_folder  # (validate imports this module)
             ledger, problems = validate_folder(tmp, None, report_currency)
             if problems:
                 raise LedgerError(problems, str(tmp))
@@ -610,7 +460,7 @@ class Ledger:
         cols = [c for c in customer_columns if c in cust.columns]
         notes: list[str] = []
         if cols:
-            from .master import MASTER_FIELDS, customers_as_of, field_column
+            from ..master import MASTER_FIELDS, customers_as_of, field_column
             timed = [f for f in MASTER_FIELDS if field_column(f) in cols]
             frame = cust[["customer_id", *[c for c in cols if c not in
                                            {field_column(f) for f in timed}]]].copy()
@@ -728,51 +578,3 @@ class Ledger:
         return folder
 
 
-def validate_folder(folder: str | Path, column_map: str | Path | ColumnMap | None = None,
-                    report_currency: str = REPORT_CURRENCY, progress: bool = False
-                    ) -> tuple[Ledger | None, list[Problem]]:
-    """Read, type and validate a ledger folder; return (ledger or None, every problem).
-
-    ``progress=True`` shows a tqdm bar per table (large ledgers take seconds).
-    """
-    from tqdm.auto import tqdm
-
-    if column_map is not None and not isinstance(column_map, ColumnMap):
-        column_map = load_column_map(column_map)
-    raws, problems, report = read_ledger_folder(folder, column_map)
-    for name in schema.REQUIRED_TABLES:
-        if name not in raws and not any(p.table == name for p in problems):
-            problems.append(Problem(name, None, None, f"required table {name} is missing "
-                                    f"({name}.csv, {name}.parquet or an Excel sheet '{name}')",
-                                    None, str(folder)))
-    typed: dict[str, schema.TypedTable] = {}
-    currencies: dict[str, pd.Series] = {}
-    bar = tqdm(total=len(raws) + 1, desc="validating", unit="table", disable=not progress)
-    for name in schema.TABLE_ORDER:
-        raw = raws.get(name)
-        if raw is None:
-            continue
-        bar.set_postfix_str(name)
-        bar.update()
-        t = schema.type_table(raw, currencies, report_currency, problems)
-        if t is None:
-            continue
-        typed[name] = t
-        if name == "customers":
-            currencies["customer"] = schema.currency_lookup(t.frame, "customer_id")
-        elif name == "invoices":
-            currencies["invoice"] = schema.currency_lookup(t.frame, "invoice_id")
-        schema.model_checks(t, raw, problems)
-    bar.set_postfix_str("cross-table checks")
-    positions: dict = {}
-    schema.cross_checks(typed, raws, problems, positions)
-    bar.update()
-    bar.close()
-    problems = sorted(set(problems), key=schema.problem_sort_key)
-    if problems:
-        return None, problems
-    tables = {name: (typed[name].frame if name in typed else _empty_frame(name))
-              for name in TABLES}
-    ledger = Ledger(tables, frozenset(typed), str(folder), report, report_currency)
-    ledger.cache.namespace("positions").update(positions)   # the id lookups validation made
-    return ledger, []
