@@ -25,15 +25,16 @@ whenever two readings fit, the engine suggests instead of posting.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
 from ..ledger import Ledger, to_date
 from ..money import format_amount
+from .allocate import Allocation
+from .identify import Identification
+from .lines import _KeyIndex, _Line, _receipt_text, _str
 from .policy import CashAppPolicy, load_cashapp_policy
-from .text import REF_WORD, normalise_name, po_key, reference_keys
+from .text import normalise_name, po_key, reference_keys
 
 __all__ = ["Matcher", "match_receipts", "RULES"]
 
@@ -42,72 +43,7 @@ RULES = ("reference_exact", "reference_subset", "reference_plus_subset", "short_
          "unapplied")
 
 
-def _str(v) -> str:
-    return v if isinstance(v, str) else ""
-
-
-def _receipt_text(receipt) -> str:
-    """All the text a receipt carries (payer, remittance, the statement's free text), each
-    piece once: a free text that already holds the others replaces them."""
-    parts = []
-    for v in (_str(receipt.payer_name), _str(receipt.reference), _str(getattr(receipt, "details", ""))):
-        v = v.strip()
-        if not v:
-            continue
-        parts = [p for p in parts if p not in v]
-        if not any(v in p for p in parts):
-            parts.append(v)
-    return " ".join(parts)
-
-
-@dataclass
-class _Line:
-    receipt_id: str
-    invoice_id: str | None
-    amount_minor: int
-    currency: str
-    rule: str
-    confidence: float
-    reason: str
-
-
-class _KeyIndex:
-    """key -> invoice positions, for millions of keys: one dict of key -> group number
-    and the positions sorted by group (no per-key arrays)."""
-
-    def __init__(self, keys: np.ndarray, positions: np.ndarray):
-        codes, uniques = pd.factorize(pd.Series(keys, dtype=object), sort=False)
-        order = np.argsort(codes, kind="stable")
-        self.pos = np.asarray(positions)[order]
-        counts = np.bincount(codes, minlength=len(uniques))
-        self.start = np.concatenate([[0], np.cumsum(counts)])
-        self.code = dict(zip(uniques.tolist(), range(len(uniques))))
-
-    def get(self, key):
-        c = self.code.get(key)
-        return None if c is None else self.pos[self.start[c]:self.start[c + 1]]
-
-
-def expected_chance_fits(values: np.ndarray, target: int, max_size: int) -> float:
-    """Expected number of sets of ``values`` (at most ``max_size`` items) summing exactly to
-    ``target`` by chance (normal approximation per minor unit; see _subset_confidence)."""
-    from math import comb, exp, pi, sqrt
-
-    v = np.asarray(values, dtype=float)
-    n = len(v)
-    if n == 0:
-        return 0.0
-    mu = float(v.mean())
-    sigma = float(v.std()) or max(mu * 0.1, 1.0)
-    total = 0.0
-    for k in range(1, min(max_size, n) + 1):
-        sd = sqrt(k) * sigma
-        z = (target - k * mu) / sd
-        total += comb(n, k) * exp(-0.5 * z * z) / (sqrt(2 * pi) * sd)
-    return total
-
-
-class Matcher:
+class Matcher(Identification, Allocation):
     """Indexes of one ledger's open items, customers and history; matches receipts.
 
     Parameters
@@ -232,128 +168,6 @@ class Matcher:
         frame = frame[frame["norm"] != ""]
         groups = frame.groupby("norm")["customer"].agg(lambda x: sorted(set(x)))
         return {k: v for k, v in groups.items() if len(v) <= 3}
-
-    # -------------------------------------------------------------- identification
-    def candidates(self, customer_id, payer_name, text: str = "") -> dict[str, tuple[float, str]]:
-        """Every plausible customer for a receipt: customer -> (confidence, how).
-
-        The customer id on the receipt; else the payer name: every customer of that
-        normalised name (several when names are shared), names it paid for before, a
-        customer whose name it is the start of (a 35-character truncation), names within
-        the fuzzy margin of the best; else customers named anywhere in the free text.
-        Amounts and references decide between several (see :meth:`match`).
-        """
-        if isinstance(customer_id, str) and customer_id in self.customer_ids:
-            return {customer_id: (1.0, f"customer id {customer_id} on the receipt")}
-        key = (payer_name, text)
-        got = self._candidate_cache.get(key)
-        if got is None:
-            got = self._by_name(payer_name) or self._in_text(text)
-            self._candidate_cache[key] = got
-        return got
-
-    def _by_name(self, payer_name) -> dict[str, tuple[float, str]]:
-        norm = normalise_name(payer_name)
-        if not norm:
-            return {}
-        shown = str(payer_name).strip()
-        if norm in self.names:
-            return {c: (0.97, f"payer name '{shown}' is the customer's name") for c in self.names[norm]}
-        if norm in self.aliases:
-            return {c: (0.96, f"payer name '{shown}' paid this customer before")
-                    for c in self.aliases[norm]}
-        if len(str(payer_name).strip()) >= 30 and len(norm) >= 12:
-            import bisect
-            i = bisect.bisect_left(self.sorted_names, norm)
-            hits = []
-            while i < len(self.sorted_names) and self.sorted_names[i].startswith(norm):
-                hits += self.names[self.sorted_names[i]]
-                i += 1
-            if hits:
-                return {c: (0.95, f"payer name '{shown}' is the start of the customer's name "
-                                  f"(cut by the bank)") for c in hits}
-        return self._fuzzy(norm, shown)
-
-    def _fuzzy(self, norm: str, shown: str) -> dict[str, tuple[float, str]]:
-        if norm not in self._fuzzy_cache:
-            from rapidfuzz import fuzz, process
-            # candidates below (min score - margin) cannot matter
-            self._fuzzy_cache[norm] = process.extract(
-                norm, self.blocks.get(norm[0], []), scorer=fuzz.WRatio, limit=5,
-                score_cutoff=self.policy.fuzzy_min_score - self.policy.fuzzy_margin)
-        got = self._fuzzy_cache[norm]
-        if not got or got[0][1] < self.policy.fuzzy_min_score:
-            return {}
-        best = got[0][1]
-        out = {}
-        for name, score, _ in got:
-            if score >= best - self.policy.fuzzy_margin:
-                for c in self.names[name]:
-                    conf = min(0.95, 0.85 + (score - self.policy.fuzzy_min_score) / 100)
-                    out[c] = (conf, f"payer name '{shown}' resembles '{self.customer_name[c]}' "
-                                    f"(score {score:.0f})")
-        return out
-
-    def _in_text(self, text: str) -> dict[str, tuple[float, str]]:
-        """Customers named in a free text (BAI2 16-record text, MT940 :86:): the longest
-        runs of words that are a customer's normalised name; else the words before the
-        first reference, matched fuzzily."""
-        words = normalise_name(text).split()
-        if not words:
-            return {}
-        spans = []
-        for i in range(len(words)):
-            for n in range(min(self.max_name_words, len(words) - i), 0, -1):
-                g = " ".join(words[i:i + n])
-                if g in self.names and (n >= 2 or len(g) >= 6):
-                    spans.append((i, i + n, g))
-                    break
-        spans = [s for s in spans if not any(o[0] <= s[0] and s[1] <= o[1] and o != s for o in spans)]
-        if spans:
-            # a name that opens the text is where banks put the payer: as good as a payer
-            # name; a name further in may be someone else's (on behalf of, a reference)
-            return {c: (0.97 if i == 0 else 0.95,
-                        f"'{g}' {'opens' if i == 0 else 'is named in'} the remittance text")
-                    for i, _, g in spans for c in self.names[g]}
-        lead = []
-        for w in normalise_name(text).split():
-            if any(ch.isdigit() for ch in w) or REF_WORD.match(w):
-                break
-            lead.append(w)
-        if len(" ".join(lead)) >= 5:
-            return self._fuzzy(" ".join(lead), " ".join(lead))
-        return {}
-
-    def _quoted_not_open(self, strong_keys: set[str], strong: list[int]) -> list[str]:
-        """Full invoice numbers quoted of invoices that are not open (or not in the
-        receipt's currency, or not issued yet), unless an open one is quoted too."""
-        if strong:
-            return []
-        return sorted({self.all_invoices[k] for k in strong_keys if k in self.all_invoices})
-
-    def _related(self, cust: str, cands) -> str | None:
-        """A candidate payer of the same group as ``cust`` (its parent, a subsidiary, a
-        sister company under the same parent), or None."""
-        group = self._group.get(cust)
-        for c in sorted(cands):
-            if c == cust:
-                continue
-            if group is not None and self._group.get(c) == group:
-                return c
-        return None
-
-    def references(self, text: str, keys=None) -> tuple[set[int], set[int]]:
-        strong_keys, weak_keys = keys or reference_keys(text)
-        strong, weak = set(), set()
-        for k in strong_keys:
-            hit = self.strong_index.get(k)
-            if hit is not None:
-                strong.update(hit.tolist())
-        for k in weak_keys:
-            hit = self.weak_index.get(k)
-            if hit is not None:
-                weak.update(hit.tolist())
-        return strong, weak - strong
 
     # -------------------------------------------------------------- matching
     def _eligible(self, positions, day, currency) -> list[int]:
@@ -617,150 +431,6 @@ class Matcher:
                                                f"customer by {how}", deduction=int(self.open[p]) - R)
         return None
 
-    # -------------------------------------------------------------- helpers
-    def _customer_items(self, cust, receipt) -> list[int]:
-        pos = self.by_customer.get(cust)
-        if pos is None:
-            return []
-        day = np.datetime64(pd.Timestamp(receipt.receipt_date), "ns")
-        ok = pos[(self.open[pos] > 0) & (self.inv_date[pos] <= day) & (self.inv_cur[pos] == receipt.currency)]
-        return ok.tolist()   # oldest due first
-
-    #: unreferenced invoices paid with referenced ones fall due within this many days of them
-    NEIGHBOUR_DAYS = 45
-    EARLY_DAYS = 10
-
-    def _neighbours(self, cust, receipt, refs) -> list[int]:
-        """The customer's other open items due within ``NEIGHBOUR_DAYS`` of the referenced
-        ones (what a payment run that names some invoices usually also pays)."""
-        ref_set = set(refs)
-        lo = min(self.due[p] for p in refs) - np.timedelta64(self.NEIGHBOUR_DAYS, "D")
-        hi = max(self.due[p] for p in refs) + np.timedelta64(self.NEIGHBOUR_DAYS, "D")
-        # and not due later than EARLY_DAYS after the receipt: few pay that early
-        hi = min(hi, np.datetime64(pd.Timestamp(receipt.receipt_date), "ns")
-                 + np.timedelta64(self.EARLY_DAYS, "D"))
-        return [p for p in self._customer_items(cust, receipt)
-                if p not in ref_set and lo <= self.due[p] <= hi]
-
-    def _subsets(self, pool: list[int], target: int, limit: int = 2) -> list[tuple[int, ...]]:
-        """Sets of ``pool`` items (at most ``subset_max_size``) whose open balances sum to
-        ``target``; stops after ``limit``. Meet in the middle: every subset sum of each
-        half (vectorised), then a sorted search for the complements."""
-        pool = list(pool)[: self.policy.subset_max_items]
-        if not pool or target <= 0:
-            return []
-        k = self.policy.subset_max_size
-        vals = self.open[np.asarray(pool)].astype(np.int64)
-        half = len(pool) // 2
-
-        def enum(v):
-            masks = np.arange(1 << len(v), dtype=np.int64)
-            bits = (masks[:, None] >> np.arange(len(v))) & 1
-            return bits, bits @ v, bits.sum(axis=1)
-
-        lb, ls, lz = enum(vals[:half])
-        rb, rs, rz = enum(vals[half:])
-        order = np.argsort(rs, kind="stable")
-        rs_sorted = rs[order]
-        need = target - ls
-        lo = np.searchsorted(rs_sorted, need, side="left")
-        hi = np.searchsorted(rs_sorted, need, side="right")
-        found = []
-        for i in np.flatnonzero(hi > lo):
-            for j in order[lo[i]:hi[i]]:
-                size = int(lz[i] + rz[j])
-                if 0 < size <= k:
-                    members = np.concatenate([np.flatnonzero(lb[i]), half + np.flatnonzero(rb[j])])
-                    found.append(tuple(pool[m] for m in members))
-                    if len(found) >= limit:
-                        return found
-        return found
-
-    #: a unique exact-sum set is trusted when fewer chance matches than this are expected
-    CHANCE_LIMIT = 0.01
-
-    def _subset_confidence(self, pool: list[int], target: int) -> tuple[float, str]:
-        """How much a unique exact-sum set proves.
-
-        Some set of many open items adds up to almost any amount by chance. The expected
-        number of chance fits is estimated as sum over set sizes k of C(n, k) times the
-        density of a k-item sum at the target, the sum taken as normal with mean k*mu and
-        standard deviation sqrt(k)*sigma of the pool's open balances (central limit; per
-        minor unit). A set is trusted (0.93) only when that is below ``CHANCE_LIMIT`` and
-        the whole pool was searched; otherwise it is suggested.
-        """
-        n = min(len(pool), self.policy.subset_max_items)
-        chance = expected_chance_fits(self.open[np.asarray(pool[:n])], target,
-                                      self.policy.subset_max_size)
-        complete = len(pool) <= self.policy.subset_max_items
-        if complete and chance <= self.CHANCE_LIMIT:
-            return 0.93, f"the only set of the customer's {len(pool)} open items"
-        why = (f"the only set found among the {n} oldest of {len(pool)} open items"
-               if not complete else f"the only set of {len(pool)} open items")
-        return (0.85 if chance <= 0.05 else 0.7), (f"{why}, but a chance match is plausible "
-                                                   f"({chance:.3f} expected): review")
-
-    def _line(self, receipt, pos, amount, rule, conf, reason) -> _Line:
-        return _Line(receipt.receipt_id, self.inv_id[pos], int(amount), receipt.currency, rule,
-                     round(float(min(max(conf, 0.0), 1.0)), 4), reason)
-
-    def _apply_oldest_first(self, receipt, refs, R, rule, conf, reason, deduction: int = 0):
-        lines, left = [], R
-        for p in sorted(refs, key=lambda q: (self.due[q], q)):
-            if left <= 0:
-                break
-            take = min(int(self.open[p]), left)
-            lines.append(self._line(receipt, p, take, rule, conf, reason))
-            left -= take
-        if deduction and lines:
-            last = lines[-1]
-            lines.append(_Line(receipt.receipt_id, last.invoice_id, deduction, receipt.currency,
-                               "deduction", last.confidence,
-                               f"short pay of {format_amount(deduction, receipt.currency)} on "
-                               f"{last.invoice_id}: proposed deduction, needs approval"))
-        return lines
-
-    def _suggest_sets(self, receipt, fits, rule, reason) -> list[_Line]:
-        oldest = min(fits, key=lambda s: sorted(self.due[p] for p in s))
-        return [self._line(receipt, p, int(self.open[p]), rule, 0.5,
-                           f"{reason}; suggesting the oldest set") for p in oldest]
-
-    def _unapplied(self, receipt, reason, cust=None, pool=None) -> list[_Line]:
-        suggestions = []
-        if pool:
-            R = int(receipt.amount_minor)
-            ranked = sorted(pool, key=lambda p: abs(int(self.open[p]) - R))[:3]
-            suggestions = [f"{self.inv_id[p]} ({format_amount(int(self.open[p]), receipt.currency)})"
-                           for p in ranked]
-        elif cust is None and receipt.payer_name:
-            from rapidfuzz import fuzz, process
-            norm = normalise_name(receipt.payer_name)
-            got = process.extract(norm, self.blocks.get(norm[:1], []), scorer=fuzz.WRatio,
-                                  limit=3) if norm else []
-            suggestions = [f"{c} {self.customer_name[c]} ({s:.0f})"
-                           for n, s, _ in got for c in self.names[n]]
-        text = reason + (f"; suggestions: {'; '.join(suggestions)}" if suggestions else "")
-        return [_Line(receipt.receipt_id, None, int(receipt.amount_minor), receipt.currency,
-                      "unapplied", 0.0, text)]
-
-    def consume(self, lines: list[_Line], threshold: float) -> None:
-        """Auto lines take the invoices' open balances (later receipts see the rest); an
-        invoice a suggested line names is *pending*: its open balance may be about to
-        shrink: a later part payment of it that would not fit beside the suggestion is no
-        longer trusted alone."""
-        for ln in lines:
-            if ln.invoice_id is None or ln.rule in ("deduction", "unapplied"):
-                continue
-            if ln.confidence >= threshold:
-                self.open[self._pos(ln.invoice_id)] -= ln.amount_minor
-            else:
-                p = self._pos(ln.invoice_id)
-                self.pending[p] = self.pending.get(p, 0) + ln.amount_minor
-
-    def _pos(self, invoice_id) -> int:
-        if not hasattr(self, "_pos_of"):
-            self._pos_of = {v: i for i, v in enumerate(self.inv_id)}
-        return self._pos_of[invoice_id]
 
 
 def match_receipts(ledger: Ledger, receipts: pd.DataFrame, as_of=None,
