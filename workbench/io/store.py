@@ -49,7 +49,7 @@ __all__ = ["store_root", "sources_of", "store_key", "load", "entries", "StoreWar
            "SCHEMA_MODULES", "schema_version"]
 
 #: the modules whose code decides what a valid ledger is and how it is typed
-SCHEMA_MODULES = ("schema/", "money.py", "ledger/", "io/loader.py", "io/snapshot.py",
+SCHEMA_MODULES = ("schema/", "money.py", "ledger/", "io/loader.py", "io/column_maps.py", "io/snapshot.py",
                   "io/store.py")          # a name ending in / : every module of that package
 _SOURCE_SUFFIXES = {".csv", ".parquet", ".xlsx"}
 #: entries kept per ledger folder (the newest first); a changed folder replaces its entry
