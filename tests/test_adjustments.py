@@ -570,6 +570,14 @@ def test_cli_propose_reads_pricing_errors_logged_in_the_workbench(db, ledger_dir
     assert f"ADJ-PRICINGERROR-S-{rid}" not in proposed("2026-09-30")     # logged later
     out = proposed(today)
     assert f"ADJ-PRICINGERROR-S-{rid}" in out and "25.00" in out
+    # without --as-of: the ledger as of its last date, and every note the log holds now
+    rid2 = ActivityLog(db, ledger).add("C2", "note", "ann", invoice_id="I3",
+                                       note="PRICING ERROR 1.000: freight billed twice",
+                                       actor="ann")          # logged now, after 2026-09-30
+    assert run(parser.parse_args(["adjustments", "--db", db.url, "propose", "--ledger",
+                                  str(ledger_dir), "--dry-run"])) == 0
+    out = capsys.readouterr().out
+    assert f"ADJ-PRICINGERROR-S-{rid}" in out and f"ADJ-PRICINGERROR-S-{rid2}" in out
 
 
 def _exported_batch(db, ledger_dir, out):

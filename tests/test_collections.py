@@ -463,8 +463,15 @@ def test_suspension_stage_below_the_suspension_rule_is_not_told_to_suspend(tmp_p
     assert wl["oldest_days_past_due"].tolist() == [100, 100, 100]
     assert wl.loc["S", "next_action"] == "recommend suspension (see suspension proposals)"
     assert wl.loc["T", "next_action"] == (
-        "escalate to sales: stage suspension by age, but no suspension (past due under "
-        "5,000.00 USD; fewer than 2 broken promises)")
+        "escalate to sales: stage suspension by age, but no suspension (past due 50.00 USD, "
+        "under 5,000.00; 0 broken promise(s), under 2)")
     assert wl.loc["W", "next_action"] == ("propose the small-balance write-off (see write-off "
                                           "proposals); below the suspension rule")
     assert wl.loc["T", "days_since_contact"] == 0
+    # already suspended: the rule is met but there is nothing to propose; never "not met"
+    led2 = Ledger.load(write_ledger(
+        tmp_path / "sus2", customers=[cust("S", status="suspended")],
+        invoices=[inv("S1", "S", "2026-05-23", "2026-06-22", "6000.00")]))
+    assert worklist(led2, AS_OF).set_index("customer_id").loc["S", "next_action"] == (
+        "account already suspended: escalate to sales for what is still owed "
+        "(stage suspension)")

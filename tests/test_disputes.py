@@ -254,6 +254,14 @@ def test_open_twice_with_one_key_is_one_dispute(book):
     assert (s["owner"], s["due_date"]) == ("collector", pd.Timestamp("2026-10-06"))
 
 
+def test_an_open_erp_dispute_blocks_another_for_the_same_reason(book):
+    # D2, a ledger dispute, is open: the workbench does not open a second for its reason
+    st = by_id(book.states())
+    inv, reason = st.at["D2", "invoice_id"], st.at["D2", "reason_code"]
+    with pytest.raises(ValueError, match=f"dispute D2 on {inv} for this reason is still open"):
+        book.open(inv, "1.00", reason, actor="bea")
+
+
 def test_a_reason_disputed_again_after_it_was_resolved_gets_the_next_id(book):
     first = book.open("I6", "25.00", "pricing", actor="bea")
     with pytest.raises(ValueError, match="WB-I6-pricing on I6 for this reason is still open"):
@@ -484,5 +492,12 @@ def test_a_due_date_moved_after_it_passed_stays_on_record_as_missed(ledger):
               ev(3, "2026-09-20", "assigned", owner="sales", due_date="2026-10-01")]
     s = by_id(dispute_states(ledger, "2026-09-25", events))
     assert s.at["WB-1", "missed_due_dates"] == ["2026-09-10"]
+    # for machines the due date stays a date; the missed ones are their own field
+    from workbench.disputes_cli import _listing
+    listed = _listing(s.reset_index()[s.reset_index()["dispute_id"] == "WB-1"], "json")
+    assert listed["due"].tolist() == ["2026-10-01"]
+    assert listed["missed_due_dates"].tolist() == [["2026-09-10"]]
+    assert _listing(s.reset_index()[s.reset_index()["dispute_id"] == "WB-1"], "table")[
+        "Due"].tolist() == ["2026-10-01 (missed 2026-09-10)"]
     assert (s.at["WB-1", "days_overdue"], s.at["WB-1", "owner"]) == (-6, "sales")
     assert by_id(dispute_states(ledger, "2026-09-15", events)).at["WB-1", "missed_due_dates"] == []

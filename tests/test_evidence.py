@@ -339,6 +339,12 @@ def test_the_default_ledger_is_used_unless_no_ledger(setup, monkeypatch, capsys)
     assert run_evidence(_parse("--period", "2026Q3", "--out", gone, "--db", setup["url"])) == 0
     assert "no ledger (" in capsys.readouterr().err
     assert not (gone / "write_offs.csv").exists()
+    # never the demo ledger: without WORKBENCH_LEDGER, the state database's records only
+    monkeypatch.delenv("WORKBENCH_LEDGER")
+    bare2 = setup["tmp"] / "ev-unset"
+    assert run_evidence(_parse("--period", "2026Q3", "--out", bare2, "--db", setup["url"])) == 0
+    assert "no ledger (pass --ledger or set WORKBENCH_LEDGER)" in capsys.readouterr().err
+    assert not (bare2 / "write_offs.csv").exists()
 
 
 def test_another_periods_folder_is_refused_not_replaced(setup, capsys):

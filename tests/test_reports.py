@@ -72,7 +72,8 @@ def test_pack_is_complete_and_manifest_names_every_file(pack, demo_dir):
         (demo_dir / "invoices.csv").read_bytes()).hexdigest()
     assert any(k.startswith("bank/") for k in manifest["inputs"])
     assert set(manifest["snapshot"]["files"]) >= {"state_rows.json"}
-    assert manifest["state_rows"]["tables"] == {"activities": 0, "credit_decisions": 0}
+    assert manifest["state_rows"]["tables"] == {"activities": 0, "credit_decisions": 0,
+                                                "dispute_events": 0}
     assert manifest["policies"]["aging_policy"] == "default-aging 2026.1"
     assert "reserve_policy" in manifest["policies"]
     assert "pandas" in manifest["versions"] and "commit" in manifest["git"]

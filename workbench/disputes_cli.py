@@ -193,7 +193,7 @@ def _listing(states, fmt):
         df["amount"] = [a if k else "unknown" for a, k in zip(df["amount"], df["amount_known"])]
     df["opened"] = pd.to_datetime(df["opened_date"]).dt.date.astype(str)   # object when empty
     df["due"] = pd.to_datetime(df["due_date"]).dt.date.astype(str)
-    if "missed_due_dates" in df:        # a due date moved after it had passed stays visible
+    if "missed_due_dates" in df and fmt == "table":   # for people; machines get the list
         df["due"] = [d + (f" (missed {', '.join(m)})" if m else "")
                      for d, m in zip(df["due"], df["missed_due_dates"])]
     df["owner_name"] = df["owner_name"].fillna("")

@@ -52,8 +52,8 @@ def add_evidence_arguments(parser: argparse.ArgumentParser) -> argparse.Argument
                         "the same period; another period's is refused)")
     parser.add_argument("--ledger", type=Path, default=None,
                         help="ledger folder: adds its write-offs and credit memos, and the "
-                        "documents behind each sampled item (default: $WORKBENCH_LEDGER, "
-                        "else the demo ledger data/demo, when it exists)")
+                        "documents behind each sampled item (default: $WORKBENCH_LEDGER; "
+                        "never the demo ledger)")
     parser.add_argument("--no-ledger", action="store_true",
                         help="the state database's records only (no ledger)")
     parser.add_argument("--db", default=None,
@@ -73,14 +73,21 @@ def run_evidence(args) -> int:
 
     ledger = None
     if args.ledger is None and not args.no_ledger:
-        from .config import default_ledger
-        path, why = default_ledger()
-        if path.is_dir():
-            args.ledger = path
-            print(f"ledger: {path} ({why})", file=sys.stderr)
+        # evidence never falls back to the demo ledger: only a configured one is taken
+        import os
+        if os.environ.get("WORKBENCH_LEDGER"):
+            from .config import default_ledger
+            path, why = default_ledger()
+            if path.is_dir():
+                args.ledger = path
+                print(f"ledger: {path} ({why})", file=sys.stderr)
+            else:
+                print(f"no ledger ({path} does not exist): the state database's records "
+                      f"only; pass --ledger for the ERP's write-offs and credit memos",
+                      file=sys.stderr)
         else:
-            print(f"no ledger ({path} does not exist): the state database's records only; "
-                  f"pass --ledger for the ERP's write-offs and credit memos", file=sys.stderr)
+            print("no ledger (pass --ledger or set WORKBENCH_LEDGER): the state database's "
+                  "records only, without the ERP's write-offs and credit memos", file=sys.stderr)
     if args.ledger is not None and not args.no_ledger:
         from .ledger import Ledger, LedgerError
         if not Path(args.ledger).is_dir():

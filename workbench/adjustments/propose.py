@@ -184,8 +184,11 @@ def propose_adjustments(ledger: Ledger, as_of, policy: AdjustmentsPolicy | None 
                              re.IGNORECASE)
         ts = acts["timestamp"]
         ts = ts.dt.tz_localize(None) if ts.dt.tz is not None else ts     # the wall-clock day
+        # dated by the as-of day; with known_by None, every note the log holds (one logged
+        # today about an invoice of the ledger counts, as a resolution recorded today does)
+        noted = (ts.dt.normalize() <= D) if known_by is not None else ts.notna()
         notes = acts[(acts["kind"] == "note") & acts["note"].notna() & acts["invoice_id"].notna()
-                     & (ts.dt.normalize() <= D)]
+                     & noted]
         for r in notes.sort_values(["timestamp", "activity_id"]).itertuples(index=False):
             m = pattern.match(str(r.note))
             if not m or r.invoice_id not in bal.index:

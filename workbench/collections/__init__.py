@@ -20,7 +20,9 @@ from .log import (
     ActivityLog,
     activity_frame,
     default_activity_frame,
+    default_state,
     merge_activities,
+    open_disputes,
     state_rows_of,
 )
 from .policy import (
@@ -53,4 +55,6 @@ __all__ = [
     "CONTACT_KINDS",
     "merge_activities",
     "state_rows_of",
+    "default_state",
+    "open_disputes",
 ]

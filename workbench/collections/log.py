@@ -135,19 +135,37 @@ def _timestamp(at) -> str:
     return ts.isoformat()
 
 
-def default_activity_frame(ledger: Ledger) -> pd.DataFrame:
-    """The ledger's activities plus the activity log of the default state database when it
-    exists (never creates one: a report must not write state as a side effect)."""
+def default_state(ledger: Ledger):
+    """The state rows a report reads: those frozen in the pack snapshot the ledger came
+    from, else the default state database when it exists, else None (a report never
+    creates one: it must not write state as a side effect)."""
     from ..config import db_url
     from ..state import StateDB
 
     frozen = state_rows_of(ledger)
     if frozen is not None:
-        return activity_frame(ledger, ActivityLog(frozen, ledger))
+        return frozen
     url = db_url()
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
-        return activity_frame(ledger)
-    return activity_frame(ledger, ActivityLog(StateDB(url), ledger))
+        return None
+    return StateDB(url)
+
+
+def default_activity_frame(ledger: Ledger) -> pd.DataFrame:
+    """The ledger's activities plus the activity log of :func:`default_state`."""
+    state = default_state(ledger)
+    return activity_frame(ledger, None if state is None else ActivityLog(state, ledger))
+
+
+def open_disputes(ledger: Ledger, as_of, activities: pd.DataFrame | None = None
+                  ) -> pd.DataFrame:
+    """The disputes open on ``as_of`` as :func:`workbench.disputes.dispute_states` knows
+    them (the ledger's, those opened in the workbench, those logged as activities), from
+    :func:`default_state`: what the worklist ranks on (``worklist(..., disputes=...)``)."""
+    from ..disputes import dispute_states
+
+    st = dispute_states(ledger, as_of, default_state(ledger), activities)
+    return st[st["is_open"]]
 
 
 def state_rows_of(ledger: Ledger):

@@ -316,18 +316,25 @@ def _next_action(row, stage: DunningStage | None, done: bool, policy: Collection
     if isinstance(row.pending_promise, pd.Timestamp) and not pd.isna(row.pending_promise):
         return f"wait: promise to pay by {row.pending_promise.date()}"
     if stage.action == "suspension" and not suspend:
-        # the suspension stage by age, but not the policy's suspension rule (amount, broken
-        # promises): never advise suspending an account the policy would not suspend
+        # the suspension stage by age, but no suspension proposal: never advise suspending
+        # an account the policy would not suspend; say which of its rules is not met
+        if row.status in ("suspended", "closed"):
+            return (f"account already {row.status}: escalate to sales for what is still owed "
+                    f"(stage {stage.stage})")
         if small_balance:
             return ("propose the small-balance write-off (see write-off proposals); "
                     "below the suspension rule")
         least = format_amount(policy.suspension_min_amount.minor(row.currency), row.currency,
                               thousands=True)
-        short = (f"oldest {int(row.oldest_days_past_due)} days past due, under "
-                 f"{policy.suspension_min_days}" if row.oldest_days_past_due
-                 < policy.suspension_min_days else f"past due under {least} {row.currency}")
+        if row.oldest_days_past_due < policy.suspension_min_days:
+            short = (f"oldest {int(row.oldest_days_past_due)} days past due, under "
+                     f"{policy.suspension_min_days}")
+        else:
+            short = (f"past due {format_amount(int(row.past_due_ar), row.currency, thousands=True)}"
+                     f" {row.currency}, under {least}")
         return (f"escalate to sales: stage {stage.stage} by age, but no suspension ({short}; "
-                f"fewer than {policy.suspension_broken_promises} broken promises)")
+                f"{int(row.broken_promises)} broken promise(s), under "
+                f"{policy.suspension_broken_promises})")
     if not done:
         what = stage.template or stage.stage
         return {"email": f"send the {what} email",

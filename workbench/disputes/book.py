@@ -145,16 +145,17 @@ class DisputeBook:
             """The given id (refused when taken), else ``WB-<invoice>-<reason>`` with a
             ``-2``, ``-3``... once earlier ones are closed; refused while one is open."""
             known = dict(zip(states["dispute_id"], states["is_open"]))
+            if dispute_id and dispute_id in known:
+                raise ValueError(f"dispute {dispute_id} already exists")
+            same = states[(states["invoice_id"] == invoice_id)
+                          & (states["reason_code"] == reason_code) & states["is_open"]]
+            if len(same):       # the ERP's or the workbench's: one open dispute per reason
+                raise ValueError(f"dispute {same['dispute_id'].iloc[0]} on {invoice_id} for this "
+                                 f"reason is still open: work it (assign, status, note) or "
+                                 f"resolve it first")
             if dispute_id:
-                if dispute_id in known:
-                    raise ValueError(f"dispute {dispute_id} already exists")
                 return dispute_id
             ids = [base] + [f"{base}-{k}" for k in range(2, len(known) + 3)]
-            taken = [i for i in ids if i in known]
-            still = [i for i in taken if known[i]]
-            if still:
-                raise ValueError(f"dispute {still[0]} on {invoice_id} for this reason is still "
-                                 f"open: work it (assign, status, note) or resolve it first")
             return next(i for i in ids if i not in known)
 
         def decide(current):

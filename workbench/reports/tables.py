@@ -78,7 +78,7 @@ def write_tables(ledger: Ledger, period: Period, folder: Path) -> dict:
 def _write_collections(ledger: Ledger, period: Period, folder: Path) -> dict:
     """KPIs for the quarter (per currency and per segment), the 12 month-end trend, the
     worklist and the proposals as of the quarter end."""
-    from ..collections import (default_activity_frame, load_collections_policy,
+    from ..collections import (default_activity_frame, load_collections_policy, open_disputes,
                               suspension_proposals, worklist, write_off_proposals)
     from ..kpis import MONEY_FIELDS, KPIOptions, kpi_records, kpi_table, kpi_trend
 
@@ -110,7 +110,8 @@ def _write_collections(ledger: Ledger, period: Period, folder: Path) -> dict:
     if judged.frequency is not None:                # a week has no targets
         for name, frame in (("kpi_targets", judged.kpis), ("activity_targets", judged.activity)):
             atomic_write_text(folder / f"{name}.csv", goals_csv(goal_values(frame)))
-    wl = worklist(ledger, period.end, policy, acts)
+    wl = worklist(ledger, period.end, policy, acts,
+                  disputes=open_disputes(ledger, period.end, acts))   # the workbench's too
     csv("worklist", wl, WORKLIST_MONEY)
     csv("suspension_proposals", suspension_proposals(ledger, period.end, policy, acts),
         SUSPENSION_MONEY)

@@ -23,7 +23,7 @@ class StateRows:
     Offers the read side of :class:`StateDB` that analyses use (``current``, ``rows``).
     """
 
-    TABLES = ("activities", "credit_decisions")
+    TABLES = ("activities", "credit_decisions", "dispute_events")
 
     def __init__(self, tables: dict[str, list[dict]]):
         self.tables = {k: [dict(r) for r in v] for k, v in tables.items()}
