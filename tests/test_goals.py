@@ -135,14 +135,14 @@ def test_goal_values_for_machines(ledger, goals_file):
     usd = _by_goal(values)
     cash, dso, cei = usd["cash_collected"], usd["dso"], usd["cei"]
     assert (cash["actual"], cash["target"], cash["variance"], cash["variance_pct"],
-            cash["unit"], cash["status"], cash["status_label"]) == \
+            cash["unit"], cash["status_code"], cash["status"]) == \
         (Decimal("3900.00"), Decimal("4000.00"), Decimal("-100.00"), -2.5, "money",
          "at_risk", "at risk")
     assert (dso["actual"], dso["target"], dso["variance"], dso["variance_unit"],
             dso["variance_pct"]) == (Decimal("84.64"), Decimal("80.0"), Decimal("4.64"), "days", 5.8)
     assert (cei["actual"], cei["variance"], cei["variance_unit"], cei["variance_pct"],
-            cei["status"]) == (Decimal("49.3506"), Decimal("-10.6494"), "pp", None, "at_risk")
-    assert usd["dispute_age_days"]["status"] == "on_track"
+            cei["status_code"]) == (Decimal("49.3506"), Decimal("-10.6494"), "pp", None, "at_risk")
+    assert usd["dispute_age_days"]["status"] == "on track"
 
 
 def test_month_against_monthly_targets(ledger, goals_file):

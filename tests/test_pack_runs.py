@@ -283,7 +283,7 @@ def test_kpi_and_activity_targets_for_machines_in_the_pack(month_pack):
     kt = pd.read_csv(month_pack / "tables" / "kpi_targets.csv", dtype=str, keep_default_na=False)
     row = {(r["scope"], r["name"], r["currency"], r["goal"]): r for r in kt.to_dict("records")}
     cols = ["unit", "actual", "target", "variance", "variance_unit", "variance_pct", "status",
-            "status_label"]
+            "status_code"]
     assert [row[("company", "company", "USD", "dso")][c] for c in cols] == \
         ["days", "69.0", "60.0", "9.0", "days", "15.0", "missed", "missed"]
     assert [row[("company", "company", "USD", "cash_collected")][c] for c in cols] == \

@@ -193,9 +193,9 @@ def test_quarter_goals_of_every_scope_as_machine_values(tmp_path, monkeypatch):
     kt = pd.read_csv(pack / "kpi_targets.csv", dtype=str, keep_default_na=False)
     assert list(kt.columns) == ["scope", "name", "currency", "period", "goal", "goal_name",
                                 "unit", "direction", "actual", "target", "variance",
-                                "variance_unit", "variance_pct", "status", "status_label"]
+                                "variance_unit", "variance_pct", "status", "status_code"]
     row = {(r["scope"], r["name"], r["currency"], r["goal"]): r for r in kt.to_dict("records")}
-    cols = ["unit", "actual", "target", "variance", "variance_unit", "variance_pct", "status"]
+    cols = ["unit", "actual", "target", "variance", "variance_unit", "variance_pct", "status_code"]
     assert [row[("company", "company", "USD", "dso")][c] for c in cols] == \
         ["days", "84.64", "60.0", "24.64", "days", "41.0667", "missed"]
     assert [row[("company", "company", "USD", "cash_collected")][c] for c in cols] == \
@@ -209,7 +209,8 @@ def test_quarter_goals_of_every_scope_as_machine_values(tmp_path, monkeypatch):
     assert [row[("collector", "Avery Chen", "USD", "dispute_age_days")][c] for c in cols] == \
         ["days", "10.0", "20.0", "-10.0", "days", "-50.0", "on_track"]
     assert set(kt["scope"]) == {"company", "segment", "collector"}
-    assert set(kt["status"]) <= {"on_track", "at_risk", "missed", "no_data"}
+    assert set(kt["status_code"]) <= {"on_track", "at_risk", "missed", "no_data"}
+    assert set(kt["status"]) <= {"on track", "at risk", "missed", "no data"}
     assert not any("," in v or " " in v for c in ("actual", "target", "variance")
                    for v in kt[c])                      # no separators, no units in the value
     at = pd.read_csv(pack / "activity_targets.csv", dtype=str, keep_default_na=False)

@@ -41,8 +41,9 @@ def goal_values(frame: pd.DataFrame) -> pd.DataFrame:
     text ``2615463.28``, no thousands separators), days and percent as Decimals of the
     figure (``64.792``), counts as ints; ``variance_unit`` (``pp`` for a percentage's
     variance, in points; else the unit); ``variance_pct`` a float or None (None for
-    percentages and a zero target); ``status`` the code (``on_track``, ``at_risk``,
-    ``missed``, ``no_data``) and ``status_label`` the words. An activity row over all of a
+    percentages and a zero target); ``status`` the words (``on track``, ``at risk``,
+    ``missed``, ``no data``), as the file always had them, and ``status_code`` the code
+    (``on_track``, ``at_risk``, ``missed``, ``no_data``). An activity row over all of a
     collector's currencies (``currency`` ``all``) has no currency (None).
     """
     rows = []
@@ -57,13 +58,13 @@ def goal_values(frame: pd.DataFrame) -> pd.DataFrame:
         pct = r["variance_pct"]
         rec["variance_pct"] = None if pct is None or pct != pct or unit in PERCENT_UNITS \
             else float(pct)
-        rec["status"] = STATUS_CODES.get(r["status"], "no_data")
-        rec["status_label"] = r["status"] or "no data"
+        rec["status_code"] = STATUS_CODES.get(r["status"], "no_data")
+        rec["status"] = r["status"] or "no data"
         rows.append(rec)
     head = [c for c in frame.columns if c not in ("actual", "target", "variance",
                                                   "variance_pct", "status")]
     cols = head + ["actual", "target", "variance", "variance_unit", "variance_pct", "status",
-                   "status_label"]
+                   "status_code"]
     out = _object_frame(rows, cols)
     out.attrs.update(frame.attrs)
     return out
@@ -74,7 +75,7 @@ _VALUE_LABELS = {"scope": "Scope", "name": "Name", "collector": "Collector",
                  "goal_name": "Goal name", "unit": "Unit", "direction": "Better when",
                  "actual": "Actual", "target": "Target", "variance": "Variance",
                  "variance_unit": "Variance unit", "variance_pct": "Variance %",
-                 "status": "Status", "status_label": "Status (words)"}
+                 "status": "Status", "status_code": "Status code"}
 
 
 def goal_values_table(values: pd.DataFrame, name: str, title: str, note: str = ""):
