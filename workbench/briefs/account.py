@@ -41,17 +41,17 @@ from .common import (
 )
 
 
-def _worklist(ledger: Ledger, D, activities, events) -> pd.DataFrame:
-    """The worklist on ``D`` with every dispute open then (the ledger's and the
+def _worklist(ledger: Ledger, D, activities, states: pd.DataFrame) -> pd.DataFrame:
+    """The worklist on ``D`` with every dispute open then (``states``: the ledger's and the
     workbench's), so the next action and escalation see the disputes the brief shows."""
-    st = dispute_states(ledger, D, events, activities)
-    return worklist(ledger, D, activities=activities, disputes=st[st["is_open"]])
+    return worklist(ledger, D, activities=activities, disputes=states[states["is_open"]])
 
 
 def account_brief(ledger: Ledger, customer_id: str, as_of, *,
                   activities: pd.DataFrame | None = None, events=None,
                   dispute_policy: DisputePolicy | None = None,
-                  work: pd.DataFrame | None = None, without_history: str = "strict") -> dict:
+                  work: pd.DataFrame | None = None, without_history: str = "strict",
+                  states: pd.DataFrame | None = None) -> dict:
     """Everything one account's brief shows, as of a date (amounts as exact integers and as
     text in their currency).
 
@@ -151,8 +151,9 @@ def account_brief(ledger: Ledger, customer_id: str, as_of, *,
                           if kept + broken else "") + ".")
     # open disputes with their owners
     dpol = dispute_policy or load_dispute_policy()
-    st = dispute_states(ledger, D, events, activities, dpol)
-    st = st[st["is_open"] & (st["customer_id"] == customer_id)]
+    if states is None:          # a caller writing many briefs passes them once
+        states = dispute_states(ledger, D, events, activities, dpol)
+    st = states[states["is_open"] & (states["customer_id"] == customer_id)]
     disputes = [{"dispute_id": r["dispute_id"], "invoice_id": _text(r["invoice_id"]),
                  "currency": r["currency"], "amount_known": bool(r.get("amount_known", True)),
                  "amount_minor": int(r["amount_minor"]),
@@ -168,7 +169,7 @@ def account_brief(ledger: Ledger, customer_id: str, as_of, *,
                  "opened": _day(r["opened_date"])}
                 for r in st.to_dict("records")]
     # next action and escalation
-    work = _worklist(ledger, D, activities, events) if work is None else work
+    work = _worklist(ledger, D, activities, states) if work is None else work
     row = work[work["customer_id"] == customer_id]
     lookback = load_collections_policy().suspension_lookback_days
     if len(row):
@@ -324,12 +325,13 @@ def write_briefs(ledger: Ledger, customer_ids: list[str], as_of, out: str | Path
     out.mkdir(parents=True, exist_ok=True)
     D = ledger.require_data_by(as_of)
     activities = activities_known_by(activities, D)
-    work = _worklist(ledger, D, activities, events)
     dpol = load_dispute_policy()
+    states = dispute_states(ledger, D, events, activities, dpol)     # once for every brief
+    work = _worklist(ledger, D, activities, states)
     written = []
     for cid in customer_ids:
         data = account_brief(ledger, cid, D, activities=activities, events=events,
-                             dispute_policy=dpol, work=work)
+                             dispute_policy=dpol, work=work, states=states)
         html = out / f"brief-{_file_part(cid)}.html"
         atomic_write_text(html, brief_html(data))
         wb = Workbook()

@@ -38,9 +38,9 @@ def team_summary(ledger: Ledger, customer_ids: list[str], as_of, *,
     then_items = ledger.open_items(before, customer_columns=())
     p = promise_outcomes(ledger, D, activities)
     p = p[(p["status"] == "pending") & (p["promise_date"] > D) & (p["promise_date"] <= D + WEEK)]
-    st = dispute_states(ledger, D, events, activities)
-    st = st[st["is_open"] & (st["days_overdue"] > 0)]
-    work = _worklist(ledger, D, activities, events)
+    states = dispute_states(ledger, D, events, activities)
+    st = states[states["is_open"] & (states["days_overdue"] > 0)]
+    work = _worklist(ledger, D, activities, states)
     names = ledger.customers.set_index("customer_id")["name"]
     cur_of = ledger.customers.set_index("customer_id")["currency"]
     rows = []

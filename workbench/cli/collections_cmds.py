@@ -186,9 +186,8 @@ def cmd_worklist(args) -> int:
             raise CLIError(str(e)) from None
     acts, disputes = _activities_for(args, ledger), None
     if not args.no_log:     # disputes opened in the workbench count too (with the ledger's)
-        from ..disputes import dispute_states
-        st = dispute_states(ledger, as_of, _state(args.db), acts)
-        disputes = st[st["is_open"]]
+        from ..collections import open_disputes
+        disputes = open_disputes(ledger, as_of, acts, _state(args.db))
     try:
         wl = worklist(ledger, as_of, policy, acts, risk_scores=scores,
                       collector=args.collector, disputes=disputes)

@@ -157,14 +157,16 @@ def default_activity_frame(ledger: Ledger) -> pd.DataFrame:
     return activity_frame(ledger, None if state is None else ActivityLog(state, ledger))
 
 
-def open_disputes(ledger: Ledger, as_of, activities: pd.DataFrame | None = None
-                  ) -> pd.DataFrame:
+def open_disputes(ledger: Ledger, as_of, activities: pd.DataFrame | None = None,
+                  events=None) -> pd.DataFrame:
     """The disputes open on ``as_of`` as :func:`workbench.disputes.dispute_states` knows
     them (the ledger's, those opened in the workbench, those logged as activities), from
-    :func:`default_state`: what the worklist ranks on (``worklist(..., disputes=...)``)."""
+    ``events`` (a state database; default :func:`default_state`): what the worklist ranks
+    on (``worklist(..., disputes=...)``)."""
     from ..disputes import dispute_states
 
-    st = dispute_states(ledger, as_of, default_state(ledger), activities)
+    st = dispute_states(ledger, as_of, default_state(ledger) if events is None else events,
+                        activities)
     return st[st["is_open"]]
 
 
