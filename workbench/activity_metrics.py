@@ -33,8 +33,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .disputes import activities_known_by
-from .goals import ACTIVITY_GOALS, Goals, _object_frame, goal_status, judge, period_frequency
+from .collections import activities_known_by
+from .goals import (
+    ACTIVITY_GOALS,
+    Goals,
+    _object_frame,
+    goal_status,
+    judge,
+    period_frequency,
+)
 from .kpis import KPIOptions, promise_outcomes
 from .ledger import Ledger
 from .master import customers_as_of, master_values

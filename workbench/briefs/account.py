@@ -10,13 +10,9 @@ from pathlib import Path
 import pandas as pd
 
 from ..aging import load_aging_policy
-from ..collections import CONTACT_KINDS, load_collections_policy, worklist
-from ..disputes import (
-    DisputePolicy,
-    activities_known_by,
-    dispute_states,
-    load_dispute_policy,
-)
+from ..collections import (CONTACT_KINDS, activities_known_by, load_collections_policy,
+                           worklist)
+from ..disputes import DisputePolicy, dispute_states, load_dispute_policy
 from ..io.writer import atomic_path, atomic_write_text
 from ..kpis import promise_outcomes
 from ..ledger import Ledger

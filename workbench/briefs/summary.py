@@ -6,10 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..disputes import (
-    activities_known_by,
-    dispute_states,
-)
+from ..collections import activities_known_by
+from ..disputes import dispute_states
 from ..io.writer import atomic_path, atomic_write_text
 from ..kpis import promise_outcomes
 from ..ledger import Ledger

@@ -18,6 +18,7 @@ from __future__ import annotations
 from ..policy import PolicyError
 from .log import (
     ActivityLog,
+    activities_known_by,
     activity_frame,
     default_activity_frame,
     default_state,
@@ -57,4 +58,5 @@ __all__ = [
     "state_rows_of",
     "default_state",
     "open_disputes",
+    "activities_known_by",
 ]

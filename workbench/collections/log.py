@@ -135,6 +135,22 @@ def _timestamp(at) -> str:
     return ts.isoformat()
 
 
+def activities_known_by(frame: pd.DataFrame | None, D) -> pd.DataFrame | None:
+    """The activities the workbench knew of by the end of day ``D`` (UTC): rows of the
+    state database (``source`` "state") recorded (``recorded_at``, when the workbench
+    learned of them) by then; ledger rows have no ``recorded_at`` and are kept (callers
+    filter every row by its own timestamp as well). ``D`` None or no ``recorded_at``
+    column: the frame unchanged."""
+    if frame is None or D is None or not len(frame) or "recorded_at" not in frame:
+        return frame
+    at = pd.to_datetime(frame["recorded_at"].where(frame["recorded_at"].notna(), None),
+                        utc=True, errors="coerce", format="ISO8601")
+    day = at.dt.tz_convert(None).dt.normalize()
+    state = frame["source"].eq("state") if "source" in frame else at.notna()
+    late = state & at.notna() & (day > to_date(D))
+    return frame[~late.to_numpy()]
+
+
 def default_state(ledger: Ledger):
     """The state rows a report reads: those frozen in the pack snapshot the ledger came
     from, else the default state database when it exists, else None (a report never

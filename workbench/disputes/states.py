@@ -9,6 +9,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from ..collections.log import activities_known_by
 from ..ledger import Ledger, to_date
 from ..money import MoneyError, parse_amount
 from .policy import DisputePolicy, load_dispute_policy, status_label
@@ -48,22 +49,6 @@ def _events_as_of(rows: list[dict], D) -> list[dict]:
         if sup is not None and not (isinstance(sup, float) and np.isnan(sup)):
             gone.add(int(sup))
     return [r for r in rows if _row_id(r) not in gone]
-
-
-def activities_known_by(frame: pd.DataFrame | None, D) -> pd.DataFrame | None:
-    """The activities the workbench knew of by the end of day ``D`` (UTC): rows of the
-    state database (``source`` "state") recorded (``recorded_at``, when the workbench
-    learned of them) by then; ledger rows have no ``recorded_at`` and are kept (callers
-    filter every row by its own timestamp as well). ``D`` None or no ``recorded_at``
-    column: the frame unchanged."""
-    if frame is None or D is None or not len(frame) or "recorded_at" not in frame:
-        return frame
-    at = pd.to_datetime(frame["recorded_at"].where(frame["recorded_at"].notna(), None),
-                        utc=True, errors="coerce", format="ISO8601")
-    day = at.dt.tz_convert(None).dt.normalize()
-    state = frame["source"].eq("state") if "source" in frame else at.notna()
-    late = state & at.notna() & (day > to_date(D))
-    return frame[~late.to_numpy()]
 
 
 _LOGGED = re.compile(r"^disputed ([0-9][0-9,]*(?:\.[0-9]+)?) ([A-Z]{3}): ?(.*)$", re.S)
